@@ -1,0 +1,37 @@
+/** Avro wire formats of meterstream: schemas, fingerprints, decoding and encoding. */
+export {
+  AvroCodec,
+  createAvroCodec,
+  singleObjectHeader,
+  CONFLUENT_MAGIC,
+  SINGLE_OBJECT_MAGIC,
+  type AvroCodecOptions,
+  type Decoded,
+} from './codec.js';
+export { CRC64_AVRO_EMPTY, crc64Avro, fingerprintBytes, parsingCanonicalForm, schemaFingerprint } from './fingerprint.js';
+export {
+  AVRO_NAMESPACE,
+  RECORD_NAMES,
+  SchemaSet,
+  defaultSchemaDir,
+  loadSchemaSet,
+  parseAvroSchema,
+  type Alert,
+  type AlertSeverity,
+  type AlertStatus,
+  type AlertType,
+  type BatchReading,
+  type CleanReading,
+  type CleanReadingBatch,
+  type Invoice,
+  type MeterKind,
+  type MeterReading,
+  type MeterReadingBatch,
+  type Quality,
+  type ReadingType,
+  type RecordName,
+  type RecordValues,
+  type SchemaVersion,
+  type Unit,
+  type WriterBinding,
+} from './schema-set.js';

@@ -1,0 +1,85 @@
+/**
+ * Inserts that survive a flaky ClickHouse: network errors, timeouts and overload are retried
+ * with capped exponential backoff until the caller stops; a "bad data" error is not retried
+ * (Vector's ClickHouse sink does the same) — it is raised non-retriable for the caller to
+ * route. Rows go as TabSeparated text, which ClickHouse parses faster than JSON.
+ */
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { MeterError } from '../errors.js';
+import { sleep } from '../lifecycle.js';
+import type { PipelineMetrics } from '../telemetry/metrics.js';
+
+// ClickHouse error codes worth another try: overload, timeouts, network, read-only replica.
+const RETRIABLE_CODES = new Set(['3', '159', '160', '164', '202', '203', '209', '210', '241', '242', '252', '285', '319', '425', '999']);
+
+/** True when the same insert may succeed later. */
+export function isRetriableClickHouseError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) return RETRIABLE_CODES.has(e.code);
+  if (typeof e?.code === 'string' && /^E[A-Z]+/.test(e.code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT...
+  const msg = typeof e?.message === 'string' ? e.message : '';
+  return /timeout|socket hang up|ECONN|network/i.test(msg);
+}
+
+/** Escapes a string for TabSeparated input. */
+export function tsvEscape(s: string): string {
+  return /[\\\t\n\r\0']/.test(s) ? s.replace(/[\\\t\n\r\0']/g, (c) => TSV_ESCAPES[c]) : s;
+}
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" };
+
+/** A nullable string for TabSeparated input (`\N` is NULL). */
+export function tsvNullable(s: string | null): string {
+  return s === null ? '\\N' : tsvEscape(s);
+}
+
+/** Epoch milliseconds as DateTime64(3) text: seconds with three decimals. */
+export function tsvMillis(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const frac = ms - s * 1000;
+  return frac === 0 ? `${s}` : `${s}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
+/** Options of {@link insertTsv}. */
+export interface InsertOptions {
+  client: ClickHouseClient;
+  /** `db.table`. */
+  table: string;
+  /** Column list, in the order of the TSV fields. */
+  columns: readonly string[];
+  /** Metric label of the table. */
+  label: string;
+  metrics?: PipelineMetrics;
+  /** Aborting stops the retries (shutdown); the last error is thrown. */
+  signal?: AbortSignal;
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+/** Inserts TabSeparated lines (each ending in `\n`), retrying retriable failures. */
+export async function insertTsv(options: InsertOptions, body: string, rows: number): Promise<void> {
+  if (rows === 0) return;
+  const { client, table, columns, label, metrics, signal } = options;
+  for (let attempt = 1; ; attempt++) {
+    const end = metrics?.insertDuration.startTimer({ table: label });
+    try {
+      await client.insert({
+        table,
+        columns: columns as [string, ...string[]],
+        format: 'TabSeparated',
+        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+      });
+      end?.();
+      metrics?.rowsInserted.inc({ table: label }, rows);
+      return;
+    } catch (err) {
+      const retriable = isRetriableClickHouseError(err);
+      metrics?.insertErrors.inc({ table: label, retriable: String(retriable) });
+      if (!retriable || signal?.aborted) {
+        throw new MeterError('METER_ERR_CLICKHOUSE', `insert into ${table} failed: ${(err as Error).message}`, { retriable, cause: err });
+      }
+      const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt - 1, 8));
+      options.onRetry?.(err, attempt, delay);
+      await sleep(delay, signal);
+    }
+  }
+}

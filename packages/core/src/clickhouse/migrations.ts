@@ -1,0 +1,114 @@
+/**
+ * Schema migrations from `schemas/clickhouse/NNN_name.sql`, applied in order and recorded in
+ * `schema_migrations`; then every table's TTL is brought in line with the configuration, so a
+ * changed retention takes effect on the next start.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { RetentionConfig } from '../config.js';
+import { MeterError } from '../errors.js';
+import { repoPath } from '../paths.js';
+
+/** The tables meterstream owns, each with the TTL expression its retention gives. */
+export function ttlExpressions(retention: RetentionConfig): Record<string, string> {
+  // Written the way ClickHouse prints them back (system.tables.engine_full), so a start
+  // with unchanged configuration finds them equal and alters nothing.
+  return {
+    readings_raw: `toDateTime(ts) + toIntervalDay(${retention.rawDays})`,
+    readings_hourly: `hour + toIntervalDay(${retention.hourlyDays})`,
+    alerts: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
+    // Bookkeeping law counts from the end of the fiscal year (calendar year here).
+    invoice_checks: `toStartOfYear(toDateTime(period_end)) + toIntervalYear(${retention.invoiceChecksYears + 1})`,
+  };
+}
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+function loadMigrations(dir: string): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(join(dir, f), 'utf8') }));
+}
+
+/** Splits a migration file into statements (`;` at a line end), dropping comment-only chunks. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  database: string;
+  retention: RetentionConfig;
+  /** Directory of the `.sql` files; defaults to the repository's `schemas/clickhouse`. */
+  dir?: string;
+}
+
+/** What {@link migrate} did. */
+export interface MigrateResult {
+  applied: string[];
+  ttlChanged: string[];
+}
+
+/** Creates the database and tables, applies pending migrations and the configured TTLs. */
+export async function migrate(client: ClickHouseClient, options: MigrateOptions): Promise<MigrateResult> {
+  const db = options.database;
+  const ttl = ttlExpressions(options.retention);
+  const fill = (sql: string): string =>
+    sql.replace(/\{\{db\}\}/g, db).replace(/\{\{ttl:([a-z_]+)\}\}/g, (_, table: string) => {
+      const expr = ttl[table];
+      if (expr === undefined) throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
+      return expr;
+    });
+
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+            (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+            ENGINE = MergeTree ORDER BY version`,
+  });
+  const done = new Set(
+    (await (await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' })).json<{ version: number }>()).map(
+      (r) => Number(r.version),
+    ),
+  );
+  const applied: string[] = [];
+  for (const m of loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse'))) {
+    if (done.has(m.version)) continue;
+    for (const statement of splitStatements(fill(m.sql))) await client.command({ query: statement });
+    await client.insert({ table: `${db}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    applied.push(m.name);
+  }
+
+  const ttlChanged: string[] = [];
+  const rows = await (
+    await client.query({
+      query: `SELECT name, engine_full FROM system.tables WHERE database = {db:String}`,
+      query_params: { db },
+      format: 'JSONEachRow',
+    })
+  ).json<{ name: string; engine_full: string }>();
+  const engines = new Map(rows.map((r) => [r.name, r.engine_full]));
+  for (const [table, expr] of Object.entries(ttl)) {
+    const engine = engines.get(table);
+    if (engine === undefined) continue;
+    if (currentTtl(engine) === expr) continue;
+    await client.command({ query: `ALTER TABLE ${db}.${table} MODIFY TTL ${expr}` });
+    ttlChanged.push(table);
+  }
+  return { applied, ttlChanged };
+}
+
+/** The TTL clause of a table's `engine_full`, as ClickHouse prints it. */
+export function currentTtl(engineFull: string): string | null {
+  const m = /\bTTL (.*?)(?: SETTINGS |$)/.exec(engineFull);
+  return m ? m[1].trim() : null;
+}

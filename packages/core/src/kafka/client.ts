@@ -1,0 +1,71 @@
+/**
+ * Kafka plumbing shared by the services: a kafkajs client from resolved config with its logs
+ * routed to pino, topic creation, and the local broker for one-machine runs.
+ */
+import { pathToFileURL } from 'node:url';
+import { Kafka, logLevel, type Admin, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from '../config.js';
+import { MeterError } from '../errors.js';
+import { repoPath } from '../paths.js';
+import type { Logger } from '../telemetry/logger.js';
+
+export type { Kafka };
+
+/** Creates a kafkajs client; `brokers` must be resolved (see {@link resolveBrokers}). */
+export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: config.clientId,
+    brokers,
+    ssl: config.ssl,
+    sasl: (config.sasl ?? undefined) as SASLOptions | undefined,
+    connectionTimeout: 10_000,
+    requestTimeout: 60_000,
+    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    logLevel: logLevel.INFO,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const fields = { ns: entry.namespace, ...extra };
+      if (entry.level === logLevel.ERROR) log.error(fields, message);
+      else if (entry.level === logLevel.WARN) log.warn(fields, message);
+      else if (entry.level === logLevel.INFO) log.debug(fields, message);
+    },
+  });
+}
+
+/** The configured brokers, or the project's local broker (started when not running). */
+export async function resolveBrokers(config: KafkaConfig, logger: Logger): Promise<string[]> {
+  if (config.brokers !== null) return config.brokers;
+  const local = (await import(pathToFileURL(repoPath('scripts', 'kafka', 'local-kafka.mjs')).href)) as {
+    startLocalKafka: (opts?: object) => Promise<{ brokers: string }>;
+  };
+  logger.info('KAFKA_BROKERS is unset: using the local single-node broker');
+  const { brokers } = await local.startLocalKafka();
+  return [brokers];
+}
+
+/** A topic to create when missing. */
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  configEntries?: { name: string; value: string }[];
+}
+
+/** Creates the topics that do not exist; returns every topic's partition count. */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<Map<string, number>> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.numPartitions, configEntries: s.configEntries })),
+    });
+  }
+  const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+  const counts = new Map<string, number>();
+  for (const t of meta.topics) counts.set(t.name, t.partitions.length);
+  for (const s of specs) {
+    if (!counts.has(s.topic)) throw new MeterError('METER_ERR_KAFKA', `topic ${s.topic} could not be created`, { retriable: true });
+  }
+  return counts;
+}

@@ -1,0 +1,161 @@
+/**
+ * Consume-transform-produce with Kafka transactions: each partition batch is handed to a
+ * handler that returns the records to produce; the records and the batch's next offset are
+ * committed in ONE transaction (`sendOffsets`), so a crash anywhere either commits both or
+ * neither. Side effects outside Kafka (ClickHouse inserts) happen in the handler before the
+ * transaction and must be idempotent: after a crash the batch is delivered again.
+ *
+ * Memory is bounded by the fetch size: kafkajs fetches the next batch only after the handler
+ * returned, so a slow sink holds back consumption instead of queueing (backpressure).
+ *
+ * Fencing: the transactional id is stable per instance (`<group>-<instanceId>`): a restarted
+ * instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does not send the
+ * consumer group generation with `TxnOffsetCommit` (KIP-447), so instances must have distinct,
+ * stable instance ids.
+ */
+import type { Batch, Consumer, Kafka, Message, Producer } from 'kafkajs';
+import { sharedPromise } from '../lifecycle.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { PipelineMetrics } from '../telemetry/metrics.js';
+
+/** What a handler wants produced for one batch. */
+export interface BatchOutput {
+  records: { topic: string; messages: Message[] }[];
+}
+
+/** Processes one partition batch; throwing makes the batch be delivered again. */
+export type BatchHandler = (batch: Batch, heartbeat: () => Promise<void>) => Promise<BatchOutput>;
+
+/** Options of {@link TransactionalConsumer}. */
+export interface TransactionalConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** Stable per instance; the transactional id derives from it. */
+  instanceId: string;
+  handler: BatchHandler;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  fetch: { maxBytes: number; maxBytesPerPartition: number; minBytes: number; maxWaitTimeInMs: number };
+  /** Largest total value bytes per produce request (stays under the broker's message.max.bytes). */
+  maxRequestBytes?: number;
+}
+
+export class TransactionalConsumer {
+  readonly #o: TransactionalConsumerOptions;
+  readonly consumer: Consumer;
+  readonly producer: Producer;
+  #assigned = 0;
+  #running = false;
+  readonly close: () => Promise<void>;
+
+  constructor(options: TransactionalConsumerOptions) {
+    this.#o = options;
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytes: options.fetch.maxBytes,
+      maxBytesPerPartition: options.fetch.maxBytesPerPartition,
+      minBytes: options.fetch.minBytes,
+      maxWaitTimeInMs: options.fetch.maxWaitTimeInMs,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.producer = options.kafka.producer({
+      transactionalId: `${options.groupId}-${options.instanceId}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment[options.topic] ?? [];
+      this.#assigned = assignment.length;
+      options.logger.info({ topic: options.topic, partitions: assignment }, 'partitions assigned');
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      options.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.close = sharedPromise(async () => {
+      this.#running = false;
+      // disconnect() waits for the batch in flight to finish and its transaction to commit.
+      await this.consumer.disconnect();
+      await this.producer.disconnect();
+    });
+  }
+
+  /** True once the group gave this instance at least one partition. */
+  get assigned(): boolean {
+    return this.#running && this.#assigned > 0;
+  }
+
+  /** True after start and before close. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
+    this.#running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.isEmpty()) return;
+        await this.#process(batch, heartbeat);
+        resolveOffset(batch.lastOffset());
+      },
+    });
+  }
+
+  async #process(batch: Batch, heartbeat: () => Promise<void>): Promise<void> {
+    const { metrics, topic, groupId } = this.#o;
+    const end = metrics.batchDuration.startTimer({ topic });
+    const log = this.#o.logger;
+    const output = await this.#o.handler(batch, heartbeat);
+    log.debug({ partition: batch.partition, lastOffset: batch.lastOffset() }, 'batch handled; committing');
+    const tx = await this.producer.transaction();
+    try {
+      for (const { topic: out, messages } of output.records) {
+        for (const chunk of chunkBySize(messages, this.#o.maxRequestBytes ?? 768 * 1024)) {
+          await tx.send({ topic: out, messages: chunk });
+        }
+      }
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+      await tx.commit();
+      log.debug({ partition: batch.partition, next }, 'transaction committed');
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+    end();
+    metrics.messagesConsumed.inc({ topic }, batch.messages.length);
+    metrics.batchMessages.observe({ topic }, batch.messages.length);
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+    metrics.consumerLag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
+  }
+}
+
+/** Splits messages into runs whose value bytes stay under `limit` (at least one per run). */
+export function chunkBySize(messages: Message[], limit: number): Message[][] {
+  const chunks: Message[][] = [];
+  let current: Message[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const n = (m.value === null || m.value === undefined ? 0 : m.value.length) + (m.key?.length ?? 0) + 64;
+    if (current.length > 0 && size + n > limit) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(m);
+    size += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,183 @@
+/**
+ * Test support shared by the packages' tests: random names (each test has its own topics,
+ * group and database, as kafkajs's suite does), configs pointed at the test broker, and Kafka
+ * helpers to produce and read back. Not used by production code.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Kafka, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs';
+import { loadConfig, type MeterstreamConfig } from './config.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+
+/** A short random suffix. */
+export function randomSuffix(): string {
+  return randomBytes(5).toString('hex');
+}
+
+/** Test key (never a production key). */
+export const TEST_KEY_HEX = 'a1'.repeat(32);
+
+/** The brokers the test runner started, or a clear failure. */
+export function testBrokers(): string {
+  const b = process.env.KAFKA_BROKERS;
+  if (!b) throw new Error('KAFKA_BROKERS is unset: run the tests with `npm test`, which starts the local broker');
+  return b;
+}
+
+/** A config with its own topics, group, database and data dir. */
+export function testConfig(extra: Record<string, string> = {}): MeterstreamConfig {
+  const s = randomSuffix();
+  return loadConfig({
+    KAFKA_BROKERS: testBrokers(),
+    METERSTREAM_PSEUDONYM_KEY: TEST_KEY_HEX,
+    METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-test-')),
+    CLICKHOUSE_DATABASE: `t_${s}`,
+    METERSTREAM_TOPIC_READINGS: `test-readings-${s}`,
+    METERSTREAM_TOPIC_INVOICES: `test-invoices-${s}`,
+    METERSTREAM_TOPIC_CLEAN: `test-clean-${s}`,
+    METERSTREAM_TOPIC_HOURLY: `test-hourly-${s}`,
+    METERSTREAM_TOPIC_ALERTS: `test-alerts-${s}`,
+    METERSTREAM_TOPIC_DLQ: `test-dlq-${s}`,
+    METERSTREAM_INGESTOR_GROUP_ID: `test-ingestor-${s}`,
+    METERSTREAM_INSTANCE_ID: `test-${s}`,
+    METERSTREAM_FETCH_MAX_WAIT_MS: '100',
+    LOG_LEVEL: 'info',
+    ...extra,
+  });
+}
+
+/** A logger whose lines are kept in memory, to scan them. */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      if (process.env.TEST_LOGS) process.stderr.write(chunk);
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+/** A kafkajs client for the test's own producing and reading. */
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'meterstream-test', brokers: testBrokers().split(','), logLevel: logLevel.NOTHING });
+}
+
+/** Creates a topic. */
+export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces messages (plain producer, acks=all). */
+export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, messages: messages.slice(i, i + 2000), acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A record read back, with its partition. */
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+/**
+ * Reads a topic from the beginning up to its current end (read_committed by default), with a
+ * throw-away group; transaction markers take offsets, so "end" is reached when the consumer's
+ * position passes the high watermark.
+ */
+export async function readAll(kafka: Kafka, topic: string, options: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    // With read_committed the last stable offset is what is readable; use the high watermark
+    // after all transactions have been committed or aborted by the producer under test.
+    for (const p of await admin.fetchTopicOffsets(topic)) ends.set(p.partition, BigInt(p.high));
+  } finally {
+    await admin.disconnect();
+  }
+  const records: ReadRecord[] = [];
+  const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
+  if (pending.size === 0) return records;
+  const consumer = kafka.consumer({ groupId: `test-reader-${randomSuffix()}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`readAll(${topic}) timed out; partitions not finished: ${[...pending]}`)), options.timeoutMs ?? 60_000);
+    // END_BATCH_PROCESS also fires for batches holding only transaction markers or aborted
+    // records, so it tells when the position has passed the end seen at the start.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const { partition, lastOffset } = e.payload;
+      if (BigInt(lastOffset) + 1n >= ends.get(partition)!) pending.delete(partition);
+      if (pending.size === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages as KafkaMessage[]) {
+          records.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers ?? {} });
+        }
+      },
+    });
+  });
+  try {
+    await done;
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** Polls `fn` until it returns a truthy value or the time runs out. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until a consumer group has committed offsets up to the end of every partition of a topic. */
+export async function waitForGroupCaughtUp(kafka: Kafka, groupId: string, topic: string, timeoutMs = 90_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(`group ${groupId} caught up on ${topic}`, async () => {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return ends.every((e) => {
+        const c = committed.partitions.find((p) => p.partition === e.partition);
+        return BigInt(e.high) === 0n || (c !== undefined && BigInt(c.offset) >= BigInt(e.high));
+      });
+    }, timeoutMs);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,97 @@
+-- meterstream tables. {{db}} and {{ttl:<table>}} are filled in from the configuration;
+-- TTLs are re-applied on every start when the configuration changed them.
+-- Every `meter` column holds the pseudonym, never a raw meter ID.
+
+-- One row per distinct (tenant, meter, kind, ts). ReplacingMergeTree(version) makes a
+-- redelivered duplicate change nothing and a correction replace the value it corrects:
+-- version = quality rank (ESTIMATED < MEASURED < CORRECTED) * 2^48 + source offset, so a
+-- higher-quality value wins and, at equal quality, the later delivery wins. Read with FINAL.
+CREATE TABLE IF NOT EXISTS {{db}}.readings_raw
+(
+    tenant LowCardinality(String),
+    meter String,
+    kind LowCardinality(String),
+    unit LowCardinality(String),
+    reading_type LowCardinality(String),
+    ts DateTime64(3, 'UTC'),
+    interval_seconds UInt32,
+    value Float64,
+    quality LowCardinality(String),
+    zone_id LowCardinality(Nullable(String)),
+    price_area LowCardinality(Nullable(String)),
+    source_partition UInt32,
+    source_offset UInt64,
+    version UInt64,
+    ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(ts)
+ORDER BY (tenant, meter, kind, ts)
+TTL {{ttl:readings_raw}};
+
+-- Hourly roll-ups per (tenant, meter, kind, hour UTC), written by the aggregator.
+CREATE TABLE IF NOT EXISTS {{db}}.readings_hourly
+(
+    tenant LowCardinality(String),
+    meter String,
+    kind LowCardinality(String),
+    unit LowCardinality(String),
+    hour DateTime('UTC'),
+    value_sum Float64,
+    value_min Float64,
+    value_max Float64,
+    samples UInt32,
+    first_ts DateTime64(3, 'UTC'),
+    last_ts DateTime64(3, 'UTC'),
+    coverage Float32,
+    zone_id LowCardinality(Nullable(String)),
+    version UInt64,
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(hour)
+ORDER BY (tenant, meter, kind, hour)
+TTL {{ttl:readings_hourly}};
+
+-- Alert state and history, one row per (alert, version), written by the anomaly service.
+CREATE TABLE IF NOT EXISTS {{db}}.alerts
+(
+    alert_id String,
+    dedup_key String,
+    type LowCardinality(String),
+    status LowCardinality(String),
+    severity LowCardinality(String),
+    tenant LowCardinality(String),
+    meter String,
+    zone_id LowCardinality(Nullable(String)),
+    starts_at DateTime64(3, 'UTC'),
+    ends_at Nullable(DateTime64(3, 'UTC')),
+    summary String,
+    details Map(String, Float64),
+    version UInt64,
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, meter, type, dedup_key)
+TTL {{ttl:alerts}};
+
+-- The result of every invoice check (bookkeeping: kept for years after the fiscal year).
+CREATE TABLE IF NOT EXISTS {{db}}.invoice_checks
+(
+    invoice_id String,
+    tenant LowCardinality(String),
+    meter String,
+    kind LowCardinality(String),
+    period_start DateTime64(3, 'UTC'),
+    period_end DateTime64(3, 'UTC'),
+    billed_quantity Float64,
+    metered_quantity Nullable(Float64),
+    unit LowCardinality(String),
+    coverage Float32,
+    outcome LowCardinality(String),
+    version UInt64,
+    checked_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, meter, invoice_id)
+TTL {{ttl:invoice_checks}};

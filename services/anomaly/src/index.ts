@@ -1,0 +1,2 @@
+/** The anomaly service: built in its own issue. */
+export const SERVICE_NAME = 'anomaly';

@@ -1,0 +1,158 @@
+/**
+ * The ingestor: raw readings from Kafka → decoded, validated, pseudonymised →
+ * `readings_raw` (ClickHouse) and `meter.readings.clean.v1`, bad input → DLQ with its reason.
+ *
+ * Exactly once: per partition batch, the rows go to ClickHouse first (idempotent:
+ * ReplacingMergeTree keyed by reading, versioned by quality and source offset), then the clean
+ * batches, the dead letters and the consumer offset are committed in one Kafka transaction.
+ * A crash before the commit aborts the transaction; the batch is delivered again and produces
+ * the same rows and the same records, which the aborted transaction never exposed to
+ * read_committed consumers.
+ */
+import type { Batch } from 'kafkajs';
+import {
+  AvroCodec,
+  Pseudonymiser,
+  TransactionalConsumer,
+  ensureTopics,
+  pipelineMetrics,
+  sharedPromise,
+  type ClickHouseClient,
+  type Kafka,
+  type Logger,
+  type MeterstreamConfig,
+  type ReadinessCheck,
+  type Stage,
+} from '@meterstream/core';
+import type { Registry } from 'prom-client';
+import { ReadingsRawSink } from './sinks/readings-raw.sink.js';
+import { cleanRecords } from './sinks/clean-topic.sink.js';
+import { deadLetterRecords } from './sinks/dlq.sink.js';
+import { prepareBatch, type PreparedBatch } from './transforms/prepare-batch.js';
+import { ingestorMetrics, type IngestorMetrics } from './ingestor-metrics.js';
+
+/** What the ingestor is built from. */
+export interface IngestorDeps {
+  config: MeterstreamConfig;
+  /** The pseudonym key (required: the ingestor is the privacy boundary). */
+  pseudonymKey: Buffer;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  registry: Registry;
+  logger: Logger;
+  /** Shared codec (one per process); built from config when absent. */
+  codec?: AvroCodec;
+  /** Partitions of the readings topic when the ingestor has to create it. */
+  defaultPartitions?: number;
+}
+
+export class Ingestor implements Stage {
+  readonly name = 'ingestor';
+  readonly #deps: IngestorDeps;
+  readonly #codec: AvroCodec;
+  readonly #pseudonymiser: Pseudonymiser;
+  readonly #sink: ReadingsRawSink;
+  readonly #source: TransactionalConsumer;
+  readonly #metrics: IngestorMetrics;
+  readonly #abort = new AbortController();
+  readonly #log: Logger;
+  readonly close: () => Promise<void>;
+
+  constructor(deps: IngestorDeps) {
+    this.#deps = deps;
+    const { config, registry } = deps;
+    this.#log = deps.logger.child({ service: 'ingestor' });
+    this.#codec = deps.codec ?? new AvroCodec({ schemaRegistryUrl: config.schemaRegistryUrl ?? undefined });
+    this.#pseudonymiser = new Pseudonymiser({ key: deps.pseudonymKey });
+    const pipeline = pipelineMetrics(registry);
+    this.#metrics = ingestorMetrics(registry);
+    this.#sink = new ReadingsRawSink(deps.clickhouse, config.clickhouse.database, pipeline, this.#log, this.#abort.signal);
+    this.#source = new TransactionalConsumer({
+      kafka: deps.kafka,
+      groupId: config.ingestor.groupId,
+      topic: config.topics.readings,
+      instanceId: config.instanceId,
+      logger: this.#log,
+      metrics: pipeline,
+      fetch: {
+        maxBytes: config.ingestor.fetchMaxBytes,
+        maxBytesPerPartition: config.ingestor.fetchMaxBytesPerPartition,
+        minBytes: config.ingestor.fetchMinBytes,
+        maxWaitTimeInMs: config.ingestor.fetchMaxWaitMs,
+      },
+      handler: (batch) => this.#handle(batch),
+    });
+    this.close = sharedPromise(async () => {
+      this.#log.info('ingestor stopping: finishing the batch in flight');
+      await this.#source.close();
+      this.#abort.abort();
+      this.#log.info('ingestor stopped');
+    });
+  }
+
+  /** Readiness checks for `/readyz`. */
+  readiness(): Record<string, ReadinessCheck> {
+    return {
+      'ingestor.consumer': async () => (this.#source.assigned ? true : 'no partitions assigned yet'),
+    };
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka } = this.#deps;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topics = config.topics;
+      const counts = await ensureTopics(admin, [{ topic: topics.readings, numPartitions: this.#deps.defaultPartitions ?? 3 }]);
+      const partitions = counts.get(topics.readings)!;
+      const derived = await ensureTopics(admin, [
+        { topic: topics.clean, numPartitions: partitions },
+        { topic: topics.dlq, numPartitions: partitions },
+      ]);
+      if (derived.get(topics.clean)! < partitions) {
+        throw new Error(`${topics.clean} has ${derived.get(topics.clean)} partitions but ${topics.readings} has ${partitions}: the clean topic must have at least as many (co-partitioning)`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    await this.#source.start();
+    this.#log.info({ topic: config.topics.readings }, 'ingestor started');
+  }
+
+  async #handle(batch: Batch) {
+    const { config } = this.#deps;
+    if (this.#codec.schemas && config.schemaRegistryUrl !== null) {
+      await this.#codec.prepare(batch.messages.map((m) => m.value));
+    }
+    const prepared = prepareBatch(batch.messages, {
+      codec: this.#codec,
+      pseudonymiser: this.#pseudonymiser,
+      limits: { maxBatchReadings: config.ingestor.maxBatchReadings, maxFutureMs: config.ingestor.maxFutureMs },
+      partition: batch.partition,
+      now: Date.now(),
+    });
+    this.#observe(prepared, batch.topic);
+    await this.#sink.write(prepared);
+    return {
+      records: [
+        { topic: config.topics.clean, messages: cleanRecords(prepared.clean, this.#codec, batch.partition) },
+        { topic: config.topics.dlq, messages: deadLetterRecords(prepared.dead, batch.topic, batch.partition) },
+      ].filter((r) => r.messages.length > 0),
+    };
+  }
+
+  #observe(p: PreparedBatch, topic: string): void {
+    const m = this.#metrics;
+    m.decoded.inc({ schema: 'MeterReading' }, p.decoded.single);
+    m.decoded.inc({ schema: 'MeterReadingBatch' }, p.decoded.batch);
+    m.readings.inc(p.rawRows);
+    m.batchReadings.observe(p.rawRows);
+    for (const d of p.dead) {
+      m.invalid.inc({ reason: d.reason });
+      pipelineMetrics(this.#deps.registry).dlqMessages.inc({ reason: d.reason });
+      // The reason and offset only: the message itself may hold a raw meter ID.
+      this.#log.warn({ reason: d.reason, detail: d.detail, topic, offset: d.message.offset }, 'message sent to the DLQ');
+    }
+    if (p.maxTs !== null) pipelineMetrics(this.#deps.registry).eventTimeLag.set({ topic }, (Date.now() - p.maxTs) / 1000);
+  }
+}

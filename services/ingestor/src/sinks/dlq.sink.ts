@@ -1,0 +1,27 @@
+/**
+ * Records for `meter.readings.dlq.v1`: the original key, value and headers, plus headers that
+ * name the error and where the record came from, so an operator can fix and replay it.
+ */
+import type { IHeaders, Message } from 'kafkajs';
+import type { DeadLetter } from '../transforms/prepare-batch.js';
+
+/** Header names of the DLQ contract. */
+export const DLQ_HEADERS = {
+  reason: 'meterstream.error.reason',
+  detail: 'meterstream.error.detail',
+  topic: 'meterstream.source.topic',
+  partition: 'meterstream.source.partition',
+  offset: 'meterstream.source.offset',
+} as const;
+
+export function deadLetterRecords(dead: readonly DeadLetter[], sourceTopic: string, partition: number): Message[] {
+  return dead.map(({ message, reason, detail }) => {
+    const headers: IHeaders = { ...(message.headers as IHeaders | undefined) };
+    headers[DLQ_HEADERS.reason] = reason;
+    headers[DLQ_HEADERS.detail] = detail;
+    headers[DLQ_HEADERS.topic] = sourceTopic;
+    headers[DLQ_HEADERS.partition] = String(partition);
+    headers[DLQ_HEADERS.offset] = message.offset;
+    return { key: message.key, value: message.value, headers };
+  });
+}

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MeterReading, MeterReadingBatch } from '@meterstream/core';
+import { validateBatch, validateReading } from './validate-reading.js';
+
+const now = Date.UTC(2026, 10, 1, 12);
+const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000 };
+const good: MeterReading = {
+  meterId: '707057500000000017', tenant: 'oslo-vann', kind: 'WATER', unit: 'L', readingType: 'INTERVAL',
+  ts: now - 3_600_000, intervalSeconds: 3600, value: 12.5, quality: 'MEASURED', zoneId: 'Z1', priceArea: null,
+};
+
+test('a plausible water interval reading is valid', () => {
+  assert.equal(validateReading(good, now, limits), null);
+});
+
+const cases: [string, Partial<MeterReading>, string][] = [
+  ['NaN value', { value: NaN }, 'non_finite_value'],
+  ['infinite value', { value: Infinity }, 'non_finite_value'],
+  ['negative consumption', { value: -1 }, 'negative_value'],
+  ['water in kWh', { unit: 'KWH' }, 'unit_mismatch'],
+  ['temperature as interval', { kind: 'TEMPERATURE', unit: 'CELSIUS' }, 'reading_type_mismatch'],
+  ['instant water', { readingType: 'INSTANT', intervalSeconds: 0 }, 'reading_type_mismatch'],
+  ['interval not dividing a day', { intervalSeconds: 7000 }, 'bad_interval'],
+  ['zero interval', { intervalSeconds: 0 }, 'bad_interval'],
+  ['register with an interval', { readingType: 'REGISTER', intervalSeconds: 900 }, 'bad_interval'],
+  ['before 2000', { ts: Date.UTC(1999, 11, 31) }, 'ts_too_old'],
+  ['two hours ahead', { ts: now + 2 * 3_600_000 }, 'ts_in_future'],
+  ['empty meter id', { meterId: '' }, 'bad_meter_id'],
+  ['tenant with spaces', { tenant: 'a b' }, 'bad_tenant'],
+  ['bad price area', { priceArea: 'norway-1' }, 'bad_price_area'],
+];
+for (const [name, change, reason] of cases) {
+  test(`refused: ${name} → ${reason}`, () => {
+    const r = validateReading({ ...good, ...change }, now, limits);
+    assert.equal(r?.reason, reason);
+    assert.ok(!r.detail.includes(good.meterId), 'the detail never carries the meter ID');
+  });
+}
+
+test('temperatures: below zero is fine, 150 °C is not', () => {
+  const t = { ...good, kind: 'TEMPERATURE' as const, unit: 'CELSIUS' as const, readingType: 'INSTANT' as const, intervalSeconds: 0 };
+  assert.equal(validateReading({ ...t, value: -12 }, now, limits), null);
+  assert.equal(validateReading({ ...t, value: 150 }, now, limits)?.reason, 'value_out_of_range');
+});
+
+const batch: MeterReadingBatch = {
+  meterId: 'm', tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900,
+  zoneId: null, priceArea: 'NO1', readings: Array.from({ length: 96 }, (_, i) => ({ ts: now - 86_400_000 + i * 900_000, value: 0.1, quality: 'MEASURED' as const })),
+};
+
+test('a daily quarter-hour batch is valid; empty, oversize and one bad value are refused whole', () => {
+  assert.equal(validateBatch(batch, now, limits), null);
+  assert.equal(validateBatch({ ...batch, readings: [] }, now, limits)?.reason, 'empty_batch');
+  assert.equal(validateBatch(batch, now, { ...limits, maxBatchReadings: 95 })?.reason, 'oversize_batch');
+  const readings = batch.readings.map((r, i) => (i === 40 ? { ...r, value: NaN } : r));
+  const bad = validateBatch({ ...batch, readings }, now, limits);
+  assert.equal(bad?.reason, 'non_finite_value');
+  assert.match(bad.detail, /readings\[40\]/);
+});

@@ -1,0 +1,97 @@
+/**
+ * Validation of decoded readings. Pure: an outcome value per message, never an exception.
+ * Reasons are short stable codes (metric label, DLQ header) plus a detail for people; neither
+ * ever contains the meter ID.
+ */
+import type { MeterKind, MeterReading, MeterReadingBatch, ReadingType, Unit } from '@meterstream/core';
+
+/** Why a message was refused: a bounded code and a human detail without personal data. */
+export interface Rejection {
+  reason: string;
+  detail: string;
+}
+
+/** Limits of validation, from the ingestor config. */
+export interface ValidationLimits {
+  /** Largest number of readings in one batch. */
+  maxBatchReadings: number;
+  /** Latest acceptable reading time, as an offset from `now` (ms). */
+  maxFutureMs: number;
+}
+
+/** Earliest acceptable reading time: 2000-01-01T00:00:00Z. */
+export const MIN_TS = Date.UTC(2000, 0, 1);
+
+/** Units each kind may be measured in. */
+const UNITS: Readonly<Record<MeterKind, readonly Unit[]>> = {
+  ELECTRICITY_IMPORT: ['WH', 'KWH', 'MWH'],
+  ELECTRICITY_EXPORT: ['WH', 'KWH', 'MWH'],
+  HEAT: ['WH', 'KWH', 'MWH'],
+  WATER: ['L', 'M3'],
+  GAS: ['M3', 'WH', 'KWH', 'MWH'],
+  TEMPERATURE: ['CELSIUS'],
+};
+
+/** Plausible physical range of a temperature sensor in a building, °C. */
+const TEMPERATURE_RANGE = [-60, 100] as const;
+
+const MAX_ID_LENGTH = 128;
+
+type Header = Pick<MeterReading, 'meterId' | 'tenant' | 'kind' | 'unit' | 'readingType' | 'intervalSeconds' | 'zoneId' | 'priceArea'>;
+
+function reject(reason: string, detail: string): Rejection {
+  return { reason, detail };
+}
+
+function checkHeader(h: Header): Rejection | null {
+  if (h.meterId.length === 0 || h.meterId.length > MAX_ID_LENGTH) return reject('bad_meter_id', `meterId must have 1..${MAX_ID_LENGTH} characters`);
+  if (h.tenant.length === 0 || h.tenant.length > MAX_ID_LENGTH || !/^[A-Za-z0-9._-]+$/.test(h.tenant)) {
+    return reject('bad_tenant', 'tenant must be 1..128 of letters, digits, dot, dash, underscore');
+  }
+  if (!UNITS[h.kind].includes(h.unit)) return reject('unit_mismatch', `unit ${h.unit} is not a unit of ${h.kind}`);
+  if ((h.kind === 'TEMPERATURE') !== (h.readingType === 'INSTANT')) {
+    return reject('reading_type_mismatch', `${h.kind} readings cannot be ${h.readingType}`);
+  }
+  if (h.readingType === 'INTERVAL') {
+    if (!(h.intervalSeconds > 0 && h.intervalSeconds <= 86_400 && 86_400 % h.intervalSeconds === 0)) {
+      return reject('bad_interval', `intervalSeconds ${h.intervalSeconds} must divide a day (e.g. 900, 3600)`);
+    }
+  } else if (h.intervalSeconds !== 0) {
+    return reject('bad_interval', `intervalSeconds must be 0 for ${h.readingType} readings`);
+  }
+  if (h.zoneId !== null && h.zoneId.length > MAX_ID_LENGTH) return reject('bad_zone', 'zoneId too long');
+  if (h.priceArea !== null && !/^[A-Z]{2}\d{0,2}$/.test(h.priceArea)) return reject('bad_price_area', 'priceArea must look like NO1 or SE4');
+  return null;
+}
+
+function checkValue(kind: MeterKind, readingType: ReadingType, ts: number, value: number, now: number, limits: ValidationLimits): Rejection | null {
+  if (!Number.isFinite(value)) return reject('non_finite_value', `value ${value} is not a finite number`);
+  if (!Number.isSafeInteger(ts) || ts < MIN_TS) return reject('ts_too_old', `ts ${ts} is before 2000-01-01`);
+  if (ts > now + limits.maxFutureMs) return reject('ts_in_future', `ts ${new Date(ts).toISOString()} is more than ${limits.maxFutureMs / 1000}s ahead`);
+  if (kind === 'TEMPERATURE') {
+    if (value < TEMPERATURE_RANGE[0] || value > TEMPERATURE_RANGE[1]) return reject('value_out_of_range', `temperature ${value} outside ${TEMPERATURE_RANGE.join('..')} °C`);
+  } else if (value < 0) {
+    // Consumption and registers never go below zero; export has its own kind.
+    return reject('negative_value', `${readingType} value ${value} is negative`);
+  }
+  return null;
+}
+
+/** Validates one single reading; `null` means valid. */
+export function validateReading(r: MeterReading, now: number, limits: ValidationLimits): Rejection | null {
+  return checkHeader(r) ?? checkValue(r.kind, r.readingType, r.ts, r.value, now, limits);
+}
+
+/** Validates a batch; one bad reading refuses the whole message (it goes to the DLQ whole). */
+export function validateBatch(b: MeterReadingBatch, now: number, limits: ValidationLimits): Rejection | null {
+  const header = checkHeader(b);
+  if (header) return header;
+  if (b.readings.length === 0) return reject('empty_batch', 'batch has no readings');
+  if (b.readings.length > limits.maxBatchReadings) return reject('oversize_batch', `batch has ${b.readings.length} readings, limit ${limits.maxBatchReadings}`);
+  for (let i = 0; i < b.readings.length; i++) {
+    const r = b.readings[i];
+    const bad = checkValue(b.kind, b.readingType, r.ts, r.value, now, limits);
+    if (bad) return { reason: bad.reason, detail: `readings[${i}]: ${bad.detail}` };
+  }
+  return null;
+}
