@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Kafka, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs';
 import { loadConfig, type MeterstreamConfig } from './config.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
@@ -80,7 +80,7 @@ export async function createTopic(kafka: Kafka, topic: string, numPartitions: nu
 
 /** Produces messages (plain producer, acks=all). */
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, messages: messages.slice(i, i + 2000), acks: -1 });

@@ -21,7 +21,8 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
     sasl: (config.sasl ?? undefined) as SASLOptions | undefined,
     connectionTimeout: 10_000,
     requestTimeout: 60_000,
-    retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+    // No client-level `retry`: idempotent producers inherit it and a bounded retry count
+    // would weaken their exactly-once guarantee (kafkajs warns about it).
     logLevel: logLevel.INFO,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;

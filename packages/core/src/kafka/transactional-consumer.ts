@@ -13,7 +13,7 @@
  * consumer group generation with `TxnOffsetCommit` (KIP-447), so instances must have distinct,
  * stable instance ids.
  */
-import type { Batch, Consumer, Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Batch, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import { sharedPromise } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
@@ -68,6 +68,8 @@ export class TransactionalConsumer {
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       allowAutoTopicCreation: false,
+      // The Java client's murmur2 partitioner; records with an explicit partition bypass it.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment[options.topic] ?? [];

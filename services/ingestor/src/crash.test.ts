@@ -1,0 +1,135 @@
+/**
+ * kill -9 of the ingestor mid-stream, several times, then a clean run to the end: every
+ * reading is in the clean topic exactly once (read_committed) and in readings_raw exactly once
+ * (FINAL). The ingestor runs as the real `meterstream ingestor` process, as in production.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { AvroCodec, createClickHouse, pseudonymOf, repoPath, type MeterReading, type MeterReadingBatch } from '@meterstream/core';
+import { TEST_KEY_HEX, createTopic, produce, readAll, randomSuffix, testBrokers, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const key = Buffer.from(TEST_KEY_HEX, 'hex');
+const day0 = Date.UTC(2026, 10, 20);
+
+function startIngestor(env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null>; output: () => string } {
+  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'ingestor'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (out.includes('meterstream: ready')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`ingestor exited (${code}) before ready:\n${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, ready, exited, output: () => out };
+}
+
+test('kill -9 at random moments, then restart: every reading exactly once in the clean topic and readings_raw', async () => {
+  const s = randomSuffix();
+  const env = {
+    KAFKA_BROKERS: testBrokers(),
+    METERSTREAM_PSEUDONYM_KEY: TEST_KEY_HEX,
+    METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-crash-')),
+    CLICKHOUSE_DATABASE: `crash_${s}`,
+    METERSTREAM_TOPIC_READINGS: `crash-readings-${s}`,
+    METERSTREAM_TOPIC_CLEAN: `crash-clean-${s}`,
+    METERSTREAM_TOPIC_DLQ: `crash-dlq-${s}`,
+    METERSTREAM_INGESTOR_GROUP_ID: `crash-ingestor-${s}`,
+    METERSTREAM_INSTANCE_ID: `crash-${s}`,
+    // Small fetches: many batches, many transactions, so the kills land mid-stream.
+    METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION: '4096',
+    METERSTREAM_FETCH_MAX_BYTES: '12288',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
+  const kafka = testKafka();
+  const codec = new AvroCodec();
+  await createTopic(kafka, env.METERSTREAM_TOPIC_READINGS, 3);
+
+  // 300 meters: single hourly water readings and daily quarter-hour electricity batches.
+  const expected = new Set<string>();
+  const messages: { key: string; value: Buffer }[] = [];
+  for (let i = 0; i < 300; i++) {
+    const meterId = `7070575${String(10_000_000_000 + i).slice(-11)}`;
+    const p = pseudonymOf(key, 'default', meterId);
+    for (let h = 0; h < 10; h++) {
+      const r: MeterReading = { meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', ts: day0 + h * 3_600_000, intervalSeconds: 3600, value: (i * 7 + h) % 13, quality: 'MEASURED', zoneId: null, priceArea: null };
+      messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReading', r) });
+      expected.add(`${p}|WATER|${r.ts}`);
+    }
+    const b: MeterReadingBatch = {
+      meterId, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1',
+      readings: Array.from({ length: 96 }, (_, q) => ({ ts: day0 + q * 900_000, value: q / 100, quality: 'MEASURED' as const })),
+    };
+    messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
+    for (const r of b.readings) expected.add(`${p}|ELECTRICITY_IMPORT|${r.ts}`);
+  }
+  await produce(kafka, env.METERSTREAM_TOPIC_READINGS, messages);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const committedTotal = async () => {
+    const [c] = await admin.fetchOffsets({ groupId: env.METERSTREAM_INGESTOR_GROUP_ID, topics: [env.METERSTREAM_TOPIC_READINGS] });
+    return c.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  };
+  let killedMidStream = 0;
+  try {
+    for (let round = 0; round < 3; round++) {
+      const run = startIngestor(env);
+      await run.ready;
+      // A random moment after it started consuming.
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+      run.child.kill('SIGKILL');
+      await run.exited;
+      const done = await committedTotal();
+      if (done < messages.length) killedMidStream++;
+    }
+    assert.ok(killedMidStream > 0, 'at least one kill landed before the end of the stream');
+
+    const last = startIngestor(env);
+    await last.ready;
+    await waitForGroupCaughtUp(kafka, env.METERSTREAM_INGESTOR_GROUP_ID, env.METERSTREAM_TOPIC_READINGS, 120_000);
+    last.child.kill('SIGTERM');
+    assert.equal(await last.exited, 0, `SIGTERM drains and exits 0:\n${last.output()}`);
+  } finally {
+    await admin.disconnect();
+  }
+
+  // Clean topic, read_committed: each reading exactly once.
+  const counts = new Map<string, number>();
+  for (const rec of await readAll(kafka, env.METERSTREAM_TOPIC_CLEAN, { timeoutMs: 120_000 })) {
+    const d = codec.decode(rec.value!);
+    if (d.schema !== 'CleanReadingBatch') throw new Error(`unexpected ${d.schema}`);
+    for (const r of d.value.readings) {
+      const k = `${d.value.meter}|${d.value.kind}|${r.ts}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  }
+  const duplicated = [...counts].filter(([, n]) => n > 1).length;
+  const missing = [...expected].filter((k) => !counts.has(k)).length;
+  assert.equal(duplicated, 0, 'no reading twice in the clean topic');
+  assert.equal(missing, 0, 'no reading missing from the clean topic');
+  assert.equal(counts.size, expected.size);
+
+  // readings_raw, after the ingestor is gone (one embedded engine per data directory).
+  const clickhouse = await createClickHouse({ url: null, user: 'default', password: '', database: env.CLICKHOUSE_DATABASE, dataDir: env.METERSTREAM_DATA_DIR });
+  try {
+    const rs = await clickhouse.query({
+      query: `SELECT count() AS n, uniqExact(meter, kind, ts) AS distinct FROM ${env.CLICKHOUSE_DATABASE}.readings_raw FINAL`,
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    const [{ n, distinct }] = await rs.json<{ n: number; distinct: number }>();
+    assert.equal(n, expected.size);
+    assert.equal(distinct, expected.size);
+  } finally {
+    await clickhouse.close();
+  }
+});
