@@ -90,6 +90,11 @@ export class Ingestor implements Stage {
     });
   }
 
+  /** The kafkajs consumer, for instrumentation events (benchmarks, tests). */
+  get consumer(): TransactionalConsumer['consumer'] {
+    return this.#source.consumer;
+  }
+
   /** Readiness checks for `/readyz`. */
   readiness(): Record<string, ReadinessCheck> {
     return {

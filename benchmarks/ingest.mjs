@@ -1,0 +1,110 @@
+// Ingest benchmark: readings/s from first fetch to last insert, batch latency p50/p99 and peak
+// RSS of the meterstream ingestor, beside ClickHouse's own Kafka table engine (in chDB)
+// reading the same topic into a MergeTree. Both run in their own process, one after the other.
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { AvroCodec } from '@meterstream/core';
+import { runJson } from './lib.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const SCHEMA_IDS = { MeterReading: 1, MeterReadingBatch: 2 };
+
+function registryServer(codec) {
+  const byId = new Map(Object.entries(SCHEMA_IDS).map(([record, id]) => [id, codec.schemas.reader(record).canonical]));
+  const server = createServer((req, res) => {
+    const m = /^\/schemas\/ids\/(\d+)/.exec(req.url ?? '');
+    const schema = m && byId.get(Number(m[1]));
+    res.setHeader('content-type', 'application/vnd.schemaregistry.v1+json');
+    if (!schema) {
+      res.statusCode = 404;
+      return res.end('{"error_code":40403,"message":"Schema not found"}');
+    }
+    res.end(JSON.stringify({ schema }));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function preload(kafka, codec, topic, partitions, scenario, meters) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const t0 = Date.UTC(2026, 10, 20);
+  const id = SCHEMA_IDS[scenario.record];
+  let buffer = [];
+  let messages = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (buffer.length) await producer.send({ topic, messages: buffer, acks: 1 });
+    buffer = [];
+  };
+  const meterId = (i) => `707057500${String(i).padStart(9, '0')}`;
+  if (scenario.record === 'MeterReading') {
+    for (let i = 0; i < scenario.readings; i++) {
+      const m = i % meters;
+      const v = codec.encodeConfluent(id, 'MeterReading', {
+        meterId: meterId(m), tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL',
+        ts: t0 + Math.floor(i / meters) * 3_600_000, intervalSeconds: 3600, value: (i % 97) / 10, quality: 'MEASURED', zoneId: null, priceArea: null,
+      });
+      buffer.push({ key: meterId(m), value: v });
+      messages++;
+      bytes += v.length;
+      if (buffer.length === 20000) await flush();
+    }
+  } else {
+    const n = Math.ceil(scenario.readings / scenario.perBatch);
+    for (let i = 0; i < n; i++) {
+      const m = i % meters;
+      const day = t0 + Math.floor(i / meters) * 86_400_000;
+      const v = codec.encodeConfluent(id, 'MeterReadingBatch', {
+        meterId: meterId(m), tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1',
+        readings: Array.from({ length: scenario.perBatch }, (_, q) => ({ ts: day + q * 900_000, value: ((i + q) % 50) / 100, quality: 'MEASURED' })),
+      });
+      buffer.push({ key: meterId(m), value: v });
+      messages++;
+      bytes += v.length;
+      if (buffer.length === 500) await flush();
+    }
+  }
+  await flush();
+  await producer.disconnect();
+  return { messages, bytes, readings: scenario.record === 'MeterReading' ? scenario.readings : Math.ceil(scenario.readings / scenario.perBatch) * scenario.perBatch };
+}
+
+export async function run() {
+  const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'ingest.json'), 'utf8'));
+  const codec = new AvroCodec();
+  const registry = await registryServer(codec);
+  const registryUrl = `http://127.0.0.1:${registry.address().port}`;
+  const kafka = new Kafka({ clientId: 'bench', brokers: process.env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  const results = [];
+  try {
+    for (const scenario of spec.scenarios) {
+      const topic = `bench-${scenario.name}-${Date.now()}`;
+      const loaded = await preload(kafka, codec, topic, spec.partitions, scenario, spec.meters);
+      console.error(`[ingest] ${scenario.name}: ${loaded.messages} messages, ${loaded.readings} readings, ${(loaded.bytes / loaded.messages).toFixed(0)} bytes/message`);
+      const env = { BENCH_TOPIC: topic, BENCH_READINGS: String(loaded.readings), BENCH_MESSAGES: String(loaded.messages), BENCH_RECORD: scenario.record, SCHEMA_REGISTRY_URL: registryUrl };
+      const ours = await runJson(join(here, 'ingest-ours.mjs'), env, 'meterstream ingestor');
+      console.error(`[ingest] ${scenario.name}: meterstream ${Math.round(ours.readingsPerSec)} readings/s`);
+      const peer = await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
+      console.error(`[ingest] ${scenario.name}: ClickHouse Kafka engine ${Math.round(peer.readingsPerSec)} readings/s`);
+      results.push({ scenario: scenario.name, ...loaded, bytesPerMessage: Math.round(loaded.bytes / loaded.messages), ours, peer, ratio: ours.readingsPerSec / peer.readingsPerSec });
+    }
+  } finally {
+    registry.close();
+  }
+  const report = { bench: 'ingest', at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', `ingest-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  console.log('\ningest benchmark (readings/s from first fetch to last insert)');
+  console.log('scenario  | meterstream readings/s | p50 / p99 batch ms | peak RSS MB | ClickHouse Kafka engine readings/s | peak RSS MB | ratio');
+  for (const r of results) {
+    console.log(`${r.scenario.padEnd(9)} | ${Math.round(r.ours.readingsPerSec).toLocaleString('en').padStart(22)} | ${r.ours.p50BatchMs} / ${r.ours.p99BatchMs} | ${Math.round(r.ours.peakRssBytes / 2 ** 20)} | ${Math.round(r.peer.readingsPerSec).toLocaleString('en').padStart(34)} | ${Math.round(r.peer.peakRssBytes / 2 ** 20)} | ${r.ratio.toFixed(2)}x`);
+  }
+  return report;
+}
