@@ -31,7 +31,8 @@ const rss = rssSampler();
 const kafka = createKafka(config.kafka, config.kafka.brokers, logger);
 const clickhouse = await createClickHouse(config.clickhouse);
 await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
-const ingestor = new Ingestor({ config, pseudonymKey: config.pseudonymKey, kafka, clickhouse, registry: createRegistry('ingestor'), logger });
+const registry = createRegistry('ingestor');
+const ingestor = new Ingestor({ config, pseudonymKey: config.pseudonymKey, kafka, clickhouse, registry, logger });
 
 let firstFetch = null;
 const batchMs = [];
@@ -53,11 +54,16 @@ for (;;) {
 }
 const seconds = Number(done - firstFetch) / 1e9;
 const peak = rss.stop();
+// Where the time went, from the service's own metrics (sums of seconds).
+const sums = {};
+for (const m of await registry.getMetricsAsJSON()) {
+  if (m.type === 'histogram') for (const v of m.values) if (v.metricName?.endsWith('_sum')) sums[m.name] = (sums[m.name] ?? 0) + v.value;
+}
 const [{ n }] = await (await clickhouse.query({ query: `SELECT count() AS n FROM ${config.clickhouse.database}.readings_raw FINAL`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json();
 await admin.disconnect();
 await ingestor.close();
 await clickhouse.close();
 rmSync(dataDir, { recursive: true, force: true });
 if (n !== readings) throw new Error(`readings_raw has ${n} rows, expected ${readings}`);
-console.log(JSON.stringify({ seconds, readingsPerSec: readings / seconds, batches: batchMs.length, p50BatchMs: quantile(batchMs, 0.5), p99BatchMs: quantile(batchMs, 0.99), peakRssBytes: peak, rows: n }));
+console.log(JSON.stringify({ seconds, readingsPerSec: readings / seconds, batches: batchMs.length, p50BatchMs: quantile(batchMs, 0.5), p99BatchMs: quantile(batchMs, 0.99), peakRssBytes: peak, rows: n, phaseSeconds: { batch: sums.meterstream_kafka_batch_duration_seconds, insert: sums.meterstream_clickhouse_insert_duration_seconds } }));
 process.exit(0);

@@ -89,9 +89,11 @@ export async function run() {
       const loaded = await preload(kafka, codec, topic, spec.partitions, scenario, spec.meters);
       console.error(`[ingest] ${scenario.name}: ${loaded.messages} messages, ${loaded.readings} readings, ${(loaded.bytes / loaded.messages).toFixed(0)} bytes/message`);
       const env = { BENCH_TOPIC: topic, BENCH_READINGS: String(loaded.readings), BENCH_MESSAGES: String(loaded.messages), BENCH_RECORD: scenario.record, SCHEMA_REGISTRY_URL: registryUrl };
-      const ours = await runJson(join(here, 'ingest-ours.mjs'), env, 'meterstream ingestor');
+      // BENCH_PROFILE=1 writes a V8 CPU profile of our run to benchmarks/results/profiles/.
+      const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : [];
+      const ours = await runJson(join(here, 'ingest-ours.mjs'), env, 'meterstream ingestor', profile);
       console.error(`[ingest] ${scenario.name}: meterstream ${Math.round(ours.readingsPerSec)} readings/s`);
-      const peer = await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
+      const peer = process.env.BENCH_SKIP_PEER ? { readingsPerSec: NaN, peakRssBytes: NaN } : await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
       console.error(`[ingest] ${scenario.name}: ClickHouse Kafka engine ${Math.round(peer.readingsPerSec)} readings/s`);
       results.push({ scenario: scenario.name, ...loaded, bytesPerMessage: Math.round(loaded.bytes / loaded.messages), ours, peer, ratio: ours.readingsPerSec / peer.readingsPerSec });
     }

@@ -18,9 +18,9 @@ export function rssSampler(everyMs = 50) {
 }
 
 /** Runs `node script` with env; resolves to the JSON object it printed on its last stdout line. */
-export function runJson(script, env, label) {
+export function runJson(script, env, label, nodeArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {

@@ -4,7 +4,7 @@
 
 -- One row per distinct (tenant, meter, kind, ts). ReplacingMergeTree(version) makes a
 -- redelivered duplicate change nothing and a correction replace the value it corrects:
--- version = quality rank (ESTIMATED < MEASURED < CORRECTED) * 2^48 + source offset, so a
+-- version = quality rank (ESTIMATED 0 < MEASURED 1 < CORRECTED 2) * 2^48 + source offset, so a
 -- higher-quality value wins and, at equal quality, the later delivery wins. Read with FINAL.
 CREATE TABLE IF NOT EXISTS {{db}}.readings_raw
 (
@@ -28,6 +28,41 @@ ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(ts)
 ORDER BY (tenant, meter, kind, ts)
 TTL {{ttl:readings_raw}};
+
+-- The ingestor writes one row per meter and Kafka batch (a clean batch: the header once, the
+-- readings as arrays) into this Null table; the view spreads it into readings_raw. ClickHouse
+-- parses the header once per meter instead of once per reading, which more than halves the
+-- insert cost of daily 96-value deliveries. Quality is the rank above.
+CREATE TABLE IF NOT EXISTS {{db}}.readings_raw_inbox
+(
+    tenant String,
+    meter String,
+    kind String,
+    unit String,
+    reading_type String,
+    interval_seconds UInt32,
+    zone_id Nullable(String),
+    price_area Nullable(String),
+    source_partition UInt32,
+    ts_ms Array(Int64),
+    values Array(Float64),
+    quality_ranks Array(UInt8),
+    source_offsets Array(UInt64)
+)
+ENGINE = Null;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.readings_raw_inbox_mv TO {{db}}.readings_raw AS
+SELECT
+    tenant, meter, kind, unit, reading_type,
+    fromUnixTimestamp64Milli(r_ts, 'UTC') AS ts,
+    interval_seconds,
+    r_value AS value,
+    arrayElement(['ESTIMATED', 'MEASURED', 'CORRECTED'], r_rank + 1) AS quality,
+    zone_id, price_area, source_partition,
+    r_offset AS source_offset,
+    toUInt64(r_rank) * 281474976710656 + r_offset AS version
+FROM {{db}}.readings_raw_inbox
+ARRAY JOIN ts_ms AS r_ts, values AS r_value, quality_ranks AS r_rank, source_offsets AS r_offset;
 
 -- Hourly roll-ups per (tenant, meter, kind, hour UTC), written by the aggregator.
 CREATE TABLE IF NOT EXISTS {{db}}.readings_hourly

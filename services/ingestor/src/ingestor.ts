@@ -29,6 +29,8 @@ import { ReadingsRawSink } from './sinks/readings-raw.sink.js';
 import { cleanRecords } from './sinks/clean-topic.sink.js';
 import { deadLetterRecords } from './sinks/dlq.sink.js';
 import { prepareBatch, type PreparedBatch } from './transforms/prepare-batch.js';
+import type { RefusedBatch } from './sinks/readings-raw.sink.js';
+import type { SourceMessage } from './transforms/prepare-batch.js';
 import { ingestorMetrics, type IngestorMetrics } from './ingestor-metrics.js';
 
 /** What the ingestor is built from. */
@@ -133,11 +135,11 @@ export class Ingestor implements Stage {
       codec: this.#codec,
       pseudonymiser: this.#pseudonymiser,
       limits: { maxBatchReadings: config.ingestor.maxBatchReadings, maxFutureMs: config.ingestor.maxFutureMs },
-      partition: batch.partition,
       now: Date.now(),
     });
+    const refused = await this.#sink.write(prepared.clean, batch.partition);
+    if (refused.length > 0) dropRefused(prepared, refused, batch.messages);
     this.#observe(prepared, batch.topic);
-    await this.#sink.write(prepared);
     return {
       records: [
         { topic: config.topics.clean, messages: cleanRecords(prepared.clean, this.#codec, batch.partition) },
@@ -148,10 +150,10 @@ export class Ingestor implements Stage {
 
   #observe(p: PreparedBatch, topic: string): void {
     const m = this.#metrics;
-    m.decoded.inc({ schema: 'MeterReading' }, p.decoded.single);
-    m.decoded.inc({ schema: 'MeterReadingBatch' }, p.decoded.batch);
-    m.readings.inc(p.rawRows);
-    m.batchReadings.observe(p.rawRows);
+    m.decoded.inc({ schema: 'MeterReading' }, p.accepted.single);
+    m.decoded.inc({ schema: 'MeterReadingBatch' }, p.accepted.batch);
+    m.readings.inc(p.accepted.readings);
+    m.batchReadings.observe(p.accepted.readings);
     for (const d of p.dead) {
       m.invalid.inc({ reason: d.reason });
       pipelineMetrics(this.#deps.registry).dlqMessages.inc({ reason: d.reason });
@@ -160,4 +162,20 @@ export class Ingestor implements Stage {
     }
     if (p.maxTs !== null) pipelineMetrics(this.#deps.registry).eventTimeLag.set({ topic }, (Date.now() - p.maxTs) / 1000);
   }
+}
+
+/**
+ * Moves the messages behind the clean batches ClickHouse refused to the dead letters, and
+ * their readings out of the clean output (readings_raw and the clean topic stay in step).
+ */
+function dropRefused(p: PreparedBatch, refused: RefusedBatch[], messages: readonly SourceMessage[]): void {
+  const offsets = new Map<number, string>();
+  for (const r of refused) for (const x of r.batch.readings) offsets.set(x.offset, r.error);
+  for (const m of messages) {
+    const error = offsets.get(Number(m.offset));
+    if (error !== undefined) p.dead.push({ message: m, reason: 'clickhouse_rejected', detail: error.slice(0, 500) });
+  }
+  for (const group of p.clean) group.readings = group.readings.filter((r) => !offsets.has(r.offset));
+  p.clean = p.clean.filter((g) => g.readings.length > 0);
+  p.accepted.readings = p.clean.reduce((n, g) => n + g.readings.length, 0);
 }

@@ -13,6 +13,16 @@ import type { PipelineMetrics } from '../telemetry/metrics.js';
 // ClickHouse error codes worth another try: overload, timeouts, network, read-only replica.
 const RETRIABLE_CODES = new Set(['3', '159', '160', '164', '202', '203', '209', '210', '241', '242', '252', '285', '319', '425', '999']);
 
+// ClickHouse error codes that blame the rows themselves (parse errors, values out of range,
+// type mismatches): retrying the same rows cannot help, so callers isolate and dead-letter them.
+const BAD_DATA_CODES = new Set(['6', '26', '27', '32', '38', '41', '53', '69', '70', '72', '117', '130', '131', '190', '321', '344', '641']);
+
+/** True when ClickHouse refused the rows' content (not the table, the network or the load). */
+export function isBadDataError(err: unknown): boolean {
+  const e = (err instanceof MeterError && err.cause !== undefined ? err.cause : err) as { code?: unknown };
+  return typeof e?.code === 'string' && BAD_DATA_CODES.has(e.code);
+}
+
 /** True when the same insert may succeed later. */
 export function isRetriableClickHouseError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };

@@ -1,6 +1,45 @@
-/** ClickHouse sink of `readings_raw`: idempotent by design (ReplacingMergeTree, see 001_initial.sql). */
-import { insertTsv, type ClickHouseClient, type Logger, type PipelineMetrics } from '@meterstream/core';
-import { RAW_COLUMNS, type PreparedBatch } from '../transforms/prepare-batch.js';
+/**
+ * ClickHouse sink of `readings_raw`. Each clean batch becomes one row of `readings_raw_inbox`
+ * (header once, readings as arrays), which a materialized view spreads into `readings_raw`
+ * (schemas/clickhouse/001_initial.sql). Idempotent by design: ReplacingMergeTree keyed by
+ * reading, versioned by quality rank and source offset.
+ *
+ * Network errors and overload are retried; when ClickHouse refuses the rows' content, the
+ * batches are bisected down to the ones it refuses, whose messages the caller dead-letters, so
+ * one bad message never blocks a partition nor drags good ones along.
+ */
+import { insertTsv, isBadDataError, tsvEscape, tsvNullable, type ClickHouseClient, type CleanReadingBatch, type Logger, type PipelineMetrics, type Quality } from '@meterstream/core';
+
+const INBOX_COLUMNS = [
+  'tenant', 'meter', 'kind', 'unit', 'reading_type', 'interval_seconds', 'zone_id', 'price_area',
+  'source_partition', 'ts_ms', 'values', 'quality_ranks', 'source_offsets',
+] as const;
+
+/** Quality ranks of the version: a better quality replaces a worse one. */
+const QUALITY_RANK: Record<Quality, number> = { ESTIMATED: 0, MEASURED: 1, CORRECTED: 2 };
+
+/** One inbox row (TabSeparated) for a clean batch. */
+export function inboxLine(b: CleanReadingBatch, partition: number): string {
+  const n = b.readings.length;
+  const ts = new Array<number>(n);
+  const values = new Array<number>(n);
+  const ranks = new Array<number>(n);
+  const offsets = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const r = b.readings[i];
+    ts[i] = r.ts;
+    values[i] = r.value;
+    ranks[i] = QUALITY_RANK[r.quality];
+    offsets[i] = r.offset;
+  }
+  return `${tsvEscape(b.tenant)}\t${b.meter}\t${b.kind}\t${b.unit}\t${b.readingType}\t${b.intervalSeconds}\t${tsvNullable(b.zoneId)}\t${tsvNullable(b.priceArea)}\t${partition}\t[${ts.join(',')}]\t[${values.join(',')}]\t[${ranks.join(',')}]\t[${offsets.join(',')}]\n`;
+}
+
+/** A clean batch whose rows ClickHouse refused, with its error. */
+export interface RefusedBatch {
+  batch: CleanReadingBatch;
+  error: string;
+}
 
 export class ReadingsRawSink {
   readonly #options: Parameters<typeof insertTsv>[0];
@@ -8,8 +47,8 @@ export class ReadingsRawSink {
   constructor(client: ClickHouseClient, database: string, metrics: PipelineMetrics, logger: Logger, signal: AbortSignal) {
     this.#options = {
       client,
-      table: `${database}.readings_raw`,
-      columns: RAW_COLUMNS,
+      table: `${database}.readings_raw_inbox`,
+      columns: INBOX_COLUMNS,
       label: 'readings_raw',
       metrics,
       signal,
@@ -17,8 +56,27 @@ export class ReadingsRawSink {
     };
   }
 
-  /** Writes the batch's rows; resolves once ClickHouse confirmed them. */
-  async write(batch: PreparedBatch): Promise<void> {
-    await insertTsv(this.#options, batch.rawTsv, batch.rawRows);
+  /**
+   * Writes the batches' readings; resolves once ClickHouse confirmed them, with the batches it
+   * refused as bad data (usually none). Other failures throw.
+   */
+  async write(batches: readonly CleanReadingBatch[], partition: number): Promise<RefusedBatch[]> {
+    return this.#write(batches.map((b) => inboxLine(b, partition)), batches);
+  }
+
+  async #write(lines: string[], batches: readonly CleanReadingBatch[]): Promise<RefusedBatch[]> {
+    if (batches.length === 0) return [];
+    try {
+      await insertTsv(this.#options, lines.join(''), batches.reduce((n, b) => n + b.readings.length, 0));
+      return [];
+    } catch (err) {
+      if (!isBadDataError(err)) throw err;
+      if (batches.length === 1) return [{ batch: batches[0], error: (err as Error).message }];
+      const mid = batches.length >> 1;
+      return [
+        ...(await this.#write(lines.slice(0, mid), batches.slice(0, mid))),
+        ...(await this.#write(lines.slice(mid), batches.slice(mid))),
+      ];
+    }
   }
 }
