@@ -137,14 +137,27 @@ export class Ingestor implements Stage {
       limits: { maxBatchReadings: config.ingestor.maxBatchReadings, maxFutureMs: config.ingestor.maxFutureMs },
       now: Date.now(),
     });
-    const refused = await this.#sink.write(prepared.clean, batch.partition);
-    if (refused.length > 0) dropRefused(prepared, refused, batch.messages);
-    this.#observe(prepared, batch.topic);
-    return {
+    // The ClickHouse insert runs (in the engine's threads) while the clean records are
+    // encoded and sent; the transaction commits only after ClickHouse confirmed.
+    const write = this.#sink.write(prepared.clean, batch.partition);
+    const output = (p: PreparedBatch) => ({
       records: [
-        { topic: config.topics.clean, messages: cleanRecords(prepared.clean, this.#codec, batch.partition) },
-        { topic: config.topics.dlq, messages: deadLetterRecords(prepared.dead, batch.topic, batch.partition) },
+        { topic: config.topics.clean, messages: cleanRecords(p.clean, this.#codec, batch.partition) },
+        { topic: config.topics.dlq, messages: deadLetterRecords(p.dead, batch.topic, batch.partition) },
       ].filter((r) => r.messages.length > 0),
+    });
+    const first = output(prepared);
+    return {
+      ...first,
+      confirm: write.then((refused) => {
+        if (refused.length === 0) {
+          this.#observe(prepared, batch.topic);
+          return null;
+        }
+        dropRefused(prepared, refused, batch.messages);
+        this.#observe(prepared, batch.topic);
+        return output(prepared);
+      }),
     };
   }
 

@@ -76,7 +76,9 @@ export async function insertTsv(options: InsertOptions, body: string, rows: numb
         table,
         columns: columns as [string, ...string[]],
         format: 'TabSeparated',
-        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+        // A string stream: the embedded engine takes the text as is (no Buffer round trip);
+        // over HTTP it is written as UTF-8.
+        values: Readable.from([body], { objectMode: false, encoding: 'utf8' }),
       });
       end?.();
       metrics?.rowsInserted.inc({ table: label }, rows);

@@ -21,6 +21,13 @@ import type { PipelineMetrics } from '../telemetry/metrics.js';
 /** What a handler wants produced for one batch. */
 export interface BatchOutput {
   records: { topic: string; messages: Message[] }[];
+  /**
+   * The handler's write outside Kafka (ClickHouse), still running: the records are sent
+   * meanwhile, and the transaction commits only after it resolved. It resolves to `null`, or
+   * to replacement records when the write changed what must be produced (the transaction is
+   * then aborted and the replacement sent in a new one). A rejection aborts the transaction.
+   */
+  confirm?: Promise<BatchOutput | null>;
 }
 
 /** Processes one partition batch; throwing makes the batch be delivered again. */
@@ -87,6 +94,14 @@ export class TransactionalConsumer {
     });
   }
 
+  async #send(tx: Awaited<ReturnType<Producer['transaction']>>, records: BatchOutput['records']): Promise<void> {
+    for (const { topic: out, messages } of records) {
+      for (const chunk of chunkBySize(messages, this.#o.maxRequestBytes ?? 768 * 1024)) {
+        await tx.send({ topic: out, messages: chunk });
+      }
+    }
+  }
+
   /** True once the group gave this instance at least one partition. */
   get assigned(): boolean {
     return this.#running && this.#assigned > 0;
@@ -119,21 +134,34 @@ export class TransactionalConsumer {
     const end = metrics.batchDuration.startTimer({ topic });
     const log = this.#o.logger;
     const output = await this.#o.handler(batch, heartbeat);
-    log.debug({ partition: batch.partition, lastOffset: batch.lastOffset() }, 'batch handled; committing');
-    const tx = await this.producer.transaction();
-    try {
-      for (const { topic: out, messages } of output.records) {
-        for (const chunk of chunkBySize(messages, this.#o.maxRequestBytes ?? 768 * 1024)) {
-          await tx.send({ topic: out, messages: chunk });
+    // Settled before anything else can fail, so a rejection is never left unhandled.
+    const confirmed = (output.confirm ?? Promise.resolve(null)).then(
+      (replacement) => ({ ok: true as const, replacement }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let records = output.records;
+    for (let attempt = 0; ; attempt++) {
+      const tx = await this.producer.transaction();
+      try {
+        await this.#send(tx, records);
+        const result = await confirmed;
+        if (!result.ok) throw result.error;
+        if (result.replacement !== null && attempt === 0) {
+          log.warn({ partition: batch.partition }, 'sink changed the batch output; resending it in a new transaction');
+          records = result.replacement.records;
+          await tx.abort();
+          continue;
         }
+        const next = (BigInt(batch.lastOffset()) + 1n).toString();
+        await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        await tx.commit();
+        log.debug({ partition: batch.partition, next }, 'transaction committed');
+        break;
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        await confirmed; // never leave the external write running behind a retry
+        throw err;
       }
-      const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-      await tx.commit();
-      log.debug({ partition: batch.partition, next }, 'transaction committed');
-    } catch (err) {
-      await tx.abort().catch(() => undefined);
-      throw err;
     }
     end();
     metrics.messagesConsumed.inc({ topic }, batch.messages.length);

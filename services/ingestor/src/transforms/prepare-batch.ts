@@ -50,13 +50,14 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
   const accepted = { single: 0, batch: 0, readings: 0 };
   let maxTs = -Infinity;
 
+  // Keyed by the raw header: the pseudonym (an HMAC, or an LRU look-up) is computed once per
+  // meter and batch, not once per message.
   const groupOf = (h: Header): CleanReadingBatch => {
-    const meter = ctx.pseudonymiser.of(h.tenant, h.meterId);
-    const id = `${meter}\u001f${h.kind}\u001f${h.unit}\u001f${h.readingType}\u001f${h.intervalSeconds}\u001f${h.zoneId ?? '\u0000'}\u001f${h.priceArea ?? '\u0000'}`;
+    const id = h.tenant + '\u001f' + h.meterId + '\u001f' + h.kind + '\u001f' + h.unit + '\u001f' + h.readingType + '\u001f' + h.intervalSeconds + '\u001f' + (h.zoneId ?? '\u0000') + '\u001f' + (h.priceArea ?? '\u0000');
     let group = groups.get(id);
     if (group === undefined) {
       group = {
-        tenant: h.tenant, meter, kind: h.kind, unit: h.unit, readingType: h.readingType,
+        tenant: h.tenant, meter: ctx.pseudonymiser.of(h.tenant, h.meterId), kind: h.kind, unit: h.unit, readingType: h.readingType,
         intervalSeconds: h.intervalSeconds, zoneId: h.zoneId, priceArea: h.priceArea, readings: [],
       };
       groups.set(id, group);
