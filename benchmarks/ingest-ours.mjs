@@ -25,6 +25,7 @@ const config = loadConfig({
   METERSTREAM_INGESTOR_GROUP_ID: `${topic}-ours`,
   METERSTREAM_INSTANCE_ID: 'bench',
   LOG_LEVEL: 'warn',
+  ...(process.env.METERSTREAM_INGESTOR_CONCURRENCY ? { METERSTREAM_INGESTOR_CONCURRENCY: process.env.METERSTREAM_INGESTOR_CONCURRENCY } : {}),
 });
 const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
 const rss = rssSampler();

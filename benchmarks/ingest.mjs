@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { AvroCodec } from '@meterstream/core';
+import { createTopic } from '@meterstream/core/testing';
 import { runJson } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -28,10 +29,7 @@ function registryServer(codec) {
 }
 
 async function preload(kafka, codec, topic, partitions, scenario, meters) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
-  await admin.disconnect();
+  await createTopic(kafka, topic, partitions);
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const t0 = Date.UTC(2026, 10, 20);

@@ -71,6 +71,8 @@ export interface IngestorConfig {
   fetchMaxWaitMs: number;
   /** Bytes the broker waits for before answering a fetch. */
   fetchMinBytes: number;
+  /** Partition batches processed at once, each with its own transactional producer. */
+  concurrency: number;
 }
 
 /** The whole resolved configuration. */
@@ -147,6 +149,7 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', default: '8388608', doc: 'Bytes per partition per fetch.' },
   { name: 'METERSTREAM_FETCH_MIN_BYTES', default: '1', doc: 'Bytes the broker waits for before answering a fetch.' },
   { name: 'METERSTREAM_FETCH_MAX_WAIT_MS', default: '500', doc: 'How long the broker may wait to fill a fetch.' },
+  { name: 'METERSTREAM_INGESTOR_CONCURRENCY', default: '2', doc: 'Partition batches the ingestor processes at once (one transactional producer each).' },
 ]);
 
 const KNOWN = new Set(VARIABLES.map((v) => v.name));
@@ -292,6 +295,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       fetchMaxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       fetchMinBytes: int(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024),
       fetchMaxWaitMs: int(env, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500, 0, 60_000),
+      concurrency: int(env, 'METERSTREAM_INGESTOR_CONCURRENCY', 2, 1, 64),
     },
     pseudonymKey: pseudonymRaw === null ? null : parsePseudonymKey(pseudonymRaw),
     apiToken: token(env, 'METERSTREAM_API_TOKEN'),

@@ -27,10 +27,10 @@ export function testBrokers(): string {
   return b;
 }
 
-/** A config with its own topics, group, database and data dir. */
-export function testConfig(extra: Record<string, string> = {}): MeterstreamConfig {
+/** Environment variables of a service with its own topics, group, database and data dir. */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const s = randomSuffix();
-  return loadConfig({
+  return {
     KAFKA_BROKERS: testBrokers(),
     METERSTREAM_PSEUDONYM_KEY: TEST_KEY_HEX,
     METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-test-')),
@@ -46,7 +46,12 @@ export function testConfig(extra: Record<string, string> = {}): MeterstreamConfi
     METERSTREAM_FETCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: 'info',
     ...extra,
-  });
+  };
+}
+
+/** A resolved config of {@link testEnv}. */
+export function testConfig(extra: Record<string, string> = {}): MeterstreamConfig {
+  return loadConfig(testEnv(extra));
 }
 
 /** A logger whose lines are kept in memory, to scan them. */
@@ -67,12 +72,24 @@ export function testKafka(): Kafka {
   return new Kafka({ clientId: 'meterstream-test', brokers: testBrokers().split(','), logLevel: logLevel.NOTHING });
 }
 
-/** Creates a topic. */
+/**
+ * Creates a topic, retrying while a freshly started broker is still settling (kafkajs's
+ * `waitForLeaders` throws UNKNOWN_TOPIC_OR_PARTITION instead of waiting then).
+ */
 export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions }] });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions }] });
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        if (meta.topics[0]?.partitions.length === numPartitions) return;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
   } finally {
     await admin.disconnect();
   }

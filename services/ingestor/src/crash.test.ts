@@ -7,10 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { AvroCodec, createClickHouse, pseudonymOf, repoPath, type MeterReading, type MeterReadingBatch } from '@meterstream/core';
-import { TEST_KEY_HEX, createTopic, produce, readAll, randomSuffix, testBrokers, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { TEST_KEY_HEX, createTopic, produce, readAll, testEnv, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const day0 = Date.UTC(2026, 10, 20);
@@ -32,23 +29,13 @@ function startIngestor(env: Record<string, string>): { child: ChildProcess; read
 }
 
 test('kill -9 at random moments, then restart: every reading exactly once in the clean topic and readings_raw', async () => {
-  const s = randomSuffix();
-  const env = {
-    KAFKA_BROKERS: testBrokers(),
-    METERSTREAM_PSEUDONYM_KEY: TEST_KEY_HEX,
-    METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-crash-')),
-    CLICKHOUSE_DATABASE: `crash_${s}`,
-    METERSTREAM_TOPIC_READINGS: `crash-readings-${s}`,
-    METERSTREAM_TOPIC_CLEAN: `crash-clean-${s}`,
-    METERSTREAM_TOPIC_DLQ: `crash-dlq-${s}`,
-    METERSTREAM_INGESTOR_GROUP_ID: `crash-ingestor-${s}`,
-    METERSTREAM_INSTANCE_ID: `crash-${s}`,
+  const env = testEnv({
     // Small fetches: many batches, many transactions, so the kills land mid-stream.
     METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION: '4096',
     METERSTREAM_FETCH_MAX_BYTES: '12288',
     PORT: '0',
     LOG_LEVEL: 'warn',
-  };
+  });
   const kafka = testKafka();
   const codec = new AvroCodec();
   await createTopic(kafka, env.METERSTREAM_TOPIC_READINGS, 3);

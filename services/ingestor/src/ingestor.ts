@@ -82,6 +82,7 @@ export class Ingestor implements Stage {
         minBytes: config.ingestor.fetchMinBytes,
         maxWaitTimeInMs: config.ingestor.fetchMaxWaitMs,
       },
+      concurrency: config.ingestor.concurrency,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {

@@ -52,8 +52,23 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
-/** Creates the topics that do not exist; returns every topic's partition count. */
+/**
+ * Creates the topics that do not exist; returns every topic's partition count. Retriable
+ * broker errors (a broker still electing leaders after a start) are retried with backoff.
+ */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<Map<string, number>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicsOnce(admin, specs);
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+async function ensureTopicsOnce(admin: Admin, specs: TopicSpec[]): Promise<Map<string, number>> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length > 0) {

@@ -8,8 +8,8 @@
  * Memory is bounded by the fetch size: kafkajs fetches the next batch only after the handler
  * returned, so a slow sink holds back consumption instead of queueing (backpressure).
  *
- * Fencing: the transactional id is stable per instance (`<group>-<instanceId>`): a restarted
- * instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does not send the
+ * Fencing: the transactional ids are stable per instance (`<group>-<instanceId>-<slot>`): a
+ * restarted instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does not send the
  * consumer group generation with `TxnOffsetCommit` (KIP-447), so instances must have distinct,
  * stable instance ids.
  */
@@ -46,12 +46,20 @@ export interface TransactionalConsumerOptions {
   fetch: { maxBytes: number; maxBytesPerPartition: number; minBytes: number; maxWaitTimeInMs: number };
   /** Largest total value bytes per produce request (stays under the broker's message.max.bytes). */
   maxRequestBytes?: number;
+  /**
+   * Partition batches processed at once (kafkajs `partitionsConsumedConcurrently`); each has
+   * its own transactional producer (`<group>-<instance>-<slot>`), since a producer runs one
+   * transaction at a time. Default 1.
+   */
+  concurrency?: number;
 }
 
 export class TransactionalConsumer {
   readonly #o: TransactionalConsumerOptions;
   readonly consumer: Consumer;
-  readonly producer: Producer;
+  /** One transactional producer per concurrent batch. */
+  readonly producers: Producer[];
+  readonly #idle: Producer[];
   #assigned = 0;
   #running = false;
   readonly close: () => Promise<void>;
@@ -69,15 +77,19 @@ export class TransactionalConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     });
-    this.producer = options.kafka.producer({
-      transactionalId: `${options.groupId}-${options.instanceId}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-      allowAutoTopicCreation: false,
-      // The Java client's murmur2 partitioner; records with an explicit partition bypass it.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    const slots = Math.max(1, options.concurrency ?? 1);
+    this.producers = Array.from({ length: slots }, (_, slot) =>
+      options.kafka.producer({
+        transactionalId: `${options.groupId}-${options.instanceId}-${slot}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 60_000,
+        allowAutoTopicCreation: false,
+        // The Java client's murmur2 partitioner; records with an explicit partition bypass it.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
+    );
+    this.#idle = [...this.producers];
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment[options.topic] ?? [];
       this.#assigned = assignment.length;
@@ -90,7 +102,7 @@ export class TransactionalConsumer {
       this.#running = false;
       // disconnect() waits for the batch in flight to finish and its transaction to commit.
       await this.consumer.disconnect();
-      await this.producer.disconnect();
+      await Promise.all(this.producers.map((p) => p.disconnect()));
     });
   }
 
@@ -113,23 +125,29 @@ export class TransactionalConsumer {
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
+    await Promise.all(this.producers.map((p) => p.connect()));
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
     this.#running = true;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.producers.length,
       eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.isEmpty()) return;
-        await this.#process(batch, heartbeat);
+        // kafkajs never runs more batches at once than there are producers.
+        const producer = this.#idle.pop()!;
+        try {
+          await this.#process(batch, heartbeat, producer);
+        } finally {
+          this.#idle.push(producer);
+        }
         resolveOffset(batch.lastOffset());
       },
     });
   }
 
-  async #process(batch: Batch, heartbeat: () => Promise<void>): Promise<void> {
+  async #process(batch: Batch, heartbeat: () => Promise<void>, producer: Producer): Promise<void> {
     const { metrics, topic, groupId } = this.#o;
     const end = metrics.batchDuration.startTimer({ topic });
     const log = this.#o.logger;
@@ -141,7 +159,7 @@ export class TransactionalConsumer {
     );
     let records = output.records;
     for (let attempt = 0; ; attempt++) {
-      const tx = await this.producer.transaction();
+      const tx = await producer.transaction();
       try {
         await this.#send(tx, records);
         const result = await confirmed;
