@@ -27,7 +27,11 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
       const fields = { ns: entry.namespace, ...extra };
-      if (entry.level === logLevel.ERROR) log.error(fields, message);
+      // kafkajs logs every failed response of a connection at ERROR, retriable ones too
+      // ("coordinator is loading" while a broker starts); failures that matter surface as
+      // thrown errors and consumer CRASH events, which are logged at error.
+      if (entry.level === logLevel.ERROR && entry.namespace !== 'Connection') log.error(fields, message);
+      else if (entry.level === logLevel.ERROR) log.warn(fields, message);
       else if (entry.level === logLevel.WARN) log.warn(fields, message);
       else if (entry.level === logLevel.INFO) log.debug(fields, message);
     },
