@@ -106,6 +106,25 @@ export class TransactionalConsumer {
     });
   }
 
+  /** True when the group's committed offset of the partition reaches `next` (polled briefly). */
+  async #committedPast(partition: number, next: bigint): Promise<boolean> {
+    const admin = this.#o.kafka.admin();
+    try {
+      await admin.connect();
+      for (let i = 0; i < 10; i++) {
+        const [t] = await admin.fetchOffsets({ groupId: this.#o.groupId, topics: [this.#o.topic] });
+        const committed = t?.partitions.find((p) => p.partition === partition)?.offset;
+        if (committed !== undefined && BigInt(committed) >= next) return true;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return false;
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   async #send(tx: Awaited<ReturnType<Producer['transaction']>>, records: BatchOutput['records']): Promise<void> {
     for (const { topic: out, messages } of records) {
       for (const chunk of chunkBySize(messages, this.#o.maxRequestBytes ?? 768 * 1024)) {
@@ -158,6 +177,7 @@ export class TransactionalConsumer {
       (error: unknown) => ({ ok: false as const, error }),
     );
     let records = output.records;
+    let committing = false;
     for (let attempt = 0; ; attempt++) {
       const tx = await producer.transaction();
       try {
@@ -172,12 +192,19 @@ export class TransactionalConsumer {
         }
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        committing = true;
         await tx.commit();
         log.debug({ partition: batch.partition, next }, 'transaction committed');
         break;
       } catch (err) {
         await tx.abort().catch(() => undefined);
         await confirmed; // never leave the external write running behind a retry
+        // A commit whose answer was lost (timeout, broker under load) may have committed: then
+        // the group's offset is past the batch, and processing it again would duplicate it.
+        if (committing && (await this.#committedPast(batch.partition, BigInt(batch.lastOffset()) + 1n))) {
+          log.warn({ partition: batch.partition, err: (err as Error).message }, 'commit reported an error but the broker has it; not processing the batch again');
+          break;
+        }
         throw err;
       }
     }
