@@ -41,7 +41,7 @@ test('pseudonym look-up prints the design construction (vector from Python hmac)
 
 test('unknown commands and services not built yet say so with exit 2', () => {
   assert.equal(run(['frobnicate'], {}).code, 2);
-  const agg = run(['aggregator'], {});
-  assert.equal(agg.code, 2);
-  assert.match(agg.err, /not built yet/);
+  const anomaly = run(['anomaly'], {});
+  assert.equal(anomaly.code, 2);
+  assert.match(anomaly.err, /not built yet/);
 });

@@ -22,13 +22,14 @@ import {
   type Stage,
 } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
+import { Aggregator } from '@meterstream/aggregator';
 import { ensureDemoKey } from './demo-key.js';
 
 const USAGE = `usage: meterstream <command>
 
 commands:
   ingestor     consume raw readings, store them pseudonymised, publish clean batches
-  aggregator   (not built yet) hourly roll-ups
+  aggregator   roll clean readings up into exact hourly rows
   anomaly      (not built yet) leak, frost and invoice alerts
   all          every service in one process (one HTTP port)
   demo         'all' with a local Kafka broker, embedded ClickHouse and a demo key
@@ -47,15 +48,17 @@ export async function main(argv: string[], env: Env): Promise<number> {
       case 'pseudonym':
         return pseudonymCommand(rest, loadConfig(env));
       case 'ingestor':
+      case 'aggregator':
+        await runServices([command], loadConfig(env));
+        return 0;
       case 'all':
-        await runServices(['ingestor'], loadConfig(env));
+        await runServices(['ingestor', 'aggregator'], loadConfig(env));
         return 0;
       case 'demo': {
         const demoEnv = ensureDemoKey(env);
-        await runServices(['ingestor'], loadConfig(demoEnv));
+        await runServices(['ingestor', 'aggregator'], loadConfig(demoEnv));
         return 0;
       }
-      case 'aggregator':
       case 'anomaly':
         process.stderr.write(`meterstream ${command}: not built yet (see the open issues)\n`);
         return 2;
@@ -91,9 +94,9 @@ function pseudonymCommand(args: string[], config: MeterstreamConfig): number {
  * Shutdown order: stop consuming (each stage drains its batch in flight and commits), then
  * close ClickHouse, then HTTP.
  */
-async function runServices(names: 'ingestor'[], config: MeterstreamConfig): Promise<void> {
+async function runServices(names: ('ingestor' | 'aggregator')[], config: MeterstreamConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const key = requirePseudonymKey(config);
+  const key = names.includes('ingestor') ? requirePseudonymKey(config) : null;
   const registry = createRegistry(names.length === 1 ? names[0] : 'all');
   const brokers = await resolveBrokers(config.kafka, logger);
   const kafka = createKafka(config.kafka, brokers, logger);
@@ -109,9 +112,14 @@ async function runServices(names: 'ingestor'[], config: MeterstreamConfig): Prom
     },
   };
   if (names.includes('ingestor')) {
-    const ingestor = new Ingestor({ config, pseudonymKey: key, kafka, clickhouse, registry, logger });
+    const ingestor = new Ingestor({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger });
     Object.assign(readiness, ingestor.readiness());
     stages.push(ingestor);
+  }
+  if (names.includes('aggregator')) {
+    const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger });
+    Object.assign(readiness, aggregator.readiness());
+    stages.push(aggregator);
   }
   const http = createHttpServer({ registry, logger, readiness });
   const address = await http.listen({ port: config.port, host: config.host });

@@ -82,6 +82,16 @@ CASES = {
                   "unit": "L", "readingType": "INSTANT", "intervalSeconds": 0, "zoneId": None,
                   "priceArea": None, "readings": []},
     },
+    ("HourlyRow", 1): {
+        "water": {"tenant": "oslo-vann", "meter": "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7", "kind": "WATER", "unit": "L",
+                  "hour": T0, "valueSum": 12.5, "valueMin": 2.5, "valueMax": 4.0, "samples": 4,
+                  "firstTs": T0, "lastTs": T0 + 2_700_000, "coverage": 1.0, "zoneId": "Z1",
+                  "version": 123_456_789_012, "revision": False},
+        "revised": {"tenant": "default", "meter": "00000000000000000000000000000000", "kind": "TEMPERATURE",
+                    "unit": "CELSIUS", "hour": T0, "valueSum": -3.0, "valueMin": -2.0, "valueMax": -1.0,
+                    "samples": 2, "firstTs": T0 + 60_000, "lastTs": T0 + 120_000, "coverage": 1.0,
+                    "zoneId": None, "version": 7, "revision": True},
+    },
     ("Invoice", 1): {
         "full": {"invoiceId": "INV-2024-06-0001", "tenant": "elvia", "meterId": "707057500012345678",
                  "kind": "ELECTRICITY_IMPORT", "periodStart": T0, "periodEnd": T0 + 30 * 86_400_000,

@@ -6,7 +6,7 @@
  * variable nobody declared (a typo), stops start-up with a `ConfigError` naming the variable.
  * Components never read `process.env`: they get this object, or the part of it they need.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { ConfigError } from './errors.js';
 
 /** Kafka connection settings. */
@@ -75,6 +75,16 @@ export interface IngestorConfig {
   concurrency: number;
 }
 
+/** Aggregator settings. */
+export interface AggregatorConfig {
+  /** Kafka consumer group of the aggregators. */
+  groupId: string;
+  /** Worker threads of the roll-up pool. */
+  workers: number;
+  /** Partition batches processed at once, each with its own transactional producer. */
+  concurrency: number;
+}
+
 /** The whole resolved configuration. */
 export interface MeterstreamConfig {
   kafka: KafkaConfig;
@@ -82,6 +92,7 @@ export interface MeterstreamConfig {
   topics: TopicsConfig;
   retention: RetentionConfig;
   ingestor: IngestorConfig;
+  aggregator: AggregatorConfig;
   /** HMAC key for pseudonyms (>= 32 bytes), or `null` when none was given. */
   pseudonymKey: Buffer | null;
   /** Bearer token for `/v1` read routes; `null` disables them. */
@@ -149,6 +160,9 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', default: '8388608', doc: 'Bytes per partition per fetch.' },
   { name: 'METERSTREAM_FETCH_MIN_BYTES', default: '1', doc: 'Bytes the broker waits for before answering a fetch.' },
   { name: 'METERSTREAM_FETCH_MAX_WAIT_MS', default: '500', doc: 'How long the broker may wait to fill a fetch.' },
+  { name: 'METERSTREAM_AGGREGATOR_GROUP_ID', default: 'meterstream-aggregator', doc: 'Consumer group of the aggregators.' },
+  { name: 'METERSTREAM_AGGREGATOR_WORKERS', default: '(CPU cores)', doc: 'Worker threads of the aggregator\'s roll-up pool.' },
+  { name: 'METERSTREAM_AGGREGATOR_CONCURRENCY', default: '2', doc: 'Partition batches the aggregator processes at once.' },
   { name: 'METERSTREAM_INGESTOR_CONCURRENCY', default: '2', doc: 'Partition batches the ingestor processes at once (one transactional producer each).' },
 ]);
 
@@ -296,6 +310,11 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       fetchMinBytes: int(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024),
       fetchMaxWaitMs: int(env, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500, 0, 60_000),
       concurrency: int(env, 'METERSTREAM_INGESTOR_CONCURRENCY', 2, 1, 64),
+    },
+    aggregator: {
+      groupId: str(env, 'METERSTREAM_AGGREGATOR_GROUP_ID', 'meterstream-aggregator'),
+      workers: int(env, 'METERSTREAM_AGGREGATOR_WORKERS', availableParallelism(), 1, 256),
+      concurrency: int(env, 'METERSTREAM_AGGREGATOR_CONCURRENCY', 2, 1, 64),
     },
     pseudonymKey: pseudonymRaw === null ? null : parsePseudonymKey(pseudonymRaw),
     apiToken: token(env, 'METERSTREAM_API_TOKEN'),

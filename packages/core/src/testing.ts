@@ -42,6 +42,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     METERSTREAM_TOPIC_ALERTS: `test-alerts-${s}`,
     METERSTREAM_TOPIC_DLQ: `test-dlq-${s}`,
     METERSTREAM_INGESTOR_GROUP_ID: `test-ingestor-${s}`,
+    METERSTREAM_AGGREGATOR_GROUP_ID: `test-aggregator-${s}`,
     METERSTREAM_INSTANCE_ID: `test-${s}`,
     METERSTREAM_FETCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: 'info',

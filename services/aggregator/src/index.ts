@@ -1,2 +1,2 @@
-/** The aggregator service: built in its own issue. */
-export const SERVICE_NAME = 'aggregator';
+export { Aggregator, type AggregatorDeps } from './aggregator.js';
+export { rollUp, HOUR_MS, type Series, type HourRow } from './transforms/roll-up.js';

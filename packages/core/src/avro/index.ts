@@ -23,6 +23,7 @@ export {
   type BatchReading,
   type CleanReading,
   type CleanReadingBatch,
+  type HourlyRow,
   type Invoice,
   type MeterKind,
   type MeterReading,

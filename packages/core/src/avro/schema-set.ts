@@ -14,7 +14,7 @@ import { fingerprintBytes, parsingCanonicalForm, schemaFingerprint } from './fin
 export const AVRO_NAMESPACE = 'meterstream.v1';
 
 /** The records meterstream reads and writes, by short name (the schema's `name`). */
-export const RECORD_NAMES = ['MeterReading', 'MeterReadingBatch', 'Invoice', 'Alert', 'CleanReadingBatch'] as const;
+export const RECORD_NAMES = ['MeterReading', 'MeterReadingBatch', 'Invoice', 'Alert', 'CleanReadingBatch', 'HourlyRow'] as const;
 export type RecordName = (typeof RECORD_NAMES)[number];
 
 export type MeterKind = 'ELECTRICITY_IMPORT' | 'ELECTRICITY_EXPORT' | 'WATER' | 'HEAT' | 'GAS' | 'TEMPERATURE';
@@ -113,8 +113,30 @@ export interface Alert {
   details: Record<string, number>;
 }
 
+/** `meterstream.v1.HourlyRow`: one meter's hourly roll-up (topic meter.hourly.v1). */
+export interface HourlyRow {
+  tenant: string;
+  /** Pseudonym. */
+  meter: string;
+  kind: MeterKind;
+  unit: Unit;
+  /** Start of the hour (UTC), epoch ms. */
+  hour: number;
+  valueSum: number;
+  valueMin: number;
+  valueMax: number;
+  samples: number;
+  firstTs: number;
+  lastTs: number;
+  coverage: number;
+  zoneId: string | null;
+  version: number;
+  revision: boolean;
+}
+
 /** The value type of each record. */
 export interface RecordValues {
+  HourlyRow: HourlyRow;
   MeterReading: MeterReading;
   MeterReadingBatch: MeterReadingBatch;
   Invoice: Invoice;

@@ -6,11 +6,12 @@ const H = HOUR_MS;
 const Q = 15 * 60_000;
 const t0 = Date.UTC(2026, 10, 20, 10); // 10:00 UTC
 
-const interval = (seconds: number, ts: number[], value: number[]): Series => ({ readingType: 'INTERVAL', intervalSeconds: seconds, ts, value });
+const offsets = (n: number) => Array.from({ length: n }, (_, i) => 100 + i);
+const interval = (seconds: number, ts: number[], value: number[]): Series => ({ readingType: 'INTERVAL', intervalSeconds: seconds, ts, value, offset: offsets(ts.length) });
 
 test('four quarter-hours make a complete hour; three make 75% coverage', () => {
   const full = rollUp(interval(900, [t0, t0 + Q, t0 + 2 * Q, t0 + 3 * Q], [1, 2, 3, 4])).rows;
-  assert.deepEqual(full, [{ hour: t0, sum: 10, min: 1, max: 4, samples: 4, firstTs: t0, lastTs: t0 + 3 * Q, coverage: 1 }]);
+  assert.deepEqual(full, [{ hour: t0, sum: 10, min: 1, max: 4, samples: 4, firstTs: t0, lastTs: t0 + 3 * Q, coverage: 1, version: 103 }]);
   const partial = rollUp(interval(900, [t0, t0 + Q, t0 + 3 * Q], [1, 2, 4])).rows;
   assert.equal(partial[0].coverage, 0.75);
   assert.equal(partial[0].sum, 7);
@@ -50,18 +51,19 @@ test('DST: the 23-hour and the 25-hour local days of Europe/Oslo give 23 and 25 
 });
 
 test('registers become consumption spread over the time between them', () => {
-  const rows = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + 2 * H, t0 + 3 * H], value: [100, 110, 111.5] });
+  const rows = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + 2 * H, t0 + 3 * H], value: [100, 110, 111.5], offset: [5, 9, 7] });
+  assert.deepEqual(rows.rows.map((r) => r.version), [9, 9, 9]);
   assert.deepEqual(rows.rows.map((r) => [r.hour, r.sum, r.coverage]), [[t0, 5, 1], [t0 + H, 5, 1], [t0 + 2 * H, 1.5, 1]]);
   assert.equal(rows.resets, 0);
 });
 
 test('a register rollover counts the wrapped consumption; a reset invents none and leaves the span uncovered', () => {
-  const wrap = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + H], value: [99_990, 5] });
+  const wrap = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + H], value: [99_990, 5], offset: [1, 2] });
   assert.equal(wrap.rows[0].sum, 15);
   assert.equal(wrap.rollovers, 1);
-  const reset = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + H, t0 + 2 * H], value: [500, 3, 4] });
+  const reset = rollUp({ readingType: 'REGISTER', intervalSeconds: 0, ts: [t0, t0 + H, t0 + 2 * H], value: [500, 3, 4], offset: [1, 2, 3] });
   assert.equal(reset.resets, 1);
-  assert.deepEqual(reset.rows.map((r) => [r.hour, r.sum, r.coverage]), [[t0 + H, 1, 1]]);
+  assert.deepEqual(reset.rows.map((r) => [r.hour, r.sum, r.samples, r.coverage]), [[t0, 0, 0, 0], [t0 + H, 1, 1, 1]]);
   assert.ok(reset.rows.every((r) => r.sum >= 0), 'never negative consumption');
   assert.equal(rolloverModulus(99_990, 5), 100_000);
   assert.equal(rolloverModulus(500, 3), null);
@@ -69,8 +71,8 @@ test('a register rollover counts the wrapped consumption; a reset invents none a
 });
 
 test('temperature hours give min, max and the sum for the mean', () => {
-  const rows = rollUp({ readingType: 'INSTANT', intervalSeconds: 0, ts: [t0 + 60_000, t0 + 20 * 60_000, t0 + 40 * 60_000, t0 + H], value: [4, 2.5, 3, 9] }).rows;
-  assert.deepEqual(rows[0], { hour: t0, sum: 9.5, min: 2.5, max: 4, samples: 3, firstTs: t0 + 60_000, lastTs: t0 + 40 * 60_000, coverage: 1 });
+  const rows = rollUp({ readingType: 'INSTANT', intervalSeconds: 0, ts: [t0 + 60_000, t0 + 20 * 60_000, t0 + 40 * 60_000, t0 + H], value: [4, 2.5, 3, 9], offset: [1, 2, 3, 4] }).rows;
+  assert.deepEqual(rows[0], { hour: t0, sum: 9.5, min: 2.5, max: 4, samples: 3, firstTs: t0 + 60_000, lastTs: t0 + 40 * 60_000, coverage: 1, version: 3 });
   assert.equal(rows[1].samples, 1);
 });
 

@@ -22,6 +22,8 @@ export interface Series {
   intervalSeconds: number;
   ts: ArrayLike<number>;
   value: ArrayLike<number>;
+  /** Source offset of each reading (its latest delivery); a row's version is their max. */
+  offset: ArrayLike<number>;
 }
 
 /** One hourly row. */
@@ -38,6 +40,12 @@ export interface HourRow {
   lastTs: number;
   /** Share of the hour covered by the readings (0..1); INSTANT: 1 when there is a sample. */
   coverage: number;
+  /**
+   * Highest source offset among the readings behind the row. Every reading that changes the
+   * row arrives later on the same partition, hence with a higher offset: the version grows
+   * with every change and only with a change, which is what ReplacingMergeTree needs.
+   */
+  version: number;
 }
 
 /** The result of a roll-up. */
@@ -51,11 +59,20 @@ export interface RollUp {
 class HourBuilder {
   readonly rows = new Map<number, HourRow>();
 
-  add(hour: number, amount: number, coveredMs: number, firstTs: number, lastTs: number): void {
+  /** Adds a contribution; `sample: false` only marks the hour as touched (a reset span). */
+  add(hour: number, amount: number, coveredMs: number, firstTs: number, lastTs: number, version: number, sample = true): void {
     let r = this.rows.get(hour);
     if (r === undefined) {
-      r = { hour, sum: 0, min: amount, max: amount, samples: 0, firstTs, lastTs, coverage: 0 };
+      r = { hour, sum: 0, min: amount, max: amount, samples: 0, firstTs, lastTs, coverage: 0, version };
       this.rows.set(hour, r);
+    }
+    if (version > r.version) r.version = version;
+    if (!sample) return;
+    if (r.samples === 0) {
+      r.min = amount;
+      r.max = amount;
+      r.firstTs = firstTs;
+      r.lastTs = lastTs;
     }
     r.sum += amount;
     if (amount < r.min) r.min = amount;
@@ -67,11 +84,11 @@ class HourBuilder {
   }
 
   /** Spreads `amount` over [from, to) pro rata across the hours it touches. */
-  spread(from: number, to: number, amount: number, firstTs: number, lastTs: number): void {
+  spread(from: number, to: number, amount: number, firstTs: number, lastTs: number, version: number, sample = true): void {
     const span = to - from;
     for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) {
       const covered = Math.min(to, h + HOUR_MS) - Math.max(from, h);
-      this.add(h, span === 0 ? amount : (amount * covered) / span, covered, firstTs, lastTs);
+      this.add(h, span === 0 ? amount : (amount * covered) / span, covered, firstTs, lastTs, version, sample);
     }
   }
 
@@ -99,12 +116,12 @@ export function rolloverModulus(previous: number, next: number): number | null {
  */
 export function rollUp(series: Series, fromHour = -Infinity, toHour = Infinity): RollUp {
   const b = new HourBuilder();
-  const { ts, value } = series;
+  const { ts, value, offset } = series;
   let rollovers = 0;
   let resets = 0;
   if (series.readingType === 'INTERVAL') {
     const len = series.intervalSeconds * 1000;
-    for (let i = 0; i < ts.length; i++) b.spread(ts[i], ts[i] + len, value[i], ts[i], ts[i]);
+    for (let i = 0; i < ts.length; i++) b.spread(ts[i], ts[i] + len, value[i], ts[i], ts[i], offset[i]);
   } else if (series.readingType === 'REGISTER') {
     for (let i = 1; i < ts.length; i++) {
       let delta = value[i] - value[i - 1];
@@ -114,15 +131,17 @@ export function rollUp(series: Series, fromHour = -Infinity, toHour = Infinity):
           delta = modulus - value[i - 1] + value[i];
           rollovers++;
         } else {
-          // Consumption across a reset is unknown: the span stays uncovered (coverage < 1).
+          // Consumption across a reset is unknown: the span stays uncovered (coverage < 1),
+          // but its hours are still touched, so a row that loses its consumption is rewritten.
           resets++;
+          b.spread(ts[i - 1], ts[i], 0, ts[i - 1], ts[i], Math.max(offset[i - 1], offset[i]), false);
           continue;
         }
       }
-      b.spread(ts[i - 1], ts[i], delta, ts[i - 1], ts[i]);
+      b.spread(ts[i - 1], ts[i], delta, ts[i - 1], ts[i], Math.max(offset[i - 1], offset[i]));
     }
   } else {
-    for (let i = 0; i < ts.length; i++) b.add(Math.floor(ts[i] / HOUR_MS) * HOUR_MS, value[i], HOUR_MS, ts[i], ts[i]);
+    for (let i = 0; i < ts.length; i++) b.add(Math.floor(ts[i] / HOUR_MS) * HOUR_MS, value[i], HOUR_MS, ts[i], ts[i], offset[i]);
   }
   return { rows: b.result(fromHour, toHour), rollovers, resets };
 }

@@ -1,0 +1,227 @@
+/**
+ * The aggregator: clean readings → exact hourly rows in `readings_hourly` and on
+ * `meter.hourly.v1`.
+ *
+ * Why the rows are exact, whatever Kafka does:
+ * 1. The ingestor commits a clean batch only after its readings are in `readings_raw`, whose
+ *    FINAL view holds exactly the distinct readings (duplicates once, corrections applied).
+ * 2. For every clean batch the aggregator recomputes every hour the batch's readings reach,
+ *    from all the stored readings that reach that hour (`recompute-window.ts`), with a pure
+ *    roll-up (`roll-up.ts`). Recomputing is idempotent: a redelivered batch, a batch processed
+ *    twice across a rebalance, or a replay after kill -9 writes the same rows again.
+ * 3. A reading that changes an hour arrives after every reading already behind it, on the same
+ *    partition, so with a higher source offset. The row's version is the highest source offset
+ *    behind it; `readings_hourly` is a ReplacingMergeTree by that version. The last recompute
+ *    of an hour therefore sees all its readings and carries the highest version, and FINAL
+ *    returns it — whatever order the recomputes were written in.
+ * 4. The hourly rows are published and the clean offsets committed in one Kafka transaction,
+ *    after ClickHouse confirmed the rows.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Batch, Message } from 'kafkajs';
+import {
+  AvroCodec,
+  TransactionalConsumer,
+  ensureTopics,
+  pipelineMetrics,
+  sharedPromise,
+  type ClickHouseClient,
+  type HourlyRow,
+  type Kafka,
+  type Logger,
+  type MeterstreamConfig,
+  type ReadinessCheck,
+  type Stage,
+} from '@meterstream/core';
+import type { Registry } from 'prom-client';
+import { ReadingsRawSource, seriesKey } from './sources/readings-raw.source.js';
+import { ReadingsHourlySink } from './sinks/readings-hourly.sink.js';
+import { recomputeWindow, type RecomputeWindow } from './transforms/recompute-window.js';
+import { aggregatorMetrics, type AggregatorMetrics } from './aggregator-metrics.js';
+import type { DecodeResult, RollUpResult, RollUpTask, SeriesMeta, TouchedSeries } from './workers/tasks.js';
+
+/** What the aggregator is built from. */
+export interface AggregatorDeps {
+  config: MeterstreamConfig;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  registry: Registry;
+  logger: Logger;
+  codec?: AvroCodec;
+}
+
+const WORKER = fileURLToPath(new URL('./workers/roll-up.worker.js', import.meta.url));
+
+export class Aggregator implements Stage {
+  readonly name = 'aggregator';
+  readonly #deps: AggregatorDeps;
+  readonly #codec: AvroCodec;
+  readonly #pool: Piscina;
+  readonly #raw: ReadingsRawSource;
+  readonly #sink: ReadingsHourlySink;
+  readonly #source: TransactionalConsumer;
+  readonly #metrics: AggregatorMetrics;
+  readonly #abort = new AbortController();
+  readonly #log: Logger;
+  readonly close: () => Promise<void>;
+
+  constructor(deps: AggregatorDeps) {
+    this.#deps = deps;
+    const { config, registry } = deps;
+    this.#log = deps.logger.child({ service: 'aggregator' });
+    this.#codec = deps.codec ?? new AvroCodec();
+    this.#pool = new Piscina({
+      filename: WORKER,
+      minThreads: config.aggregator.workers,
+      maxThreads: config.aggregator.workers,
+      // Bounded: at most `concurrency` batches are in flight, each waits for its own tasks.
+      maxQueue: config.aggregator.workers * 4,
+    });
+    const pipeline = pipelineMetrics(registry);
+    this.#metrics = aggregatorMetrics(registry, this.#pool);
+    this.#raw = new ReadingsRawSource(deps.clickhouse, config.clickhouse.database);
+    this.#sink = new ReadingsHourlySink(deps.clickhouse, config.clickhouse.database, pipeline, this.#log, this.#abort.signal);
+    this.#source = new TransactionalConsumer({
+      kafka: deps.kafka,
+      groupId: config.aggregator.groupId,
+      topic: config.topics.clean,
+      instanceId: config.instanceId,
+      logger: this.#log,
+      metrics: pipeline,
+      concurrency: config.aggregator.concurrency,
+      fetch: {
+        maxBytes: config.ingestor.fetchMaxBytes,
+        maxBytesPerPartition: config.ingestor.fetchMaxBytesPerPartition,
+        minBytes: config.ingestor.fetchMinBytes,
+        maxWaitTimeInMs: config.ingestor.fetchMaxWaitMs,
+      },
+      handler: (batch) => this.#handle(batch),
+    });
+    this.close = sharedPromise(async () => {
+      this.#log.info('aggregator stopping: finishing the batch in flight');
+      await this.#source.close();
+      this.#abort.abort();
+      await this.#pool.close();
+      this.#log.info('aggregator stopped');
+    });
+  }
+
+  /** The kafkajs consumer, for instrumentation events (benchmarks, tests). */
+  get consumer(): TransactionalConsumer['consumer'] {
+    return this.#source.consumer;
+  }
+
+  readiness(): Record<string, ReadinessCheck> {
+    return { 'aggregator.consumer': async () => (this.#source.assigned ? true : 'no partitions assigned yet') };
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka } = this.#deps;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const counts = await ensureTopics(admin, [{ topic: config.topics.clean, numPartitions: 3 }]);
+      await ensureTopics(admin, [{ topic: config.topics.hourly, numPartitions: counts.get(config.topics.clean)! }]);
+    } finally {
+      await admin.disconnect();
+    }
+    await this.#source.start();
+    this.#log.info({ topic: config.topics.clean, workers: config.aggregator.workers }, 'aggregator started');
+  }
+
+  async #handle(batch: Batch) {
+    const { config } = this.#deps;
+    // 1. Decode in a worker: the series the batch touches.
+    const values = batch.messages.map((m) => m.value ?? Buffer.alloc(0));
+    const bounds = new Int32Array(values.length + 1);
+    for (let i = 0; i < values.length; i++) bounds[i + 1] = bounds[i] + values[i].length;
+    const data = new ArrayBuffer(bounds[values.length]);
+    const view = new Uint8Array(data);
+    for (let i = 0; i < values.length; i++) view.set(values[i], bounds[i]);
+    const decoded = (await this.#pool.run({ op: 'decode', data, bounds, now: Date.now() }, { transferList: [data, bounds.buffer] })) as DecodeResult;
+
+    // 2. The hours to recompute and the stored readings they need.
+    const windows = await this.#windows(decoded.touched);
+    const [stored, versions] = await Promise.all([this.#raw.readings(windows), this.#raw.storedVersions(windows)]);
+
+    // 3. Roll up in the workers, the series split across them.
+    const rows = await this.#rollUp(windows, stored, versions);
+
+    // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
+    this.#metrics.readings.inc(decoded.readings);
+    decoded.late.forEach((n, i) => n > 0 && this.#metrics.lateReadings.inc({ age: this.#metrics.lateLabels[i] }, n));
+    const messages: Message[] = rows.map((r) => ({ key: r.meter, value: this.#codec.encodeSingleObject('HourlyRow', r), partition: batch.partition }));
+    return {
+      records: messages.length > 0 ? [{ topic: config.topics.hourly, messages }] : [],
+      confirm: this.#sink.write(rows).then(() => {
+        this.#metrics.hours.inc(rows.length);
+        this.#metrics.revised.inc(rows.filter((r) => r.revision).length);
+        return null;
+      }),
+    };
+  }
+
+  /**
+   * The recompute windows. Registers take two look-ups: the neighbours of the new registers
+   * give the hours whose consumption changed; the registers bracketing those hours complete
+   * the spans that reach into their first and last hour.
+   */
+  async #windows(touched: TouchedSeries[]): Promise<RecomputeWindow[]> {
+    const registers = touched.filter((s) => s.readingType === 'REGISTER');
+    const near = await this.#raw.neighbours(registers.map((s) => ({ s, before: s.minTs, after: s.maxTs })));
+    const windows = touched.map((s) => recomputeWindow(s, near.get(seriesKey(s))));
+    const registerWindows = windows.filter((w) => w.series.readingType === 'REGISTER');
+    const outer = await this.#raw.neighbours(registerWindows.map((w) => ({ s: w.series, before: w.fromHour, after: w.toHour - 1 })));
+    for (const w of registerWindows) {
+      const o = outer.get(seriesKey(w.series))!;
+      w.readFrom = o.prev ?? w.fromHour;
+      w.readTo = (o.next ?? w.toHour) + 1;
+    }
+    return windows;
+  }
+
+  async #rollUp(windows: RecomputeWindow[], stored: Map<string, { ts: number[]; value: number[]; offset: number[] }>, versions: Map<string, number>): Promise<HourlyRow[]> {
+    const parts = Math.max(1, Math.min(this.#deps.config.aggregator.workers, windows.length));
+    const chunks: RecomputeWindow[][] = Array.from({ length: parts }, () => []);
+    windows.forEach((w, i) => chunks[i % parts].push(w));
+    const results = await Promise.all(
+      chunks.map(async (chunk) => {
+        let n = 0;
+        for (const w of chunk) n += stored.get(seriesKey(w.series))?.ts.length ?? 0;
+        const task: RollUpTask = { op: 'rollup', meta: [], ts: new Float64Array(n), value: new Float64Array(n), offset: new Float64Array(n) };
+        let at = 0;
+        for (const w of chunk) {
+          const s = stored.get(seriesKey(w.series));
+          const len = s?.ts.length ?? 0;
+          if (s) {
+            task.ts.set(s.ts, at);
+            task.value.set(s.value, at);
+            task.offset.set(s.offset, at);
+          }
+          const meta: SeriesMeta = { readingType: w.series.readingType, intervalSeconds: w.series.intervalSeconds, start: at, end: at + len, fromHour: w.fromHour, toHour: w.toHour };
+          task.meta.push(meta);
+          at += len;
+        }
+        const result = (await this.#pool.run(task, { transferList: [task.ts.buffer, task.value.buffer, task.offset.buffer] as ArrayBuffer[] })) as RollUpResult;
+        return { chunk, result };
+      }),
+    );
+    const rows: HourlyRow[] = [];
+    for (const { chunk, result: r } of results) {
+      this.#metrics.registerResets.inc({ cause: 'reset' }, r.resets);
+      this.#metrics.registerResets.inc({ cause: 'rollover' }, r.rollovers);
+      for (let i = 0; i < r.hour.length; i++) {
+        const s = chunk[r.series[i]].series;
+        const before = versions.get(`${seriesKey(s)}\u001f${r.hour[i]}`);
+        rows.push({
+          tenant: s.tenant, meter: s.meter, kind: s.kind, unit: s.unit, hour: r.hour[i],
+          valueSum: r.sum[i], valueMin: r.min[i], valueMax: r.max[i], samples: r.samples[i],
+          firstTs: r.firstTs[i], lastTs: r.lastTs[i], coverage: r.coverage[i], zoneId: s.zoneId,
+          version: r.version[i], revision: before !== undefined && before < r.version[i],
+        });
+      }
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The aggregator's CPU work, in piscina worker threads: decoding clean batches into the series
+ * they touch, and rolling series up into hourly rows. Buffers arrive and leave transferred
+ * (moved, not copied); the main thread keeps Kafka, ClickHouse and the state.
+ */
+import { AvroCodec, type CleanReadingBatch } from '@meterstream/core';
+import { rollUp, HOUR_MS } from '../transforms/roll-up.js';
+import type { DecodeTask, DecodeResult, RollUpTask, RollUpResult, TouchedSeries } from './tasks.js';
+
+const codec = new AvroCodec();
+
+/** Late-reading age buckets (upper bounds in hours), as labels of the metric. */
+export const LATE_BUCKETS_H = [1, 24, 72, 240, 720, Infinity] as const;
+
+function decode(task: DecodeTask): DecodeResult {
+  const data = Buffer.from(task.data);
+  const touched = new Map<string, TouchedSeries>();
+  const late = new Array<number>(LATE_BUCKETS_H.length).fill(0);
+  let readings = 0;
+  for (let i = 0; i + 1 < task.bounds.length; i++) {
+    const d = codec.decode(data.subarray(task.bounds[i], task.bounds[i + 1]));
+    if (d.schema !== 'CleanReadingBatch') continue;
+    const b: CleanReadingBatch = d.value;
+    const key = `${b.tenant}\u001f${b.meter}\u001f${b.kind}`;
+    let t = touched.get(key);
+    for (const r of b.readings) {
+      readings++;
+      const ageH = (task.now - r.ts) / HOUR_MS;
+      late[LATE_BUCKETS_H.findIndex((ub) => ageH <= ub)]++;
+      if (t === undefined) {
+        t = { tenant: b.tenant, meter: b.meter, kind: b.kind, unit: b.unit, readingType: b.readingType, intervalSeconds: b.intervalSeconds, zoneId: b.zoneId, minTs: r.ts, maxTs: r.ts };
+        touched.set(key, t);
+      }
+      if (r.ts < t.minTs) t.minTs = r.ts;
+      if (r.ts > t.maxTs) t.maxTs = r.ts;
+    }
+  }
+  return { touched: [...touched.values()], readings, late };
+}
+
+function rollUpTask(task: RollUpTask): RollUpResult {
+  const out = { series: [] as number[], hour: [] as number[], sum: [] as number[], min: [] as number[], max: [] as number[], samples: [] as number[], firstTs: [] as number[], lastTs: [] as number[], coverage: [] as number[], version: [] as number[] };
+  let resets = 0;
+  let rollovers = 0;
+  for (let s = 0; s < task.meta.length; s++) {
+    const m = task.meta[s];
+    const r = rollUp(
+      {
+        readingType: m.readingType,
+        intervalSeconds: m.intervalSeconds,
+        ts: task.ts.subarray(m.start, m.end),
+        value: task.value.subarray(m.start, m.end),
+        offset: task.offset.subarray(m.start, m.end),
+      },
+      m.fromHour,
+      m.toHour,
+    );
+    resets += r.resets;
+    rollovers += r.rollovers;
+    for (const row of r.rows) {
+      out.series.push(s);
+      out.hour.push(row.hour);
+      out.sum.push(row.sum);
+      out.min.push(row.min);
+      out.max.push(row.max);
+      out.samples.push(row.samples);
+      out.firstTs.push(row.firstTs);
+      out.lastTs.push(row.lastTs);
+      out.coverage.push(row.coverage);
+      out.version.push(row.version);
+    }
+  }
+  return {
+    series: Int32Array.from(out.series),
+    hour: Float64Array.from(out.hour),
+    sum: Float64Array.from(out.sum),
+    min: Float64Array.from(out.min),
+    max: Float64Array.from(out.max),
+    samples: Int32Array.from(out.samples),
+    firstTs: Float64Array.from(out.firstTs),
+    lastTs: Float64Array.from(out.lastTs),
+    coverage: Float64Array.from(out.coverage),
+    version: Float64Array.from(out.version),
+    resets,
+    rollovers,
+  };
+}
+
+/** piscina entry point. */
+export default function run(task: DecodeTask | RollUpTask): DecodeResult | RollUpResult {
+  return task.op === 'decode' ? decode(task) : rollUpTask(task);
+}
