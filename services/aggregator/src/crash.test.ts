@@ -1,0 +1,79 @@
+/**
+ * kill -9 of `meterstream all` (ingestor and aggregator in one process, as embedded ClickHouse
+ * requires) at random moments while a fleet's rounds arrive; restarted each time. Every
+ * hourly row must be exact at the end.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { AvroCodec, createClickHouse, loadConfig, repoPath } from '@meterstream/core';
+import { TEST_KEY_HEX, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
+import { assertHourlyExact, generateFleet } from './test-fleet.js';
+
+const key = Buffer.from(TEST_KEY_HEX, 'hex');
+
+function startAll(env: Record<string, string>) {
+  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'all'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', () => out.includes('meterstream: ready') && resolve());
+    void exited.then((code) => reject(new Error(`meterstream all exited (${code}) before ready:\n${out}`)));
+  });
+  return { child, ready, exited, output: () => out };
+}
+
+test('kill -9 of the aggregator at random moments: every hourly row still exact', async (t) => {
+  const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
+  t.diagnostic(`seed ${seed}`);
+  const env = testEnv({
+    METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION: '4096',
+    METERSTREAM_FETCH_MAX_BYTES: '12288',
+    METERSTREAM_AGGREGATOR_WORKERS: '1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const config = loadConfig(env);
+  const kafka = testKafka();
+  const codec = new AvroCodec();
+  await createTopic(kafka, config.topics.readings, 3);
+  const { meters, rounds } = generateFleet(codec, seed, 32);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  // True while the aggregator has not committed everything the ingestor published so far.
+  const behind = async () => {
+    const ends = await admin.fetchTopicOffsets(config.topics.clean).catch(() => []);
+    const [c] = await admin.fetchOffsets({ groupId: config.aggregator.groupId, topics: [config.topics.clean] });
+    return ends.length === 0 || ends.some((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1') < BigInt(e.high));
+  };
+  let killedMidStream = 0;
+  for (const round of rounds) {
+    await produce(kafka, config.topics.readings, round);
+    const run = startAll(env);
+    await run.ready;
+    await new Promise((r) => setTimeout(r, 200 + Math.random() * 1500));
+    run.child.kill('SIGKILL');
+    await run.exited;
+    if (await behind()) killedMidStream++;
+  }
+  await admin.disconnect();
+  assert.ok(killedMidStream > 0, 'at least one kill landed mid-stream');
+  const last = startAll(env);
+  await last.ready;
+  await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings, 180_000);
+  await waitForGroupCaughtUp(kafka, config.aggregator.groupId, config.topics.clean, 180_000);
+  last.child.kill('SIGTERM');
+  assert.equal(await last.exited, 0, `SIGTERM drains and exits 0:\n${last.output()}`);
+
+  const clickhouse = await createClickHouse(config.clickhouse);
+  try {
+    const { checked } = await assertHourlyExact(clickhouse, config.clickhouse.database, key, meters);
+    t.diagnostic(`${checked} hourly rows checked`);
+    assert.ok(checked > 1000);
+  } finally {
+    await clickhouse.close();
+  }
+});
