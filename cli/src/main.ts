@@ -22,7 +22,7 @@ import {
   type Stage,
 } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
-import { Aggregator } from '@meterstream/aggregator';
+import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
 import { ensureDemoKey } from './demo-key.js';
 
 const USAGE = `usage: meterstream <command>
@@ -122,6 +122,7 @@ async function runServices(names: ('ingestor' | 'aggregator')[], config: Meterst
     stages.push(aggregator);
   }
   const http = createHttpServer({ registry, logger, readiness });
+  if (names.includes('aggregator')) registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   const address = await http.listen({ port: config.port, host: config.host });
   logger.info({ address, brokers }, 'HTTP listening');
   // Printed for scripts and tests that started us with PORT=0.

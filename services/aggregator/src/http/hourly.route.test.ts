@@ -1,0 +1,60 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClickHouse, createHttpServer, createLogger, createRegistry, loadConfig, migrate } from '@meterstream/core';
+import { registerHourlyRoute } from './hourly.route.js';
+
+const config = loadConfig({ METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-route-')) });
+const clickhouse = await createClickHouse(config.clickhouse);
+after(() => clickhouse.close());
+const db = 'route';
+await migrate(clickhouse, { database: db, retention: config.retention });
+const meter = 'ab'.repeat(16);
+await clickhouse.command({
+  query: `INSERT INTO ${db}.readings_hourly (tenant, meter, kind, unit, hour, value_sum, value_min, value_max, samples, first_ts, last_ts, coverage, zone_id, version) VALUES
+    ('default', '${meter}', 'WATER', 'L', '2026-11-20 10:00:00', 12.5, 1, 5, 4, '2026-11-20 10:00:00', '2026-11-20 10:45:00', 1, 'Z1', 1),
+    ('default', '${meter}', 'WATER', 'L', '2026-11-20 10:00:00', 13.5, 1, 5, 4, '2026-11-20 10:00:00', '2026-11-20 10:45:00', 1, 'Z1', 2),
+    ('default', '${meter}', 'TEMPERATURE', 'CELSIUS', '2026-11-20 11:00:00', 9, 4, 5, 2, '2026-11-20 11:01:00', '2026-11-20 11:31:00', 1, NULL, 1)`,
+});
+const TOKEN = 'read-token-0123456789';
+const app = createHttpServer({ registry: createRegistry('t'), logger: createLogger({ level: 'silent' }), readiness: {} });
+registerHourlyRoute(app, { clickhouse, database: db, apiToken: TOKEN });
+const auth = { authorization: `Bearer ${TOKEN}` };
+const url = `/v1/meters/${meter}/hourly?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`;
+
+test('200: the latest version of each hour, filtered by kind', async () => {
+  const all = await app.inject({ url, headers: auth });
+  assert.equal(all.statusCode, 200);
+  const body = all.json();
+  assert.equal(body.rows.length, 2);
+  const water = body.rows.find((r: { kind: string }) => r.kind === 'WATER');
+  assert.equal(water.valueSum, 13.5, 'FINAL: the higher version wins');
+  assert.equal(water.hour, '2026-11-20T10:00:00Z');
+  const temp = await app.inject({ url: `${url}&kind=TEMPERATURE`, headers: auth });
+  assert.deepEqual(temp.json().rows.map((r: { kind: string }) => r.kind), ['TEMPERATURE']);
+});
+
+const bad: [string, string, Record<string, string>, number][] = [
+  ['missing token', url, {}, 401],
+  ['wrong token', url, { authorization: 'Bearer nope-nope-nope-nope' }, 401],
+  ['not a pseudonym', '/v1/meters/707057500000000017/hourly', auth, 400],
+  ['unknown kind', `${url}&kind=STEAM`, auth, 400],
+  ['bad date', '/v1/meters/' + meter + '/hourly?from=yesterday', auth, 400],
+  ['from after to', `/v1/meters/${meter}/hourly?from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z`, auth, 400],
+  ['limit too large', `${url}&limit=100000`, auth, 400],
+];
+for (const [name, u, headers, status] of bad) {
+  test(`${status} with a JSON error: ${name}`, async () => {
+    const r = await app.inject({ url: u, headers });
+    assert.equal(r.statusCode, status);
+    assert.equal(typeof r.json().error, 'string');
+  });
+}
+
+test('403 when no token is configured', async () => {
+  const closed = createHttpServer({ registry: createRegistry('u'), logger: createLogger({ level: 'silent' }), readiness: {} });
+  registerHourlyRoute(closed, { clickhouse, database: db, apiToken: null });
+  assert.equal((await closed.inject({ url, headers: auth })).statusCode, 403);
+});
