@@ -1,5 +1,5 @@
 /** Metrics only the aggregator has (the pipeline ones live in @meterstream/core). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Piscina } from 'piscina';
 
 export interface AggregatorMetrics {
@@ -9,6 +9,7 @@ export interface AggregatorMetrics {
   lateReadings: Counter<'age'>;
   lateLabels: readonly string[];
   registerResets: Counter<'cause'>;
+  phase: Histogram<'phase'>;
 }
 
 /** Label of each late-reading bucket (see LATE_BUCKETS_H in the worker). */
@@ -25,6 +26,7 @@ export function aggregatorMetrics(registry: Registry, pool: Piscina): Aggregator
     revised: new Counter({ name: 'meterstream_aggregator_hours_revised_total', help: 'Hourly rows that replaced an earlier version.', registers: [registry] }),
     lateReadings: new Counter({ name: 'meterstream_aggregator_readings_by_age_total', help: 'Readings by age (processing time minus reading time).', labelNames: ['age'], registers: [registry] }),
     lateLabels: LATE_LABELS,
+    phase: new Histogram({ name: 'meterstream_aggregator_phase_seconds', help: 'Time per batch in each phase (decode, window, read, rollup).', labelNames: ['phase'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [registry] }),
     registerResets: new Counter({ name: 'meterstream_aggregator_register_falls_total', help: 'Falling registers, read as a reset/meter change or a rollover.', labelNames: ['cause'], registers: [registry] }),
   };
   new Gauge({ name: 'meterstream_aggregator_pool_utilization_ratio', help: 'Worker pool utilisation (piscina).', registers: [registry], collect() { this.set(pool.utilization); } });

@@ -139,14 +139,23 @@ export class Aggregator implements Stage {
     const data = new ArrayBuffer(bounds[values.length]);
     const view = new Uint8Array(data);
     for (let i = 0; i < values.length; i++) view.set(values[i], bounds[i]);
+    const phase = this.#metrics.phase;
+    let end = phase.startTimer({ phase: 'decode' });
     const decoded = (await this.#pool.run({ op: 'decode', data, bounds, now: Date.now() }, { transferList: [data, bounds.buffer] })) as DecodeResult;
 
     // 2. The hours to recompute and the stored readings they need.
+    end();
+    end = phase.startTimer({ phase: 'window' });
     const windows = await this.#windows(decoded.touched);
+    end();
+    end = phase.startTimer({ phase: 'read' });
     const [stored, versions] = await Promise.all([this.#raw.readings(windows), this.#raw.storedVersions(windows)]);
+    end();
 
     // 3. Roll up in the workers, the series split across them.
+    end = phase.startTimer({ phase: 'rollup' });
     const rows = await this.#rollUp(windows, stored, versions);
+    end();
 
     // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
     this.#metrics.readings.inc(decoded.readings);

@@ -47,21 +47,27 @@ export class ReadingsRawSource {
     return out;
   }
 
-  /** The distinct readings of every window, in time order per series. */
+  /**
+   * The distinct readings of every window, in time order per series. Windows with nearby time
+   * ranges share one query (`(tenant, meter, kind) IN (...)` over the union of their ranges,
+   * which uses the primary key); the extra readings a shared range brings in change no row of
+   * a window, since a roll-up only emits the window's hours.
+   */
   async readings(windows: RecomputeWindow[]): Promise<Map<string, { ts: number[]; value: number[]; offset: number[] }>> {
     const out = new Map<string, { ts: number[]; value: number[]; offset: number[] }>();
-    if (windows.length === 0) return out;
-    const cond = windows.map((w) => `(${keyCond(w.series)} AND ts >= ${ms(w.readFrom)} AND ts < ${ms(w.readTo)})`).join(' OR ');
-    const rows = await this.#tsv(
-      `SELECT tenant, meter, kind, toUnixTimestamp64Milli(ts), value, source_offset FROM ${this.database}.readings_raw FINAL WHERE ${cond} ORDER BY tenant, meter, kind, ts`,
-    );
-    for (const [tenant, meter, kind, t, v, o] of rows) {
-      const key = seriesKey({ tenant, meter, kind });
-      let s = out.get(key);
-      if (s === undefined) out.set(key, (s = { ts: [], value: [], offset: [] }));
-      s.ts.push(Number(t));
-      s.value.push(Number(v));
-      s.offset.push(Number(o));
+    for (const group of clusterWindows(windows, (w) => [w.readFrom, w.readTo])) {
+      // One row per series with its readings as arrays: far less text than a row per reading,
+      // and JSON.parse reads the arrays natively.
+      const rows = await this.#tsv(
+        `SELECT tenant, meter, kind, groupArray(t), groupArray(value), groupArray(source_offset) FROM (
+           SELECT tenant, meter, kind, toUnixTimestamp64Milli(ts) AS t, value, source_offset FROM ${this.database}.readings_raw FINAL
+           WHERE (tenant, meter, kind) IN (${keyTuples(group.windows)}) AND ts >= ${ms(group.from)} AND ts < ${ms(group.to)}
+           ORDER BY tenant, meter, kind, t)
+         GROUP BY tenant, meter, kind`,
+      );
+      for (const [tenant, meter, kind, ts, value, offset] of rows) {
+        out.set(seriesKey({ tenant, meter, kind }), { ts: JSON.parse(ts) as number[], value: JSON.parse(value) as number[], offset: JSON.parse(offset) as number[] });
+      }
     }
     return out;
   }
@@ -69,10 +75,36 @@ export class ReadingsRawSource {
   /** Highest stored version of each (series, hour) in the windows: `${seriesKey}\u001f${hourMs}` → version. */
   async storedVersions(windows: RecomputeWindow[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    if (windows.length === 0) return out;
-    const cond = windows.map((w) => `(${keyCond(w.series)} AND hour >= toDateTime(${w.fromHour / 1000}, 'UTC') AND hour < toDateTime(${w.toHour / 1000}, 'UTC'))`).join(' OR ');
-    const rows = await this.#tsv(`SELECT tenant, meter, kind, toUnixTimestamp(hour), max(version) FROM ${this.database}.readings_hourly WHERE ${cond} GROUP BY tenant, meter, kind, hour`);
-    for (const [tenant, meter, kind, h, v] of rows) out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, Number(v));
+    for (const group of clusterWindows(windows, (w) => [w.fromHour, w.toHour])) {
+      const rows = await this.#tsv(
+        `SELECT tenant, meter, kind, toUnixTimestamp(hour), max(version) FROM ${this.database}.readings_hourly
+         WHERE (tenant, meter, kind) IN (${keyTuples(group.windows)}) AND hour >= toDateTime(${Math.floor(group.from / 1000)}, 'UTC') AND hour < toDateTime(${Math.ceil(group.to / 1000)}, 'UTC')
+         GROUP BY tenant, meter, kind, hour`,
+      );
+      for (const [tenant, meter, kind, h, v] of rows) out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, Number(v));
+    }
     return out;
   }
+}
+
+const keyTuples = (windows: RecomputeWindow[]) => [...new Set(windows.map((w) => `(${q(w.series.tenant)}, ${q(w.series.meter)}, ${q(w.series.kind)})`))].join(', ');
+
+/** Windows whose ranges lie within this of each other share a query. */
+const CLUSTER_GAP_MS = 2 * 86_400_000;
+
+/** Groups windows by nearby time ranges (sorted sweep). */
+export function clusterWindows(windows: RecomputeWindow[], range: (w: RecomputeWindow) => [number, number]): { windows: RecomputeWindow[]; from: number; to: number }[] {
+  const sorted = [...windows].sort((a, b) => range(a)[0] - range(b)[0]);
+  const groups: { windows: RecomputeWindow[]; from: number; to: number }[] = [];
+  for (const w of sorted) {
+    const [from, to] = range(w);
+    const last = groups[groups.length - 1];
+    if (last !== undefined && from <= last.to + CLUSTER_GAP_MS) {
+      last.windows.push(w);
+      if (to > last.to) last.to = to;
+    } else {
+      groups.push({ windows: [w], from, to });
+    }
+  }
+  return groups;
 }

@@ -44,6 +44,7 @@ function rollUpTask(task: RollUpTask): RollUpResult {
   let rollovers = 0;
   for (let s = 0; s < task.meta.length; s++) {
     const m = task.meta[s];
+    sortSeries(task, m.start, m.end);
     const r = rollUp(
       {
         readingType: m.readingType,
@@ -84,6 +85,19 @@ function rollUpTask(task: RollUpTask): RollUpResult {
     resets,
     rollovers,
   };
+}
+
+/** Sorts readings [start, end) by time in place (ClickHouse's groupArray keeps no order). */
+function sortSeries(task: RollUpTask, start: number, end: number): void {
+  const ts = task.ts;
+  let sorted = true;
+  for (let i = start + 1; i < end && sorted; i++) sorted = ts[i - 1] <= ts[i];
+  if (sorted) return;
+  const idx = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => ts[a] - ts[b]);
+  for (const arr of [task.ts, task.value, task.offset]) {
+    const copy = idx.map((i) => arr[i]);
+    arr.set(copy, start);
+  }
 }
 
 /** piscina entry point. */
