@@ -47,9 +47,11 @@ test('hourly rows equal the distinct readings whatever the delivery: shuffled, d
     const published = new Map<string, number>();
     for (const rec of await readAll(kafka, config.topics.hourly)) {
       const d = codec.decode(rec.value!);
-      if (d.schema !== 'HourlyRow') continue;
-      const k = `${d.value.meter}|${d.value.kind}|${d.value.hour}`;
-      published.set(k, Math.max(published.get(k) ?? -1, d.value.version));
+      if (d.schema !== 'HourlyBatch') continue;
+      for (const row of d.value.rows) {
+        const k = `${d.value.meter}|${d.value.kind}|${row.hour}`;
+        published.set(k, Math.max(published.get(k) ?? -1, row.version));
+      }
     }
     for (const r of rows) assert.equal(published.get(`${r.meter}|${r.kind}|${r.hour}`), r.version, 'latest version published');
   } finally {

@@ -27,7 +27,8 @@ import {
   pipelineMetrics,
   sharedPromise,
   type ClickHouseClient,
-  type HourlyRow,
+  type HourlyBatch,
+  type HourlyValue,
   type Kafka,
   type Logger,
   type MeterstreamConfig,
@@ -50,6 +51,9 @@ export interface AggregatorDeps {
   logger: Logger;
   codec?: AvroCodec;
 }
+
+/** One hourly row with its series header (what `readings_hourly` stores). */
+export type HourlyRow = HourlyValue & Omit<HourlyBatch, 'rows'>;
 
 const WORKER = fileURLToPath(new URL('./workers/roll-up.worker.js', import.meta.url));
 
@@ -160,7 +164,7 @@ export class Aggregator implements Stage {
     // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
     this.#metrics.readings.inc(decoded.readings);
     decoded.late.forEach((n, i) => n > 0 && this.#metrics.lateReadings.inc({ age: this.#metrics.lateLabels[i] }, n));
-    const messages: Message[] = rows.map((r) => ({ key: r.meter, value: this.#codec.encodeSingleObject('HourlyRow', r), partition: batch.partition }));
+    const messages: Message[] = hourlyBatches(rows).map((b) => ({ key: b.meter, value: this.#codec.encodeSingleObject('HourlyBatch', b), partition: batch.partition }));
     return {
       records: messages.length > 0 ? [{ topic: config.topics.hourly, messages }] : [],
       confirm: this.#sink.write(rows).then(() => {
@@ -233,4 +237,16 @@ export class Aggregator implements Stage {
     }
     return rows;
   }
+}
+
+/** Groups rows into one `HourlyBatch` per series (one Kafka record per meter and kind). */
+function hourlyBatches(rows: readonly HourlyRow[]): HourlyBatch[] {
+  const out = new Map<string, HourlyBatch>();
+  for (const r of rows) {
+    const key = seriesKey(r);
+    let b = out.get(key);
+    if (b === undefined) out.set(key, (b = { tenant: r.tenant, meter: r.meter, kind: r.kind, unit: r.unit, zoneId: r.zoneId, rows: [] }));
+    b.rows.push({ hour: r.hour, valueSum: r.valueSum, valueMin: r.valueMin, valueMax: r.valueMax, samples: r.samples, firstTs: r.firstTs, lastTs: r.lastTs, coverage: r.coverage, version: r.version, revision: r.revision });
+  }
+  return [...out.values()];
 }

@@ -14,7 +14,7 @@ import { fingerprintBytes, parsingCanonicalForm, schemaFingerprint } from './fin
 export const AVRO_NAMESPACE = 'meterstream.v1';
 
 /** The records meterstream reads and writes, by short name (the schema's `name`). */
-export const RECORD_NAMES = ['MeterReading', 'MeterReadingBatch', 'Invoice', 'Alert', 'CleanReadingBatch', 'HourlyRow'] as const;
+export const RECORD_NAMES = ['MeterReading', 'MeterReadingBatch', 'Invoice', 'Alert', 'CleanReadingBatch', 'HourlyBatch'] as const;
 export type RecordName = (typeof RECORD_NAMES)[number];
 
 export type MeterKind = 'ELECTRICITY_IMPORT' | 'ELECTRICITY_EXPORT' | 'WATER' | 'HEAT' | 'GAS' | 'TEMPERATURE';
@@ -113,13 +113,8 @@ export interface Alert {
   details: Record<string, number>;
 }
 
-/** `meterstream.v1.HourlyRow`: one meter's hourly roll-up (topic meter.hourly.v1). */
-export interface HourlyRow {
-  tenant: string;
-  /** Pseudonym. */
-  meter: string;
-  kind: MeterKind;
-  unit: Unit;
+/** One hour of a `HourlyBatch`. */
+export interface HourlyValue {
   /** Start of the hour (UTC), epoch ms. */
   hour: number;
   valueSum: number;
@@ -129,14 +124,24 @@ export interface HourlyRow {
   firstTs: number;
   lastTs: number;
   coverage: number;
-  zoneId: string | null;
   version: number;
   revision: boolean;
 }
 
+/** `meterstream.v1.HourlyBatch`: new or revised hourly rows of one meter and kind (topic meter.hourly.v1). */
+export interface HourlyBatch {
+  tenant: string;
+  /** Pseudonym. */
+  meter: string;
+  kind: MeterKind;
+  unit: Unit;
+  zoneId: string | null;
+  rows: HourlyValue[];
+}
+
 /** The value type of each record. */
 export interface RecordValues {
-  HourlyRow: HourlyRow;
+  HourlyBatch: HourlyBatch;
   MeterReading: MeterReading;
   MeterReadingBatch: MeterReadingBatch;
   Invoice: Invoice;

@@ -216,14 +216,18 @@ export class TransactionalConsumer {
   }
 }
 
-/** Splits messages into runs whose value bytes stay under `limit` (at least one per run). */
-export function chunkBySize(messages: Message[], limit: number): Message[][] {
+/**
+ * Splits messages into runs whose value bytes stay under `limit` (at least one per run) and
+ * that hold at most `maxCount` messages: kafkajs groups a send's messages by partition in
+ * quadratic time (`[...current, message]` per message), so long sends cost more than they carry.
+ */
+export function chunkBySize(messages: Message[], limit: number, maxCount = 1000): Message[][] {
   const chunks: Message[][] = [];
   let current: Message[] = [];
   let size = 0;
   for (const m of messages) {
     const n = (m.value === null || m.value === undefined ? 0 : m.value.length) + (m.key?.length ?? 0) + 64;
-    if (current.length > 0 && size + n > limit) {
+    if (current.length > 0 && (size + n > limit || current.length >= maxCount)) {
       chunks.push(current);
       current = [];
       size = 0;

@@ -1,5 +1,6 @@
 /** ClickHouse sink of `readings_hourly` (ReplacingMergeTree by version: the latest recompute wins). */
-import { insertTsv, tsvEscape, tsvMillis, tsvNullable, type ClickHouseClient, type HourlyRow, type Logger, type PipelineMetrics } from '@meterstream/core';
+import { insertTsv, tsvEscape, tsvMillis, tsvNullable, type ClickHouseClient, type Logger, type PipelineMetrics } from '@meterstream/core';
+import type { HourlyRow } from '../aggregator.js';
 
 const COLUMNS = ['tenant', 'meter', 'kind', 'unit', 'hour', 'value_sum', 'value_min', 'value_max', 'samples', 'first_ts', 'last_ts', 'coverage', 'zone_id', 'version'] as const;
 
