@@ -19,6 +19,20 @@ export interface KafkaConfig {
   ssl: boolean;
   /** SASL settings, or `null` for none. */
   sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** Fetch sizes of every consumer (kafkajs consumer options of the same names). */
+  fetch: FetchConfig;
+}
+
+/** Kafka fetch settings: memory per batch and how long the broker may wait to fill one. */
+export interface FetchConfig {
+  /** Upper bound of bytes per fetch response; bounds memory per batch. */
+  maxBytes: number;
+  /** Upper bound of bytes fetched per partition per request. */
+  maxBytesPerPartition: number;
+  /** Bytes the broker waits for before answering a fetch. */
+  minBytes: number;
+  /** How long the broker may wait to fill `minBytes` (ms): larger means fewer, larger inserts. */
+  maxWaitTimeInMs: number;
 }
 
 /** ClickHouse connection settings. */
@@ -63,14 +77,6 @@ export interface IngestorConfig {
   maxBatchReadings: number;
   /** How far in the future (ms, against the ingestor's clock) a reading's time may lie. */
   maxFutureMs: number;
-  /** Upper bound of bytes fetched per partition per request (kafkajs `maxBytesPerPartition`). */
-  fetchMaxBytesPerPartition: number;
-  /** Upper bound of bytes per fetch response (kafkajs `maxBytes`); bounds memory per batch. */
-  fetchMaxBytes: number;
-  /** How long the broker may wait to fill `fetchMinBytes` (ms): larger means fewer, larger inserts. */
-  fetchMaxWaitMs: number;
-  /** Bytes the broker waits for before answering a fetch. */
-  fetchMinBytes: number;
   /** Partition batches processed at once, each with its own transactional producer. */
   concurrency: number;
 }
@@ -279,6 +285,12 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       clientId: str(env, 'KAFKA_CLIENT_ID', 'meterstream'),
       ssl: bool(env, 'KAFKA_SSL', false),
       sasl: sasl(env),
+      fetch: {
+        maxBytes: int(env, 'METERSTREAM_FETCH_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+        maxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+        minBytes: int(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024),
+        maxWaitTimeInMs: int(env, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500, 0, 60_000),
+      },
     },
     clickhouse: {
       url: url(env, 'CLICKHOUSE_URL'),
@@ -305,10 +317,6 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       groupId: str(env, 'METERSTREAM_INGESTOR_GROUP_ID', 'meterstream-ingestor'),
       maxBatchReadings: int(env, 'METERSTREAM_MAX_BATCH_READINGS', 10_000, 1, 1_000_000),
       maxFutureMs: int(env, 'METERSTREAM_MAX_FUTURE_SECONDS', 3600, 0, 366 * 86400) * 1000,
-      fetchMaxBytes: int(env, 'METERSTREAM_FETCH_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      fetchMaxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      fetchMinBytes: int(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024),
-      fetchMaxWaitMs: int(env, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500, 0, 60_000),
       concurrency: int(env, 'METERSTREAM_INGESTOR_CONCURRENCY', 2, 1, 64),
     },
     aggregator: {

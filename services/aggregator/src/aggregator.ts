@@ -94,12 +94,7 @@ export class Aggregator implements Stage {
       logger: this.#log,
       metrics: pipeline,
       concurrency: config.aggregator.concurrency,
-      fetch: {
-        maxBytes: config.ingestor.fetchMaxBytes,
-        maxBytesPerPartition: config.ingestor.fetchMaxBytesPerPartition,
-        minBytes: config.ingestor.fetchMinBytes,
-        maxWaitTimeInMs: config.ingestor.fetchMaxWaitMs,
-      },
+      fetch: config.kafka.fetch,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {

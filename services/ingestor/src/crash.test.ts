@@ -71,8 +71,11 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
     for (let round = 0; round < 3; round++) {
       const run = startIngestor(env);
       await run.ready;
-      // A random moment after it started consuming.
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+      // A random moment while it consumes: once a random share of the stream is committed,
+      // or after a random delay, whichever comes first.
+      const target = messages.length * (0.1 + Math.random() * 0.6);
+      const deadline = Date.now() + 200 + Math.random() * 1500;
+      while (Date.now() < deadline && (await committedTotal()) < target) await new Promise((r) => setTimeout(r, 10));
       run.child.kill('SIGKILL');
       await run.exited;
       const done = await committedTotal();

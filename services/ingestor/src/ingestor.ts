@@ -76,12 +76,7 @@ export class Ingestor implements Stage {
       instanceId: config.instanceId,
       logger: this.#log,
       metrics: pipeline,
-      fetch: {
-        maxBytes: config.ingestor.fetchMaxBytes,
-        maxBytesPerPartition: config.ingestor.fetchMaxBytesPerPartition,
-        minBytes: config.ingestor.fetchMinBytes,
-        maxWaitTimeInMs: config.ingestor.fetchMaxWaitMs,
-      },
+      fetch: config.kafka.fetch,
       concurrency: config.ingestor.concurrency,
       handler: (batch) => this.#handle(batch),
     });

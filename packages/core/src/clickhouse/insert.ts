@@ -95,3 +95,23 @@ export async function insertTsv(options: InsertOptions, body: string, rows: numb
     }
   }
 }
+
+/** Insert options for a service's sink: retries logged as warnings, stopped by `signal`. */
+export function sinkInsertOptions(
+  client: ClickHouseClient,
+  database: string,
+  table: string,
+  columns: readonly string[],
+  deps: { metrics: PipelineMetrics; logger: { warn: (obj: object, msg: string) => void }; signal: AbortSignal; label?: string },
+): InsertOptions {
+  const label = deps.label ?? table;
+  return {
+    client,
+    table: `${database}.${table}`,
+    columns,
+    label,
+    metrics: deps.metrics,
+    signal: deps.signal,
+    onRetry: (err, attempt, delayMs) => deps.logger.warn({ err: (err as Error).message, attempt, delayMs }, `${label} insert failed; retrying`),
+  };
+}

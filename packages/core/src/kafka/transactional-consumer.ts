@@ -14,6 +14,7 @@
  * stable instance ids.
  */
 import { Partitioners, type Batch, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { FetchConfig } from '../config.js';
 import { sharedPromise } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
@@ -43,7 +44,7 @@ export interface TransactionalConsumerOptions {
   handler: BatchHandler;
   logger: Logger;
   metrics: PipelineMetrics;
-  fetch: { maxBytes: number; maxBytesPerPartition: number; minBytes: number; maxWaitTimeInMs: number };
+  fetch: FetchConfig;
   /** Largest total value bytes per produce request (stays under the broker's message.max.bytes). */
   maxRequestBytes?: number;
   /**

@@ -1,22 +1,14 @@
 /** ClickHouse sink of `readings_hourly` (ReplacingMergeTree by version: the latest recompute wins). */
-import { insertTsv, tsvEscape, tsvMillis, tsvNullable, type ClickHouseClient, type Logger, type PipelineMetrics } from '@meterstream/core';
+import { insertTsv, sinkInsertOptions, tsvEscape, tsvMillis, tsvNullable, type ClickHouseClient, type InsertOptions, type Logger, type PipelineMetrics } from '@meterstream/core';
 import type { HourlyRow } from '../aggregator.js';
 
 const COLUMNS = ['tenant', 'meter', 'kind', 'unit', 'hour', 'value_sum', 'value_min', 'value_max', 'samples', 'first_ts', 'last_ts', 'coverage', 'zone_id', 'version'] as const;
 
 export class ReadingsHourlySink {
-  readonly #options: Parameters<typeof insertTsv>[0];
+  readonly #options: InsertOptions;
 
   constructor(client: ClickHouseClient, database: string, metrics: PipelineMetrics, logger: Logger, signal: AbortSignal) {
-    this.#options = {
-      client,
-      table: `${database}.readings_hourly`,
-      columns: COLUMNS,
-      label: 'readings_hourly',
-      metrics,
-      signal,
-      onRetry: (err, attempt, delayMs) => logger.warn({ err: (err as Error).message, attempt, delayMs }, 'readings_hourly insert failed; retrying'),
-    };
+    this.#options = sinkInsertOptions(client, database, 'readings_hourly', COLUMNS, { metrics, logger, signal });
   }
 
   async write(rows: readonly HourlyRow[]): Promise<void> {

@@ -1,5 +1,5 @@
 /** Messages between the aggregator's main thread and its workers. */
-import type { MeterKind, ReadingType, Unit } from '@meterstream/core';
+import type { CleanReadingBatch, ReadingType } from '@meterstream/core';
 
 /** Decode the values of a Kafka batch: `data` holds them back to back, `bounds[i]..bounds[i+1]` is value i. */
 export interface DecodeTask {
@@ -10,17 +10,7 @@ export interface DecodeTask {
 }
 
 /** A (tenant, meter, kind) the batch touched, with the time span of its new readings. */
-export interface TouchedSeries {
-  tenant: string;
-  meter: string;
-  kind: MeterKind;
-  unit: Unit;
-  readingType: ReadingType;
-  intervalSeconds: number;
-  zoneId: string | null;
-  minTs: number;
-  maxTs: number;
-}
+export type TouchedSeries = Omit<CleanReadingBatch, 'readings' | 'priceArea'> & { minTs: number; maxTs: number };
 
 export interface DecodeResult {
   touched: TouchedSeries[];

@@ -8,7 +8,7 @@
  * batches are bisected down to the ones it refuses, whose messages the caller dead-letters, so
  * one bad message never blocks a partition nor drags good ones along.
  */
-import { insertTsv, isBadDataError, tsvEscape, tsvNullable, type ClickHouseClient, type CleanReadingBatch, type Logger, type PipelineMetrics, type Quality } from '@meterstream/core';
+import { insertTsv, isBadDataError, sinkInsertOptions, tsvEscape, tsvNullable, type ClickHouseClient, type InsertOptions, type CleanReadingBatch, type Logger, type PipelineMetrics, type Quality } from '@meterstream/core';
 
 const INBOX_COLUMNS = [
   'tenant', 'meter', 'kind', 'unit', 'reading_type', 'interval_seconds', 'zone_id', 'price_area',
@@ -42,18 +42,10 @@ export interface RefusedBatch {
 }
 
 export class ReadingsRawSink {
-  readonly #options: Parameters<typeof insertTsv>[0];
+  readonly #options: InsertOptions;
 
   constructor(client: ClickHouseClient, database: string, metrics: PipelineMetrics, logger: Logger, signal: AbortSignal) {
-    this.#options = {
-      client,
-      table: `${database}.readings_raw_inbox`,
-      columns: INBOX_COLUMNS,
-      label: 'readings_raw',
-      metrics,
-      signal,
-      onRetry: (err, attempt, delayMs) => logger.warn({ err: (err as Error).message, attempt, delayMs }, 'readings_raw insert failed; retrying'),
-    };
+    this.#options = sinkInsertOptions(client, database, 'readings_raw_inbox', INBOX_COLUMNS, { metrics, logger, signal, label: 'readings_raw' });
   }
 
   /**
