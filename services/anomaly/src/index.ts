@@ -1,2 +1,7 @@
-/** The anomaly service: built in its own issue. */
-export const SERVICE_NAME = 'anomaly';
+/** The anomaly service's detectors (the service wiring is the next step of its issue). */
+export type { AlertTransition, Detector } from './detectors/detector.js';
+export { frostRisk, FROST_DEFAULTS, type FrostParams, type FrostState } from './detectors/frost-risk.js';
+export { nightFlow, localHour, NIGHT_FLOW_DEFAULTS, type NightFlowParams, type NightFlowState } from './detectors/night-flow.js';
+export { burst, BURST_DEFAULTS, type BurstParams, type BurstState } from './detectors/burst.js';
+export { meterSilent, SILENCE_DEFAULTS, type SilenceParams, type SilenceState } from './detectors/meter-silent.js';
+export { checkInvoice, convert, INVOICE_DEFAULTS, type InvoiceCheckInput, type InvoiceCheckResult, type InvoiceOutcome } from './detectors/invoice-check.js';

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { localHour, nightFlow, type NightFlowState } from './night-flow.js';
+import type { AlertTransition } from './detector.js';
+
+const H = 3_600_000;
+
+/** Feeds hourly litres from `start` (UTC); `flow(localHour, i)` gives each hour's litres. */
+function run(start: number, hours: number, flow: (local: { date: string; hour: number }, i: number) => number): AlertTransition[] {
+  const d = nightFlow();
+  let s: NightFlowState = d.initial();
+  const out: AlertTransition[] = [];
+  for (let i = 0; i < hours; i++) {
+    const hour = start + i * H;
+    const r = d.step(s, { hour, litres: flow(localHour(hour, 'Europe/Oslo'), i) });
+    s = r.state;
+    out.push(...r.transitions);
+  }
+  return out;
+}
+
+// A household: water in the morning and evening, none at night, plus one toilet flush at 03:00.
+const household = (l: { hour: number }) => (l.hour === 7 || l.hour === 19 ? 80 : l.hour === 3 ? 6 : 0);
+// A leak that runs through the small hours (00-06 local) of the given local dates.
+const nights = (leakNights: string[], lph: number) => (l: { date: string; hour: number }) =>
+  household(l) + (leakNights.includes(l.date) && l.hour < 6 ? lph : 0);
+const start = Date.UTC(2026, 10, 9, 23); // 2026-11-10 00:00 local
+
+test('a normal household with a night-time flush never alerts', () => {
+  assert.deepEqual(run(start, 24 * 10, household), []);
+});
+
+test('a leak on one night only does not fire with N = 2', () => {
+  assert.deepEqual(run(start, 24 * 5, nights(['2026-11-12'], 20)), []);
+});
+
+test('two leaky nights fire WARNING after the second night; a quiet night resolves', () => {
+  const out = run(start, 24 * 6, nights(['2026-11-11', '2026-11-12'], 20));
+  assert.deepEqual(out.map((t) => [t.status, t.severity, new Date(t.at).toISOString()]), [
+    ['FIRING', 'WARNING', '2026-11-12T04:00:00.000Z'], // end of the local 02-05 window
+    ['RESOLVED', 'WARNING', '2026-11-13T04:00:00.000Z'],
+  ]);
+  assert.equal(out[0].details.minNightFlowLph, 20);
+});
+
+test('above 50 L/h the leak is CRITICAL', () => {
+  const out = run(start, 24 * 3, (l) => household(l) + (l.hour >= 0 && l.hour < 6 ? 60 : 0) + 0);
+  const firing = out.find((t) => t.status === 'FIRING' && t.details.nights);
+  assert.equal(firing?.severity, 'CRITICAL');
+});
+
+test('DST nights: the spring night has 2 window hours, the autumn night 4, and both are judged', () => {
+  // 2026-03-29: 02:00 local does not exist; 2026-10-25: 02:00-03:00 local happens twice.
+  const spring = run(Date.UTC(2026, 2, 26, 23), 24 * 4, nights(['2026-03-28', '2026-03-29'], 15));
+  assert.equal(spring.filter((t) => t.status === 'FIRING').length, 1);
+  assert.equal(spring[0].at, Date.UTC(2026, 2, 29, 3), '05:00 CEST is 03:00 UTC');
+  const autumn = run(Date.UTC(2026, 9, 22, 22), 24 * 4, nights(['2026-10-24', '2026-10-25'], 15));
+  assert.equal(autumn.filter((t) => t.status === 'FIRING').length, 1);
+  assert.equal(autumn[0].at, Date.UTC(2026, 9, 25, 4), '05:00 CET is 04:00 UTC');
+  let windowHours = 0;
+  for (let h = Date.UTC(2026, 9, 24, 22); h < Date.UTC(2026, 9, 25, 23); h += H) {
+    const l = localHour(h, 'Europe/Oslo');
+    if (l.date === '2026-10-25' && l.hour >= 2 && l.hour < 5) windowHours++;
+  }
+  assert.equal(windowHours, 4);
+});
+
+test('continuous flow: no zero-flow hour in 24 hours fires; one zero-flow hour resolves', () => {
+  const out = run(start, 40, (_l, i) => (i < 30 ? 3 : 0));
+  assert.deepEqual(out.filter((t) => t.details.hoursWithoutZeroFlow !== undefined || t.summary.startsWith('A zero-flow')).map((t) => t.status), ['FIRING', 'RESOLVED']);
+});

@@ -1,0 +1,114 @@
+/**
+ * NIGHT_FLOW: water that never stops at night is a leak (a running toilet, a dripping pipe).
+ * Defaults (DOMAIN.md): minimum night flow (MNF) = the lowest hourly flow in the local night
+ * window 02:00-05:00 (time zone aware, so DST nights have 2 or 4 such hours); above 12.5 L/h on
+ * 2 consecutive nights fires, WARNING, CRITICAL above 50 L/h; a quiet night resolves. Also
+ * continuous flow (Kamstrup's LEAK code): no zero-flow hour in 24 hours fires; one zero-flow
+ * hour resolves. Input: a meter's hourly water rows in time order, in litres.
+ */
+import type { AlertTransition, Detector } from './detector.js';
+
+export interface NightFlowParams {
+  timeZone: string;
+  /** Local hours [startHour, endHour) of the night window. */
+  startHour: number;
+  endHour: number;
+  warningLph: number;
+  criticalLph: number;
+  nights: number;
+  /** Hours without a zero-flow hour that count as continuous flow. */
+  continuousHours: number;
+}
+
+export const NIGHT_FLOW_DEFAULTS: NightFlowParams = { timeZone: 'Europe/Oslo', startHour: 2, endHour: 5, warningLph: 12.5, criticalLph: 50, nights: 2, continuousHours: 24 };
+
+export interface NightFlowState {
+  /** The night being collected: its local date and lowest hourly flow so far. */
+  night: { date: string; minLph: number; hours: number; lastHour: number } | null;
+  /** Consecutive completed nights above the threshold, and their lowest MNF. */
+  leakyNights: number;
+  leakyMin: number;
+  firing: { since: number; severity: 'WARNING' | 'CRITICAL' } | null;
+  /** Time of the last zero-flow hour (or the first hour seen), for continuous flow. */
+  lastZeroHour: number | null;
+  continuous: { since: number } | null;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Local date (YYYY-MM-DD) and hour of an instant in a time zone. */
+export function localHour(ts: number, timeZone: string): { date: string; hour: number } {
+  let f = formatters.get(timeZone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(new Date(ts)).map((p) => [p.type, p.value]));
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) };
+}
+
+const H = 3_600_000;
+
+export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detector<{ hour: number; litres: number }, NightFlowState> {
+  const severityOf = (lph: number) => (lph > params.criticalLph ? 'CRITICAL' : 'WARNING') as 'WARNING' | 'CRITICAL';
+
+  /** Closes the collected night: count it, fire after N leaky nights, resolve on a quiet one. */
+  function closeNight(s: NightFlowState, transitions: AlertTransition[]): void {
+    const n = s.night;
+    s.night = null;
+    if (n === null || n.hours < 2) return; // too little of the window seen to judge
+    const end = n.lastHour + H;
+    if (n.minLph > params.warningLph) {
+      s.leakyNights++;
+      s.leakyMin = s.leakyNights === 1 ? n.minLph : Math.min(s.leakyMin, n.minLph);
+      if (s.firing === null && s.leakyNights >= params.nights) {
+        s.firing = { since: end, severity: severityOf(s.leakyMin) };
+        transitions.push({ type: 'NIGHT_FLOW', status: 'FIRING', severity: s.firing.severity, episodeStart: end, at: end,
+          summary: `Water ran all night for ${s.leakyNights} nights (lowest night flow ${n.minLph.toFixed(1)} L/h)`,
+          details: { minNightFlowLph: n.minLph, nights: s.leakyNights, thresholdLph: params.warningLph } });
+      }
+    } else {
+      s.leakyNights = 0;
+      if (s.firing !== null) {
+        transitions.push({ type: 'NIGHT_FLOW', status: 'RESOLVED', severity: s.firing.severity, episodeStart: s.firing.since, at: end,
+          summary: `A quiet night (lowest night flow ${n.minLph.toFixed(1)} L/h)`, details: { minNightFlowLph: n.minLph } });
+        s.firing = null;
+      }
+    }
+  }
+
+  return {
+    type: 'NIGHT_FLOW',
+    initial: () => ({ night: null, leakyNights: 0, leakyMin: 0, firing: null, lastZeroHour: null, continuous: null }),
+    step(state, { hour, litres }) {
+      const s: NightFlowState = { ...state, night: state.night && { ...state.night } };
+      const transitions: AlertTransition[] = [];
+      const local = localHour(hour, params.timeZone);
+      const inWindow = local.hour >= params.startHour && local.hour < params.endHour;
+      if (s.night !== null && (!inWindow || local.date !== s.night.date)) closeNight(s, transitions);
+      if (inWindow) {
+        if (s.night === null) s.night = { date: local.date, minLph: litres, hours: 0, lastHour: hour };
+        s.night.minLph = Math.min(s.night.minLph, litres);
+        s.night.hours++;
+        s.night.lastHour = hour;
+      }
+      // Continuous flow.
+      if (litres <= 0) {
+        s.lastZeroHour = hour;
+        if (s.continuous !== null) {
+          transitions.push({ type: 'NIGHT_FLOW', status: 'RESOLVED', severity: 'WARNING', episodeStart: s.continuous.since, at: hour, summary: 'A zero-flow hour: flow is no longer continuous', details: {} });
+          s.continuous = null;
+        }
+      } else {
+        s.lastZeroHour ??= hour - H;
+        const flowingHours = (hour - s.lastZeroHour) / H;
+        if (s.continuous === null && flowingHours >= params.continuousHours) {
+          s.continuous = { since: hour + H };
+          transitions.push({ type: 'NIGHT_FLOW', status: 'FIRING', severity: 'WARNING', episodeStart: hour + H, at: hour + H,
+            summary: `Water has flowed every hour for ${flowingHours} hours`, details: { hoursWithoutZeroFlow: flowingHours } });
+        }
+      }
+      return { state: s, transitions };
+    },
+  };
+}
