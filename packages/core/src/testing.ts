@@ -4,12 +4,14 @@
  * helpers to produce and read back. Not used by production code.
  */
 import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Kafka, Partitioners, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs';
 import { loadConfig, type MeterstreamConfig } from './config.js';
+import { repoPath } from './paths.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
 /** A short random suffix. */
@@ -204,4 +206,37 @@ export async function waitForGroupCaughtUp(kafka: Kafka, groupId: string, topic:
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The seed of a randomised test: `TEST_SEED` replays a failure, otherwise a fresh one. Printed
+ * through `diagnostic` so every failing run says how to replay it.
+ */
+export function testSeed(diagnostic: (msg: string) => void): number {
+  const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
+  diagnostic(`seed ${seed} (TEST_SEED=${seed} replays it)`);
+  return seed;
+}
+
+/** A `meterstream <command>` child process, as an operator starts it. */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Resolves when the process printed `meterstream: ready`; rejects if it exits first. */
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** Starts `meterstream <command>` with the test's environment on top of this process's. */
+export function startService(command: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', () => out.includes('meterstream: ready') && resolve());
+    void exited.then((code) => reject(new Error(`meterstream ${command} exited (${code}) before ready:\n${out}`)));
+  });
+  return { child, ready, exited, output: () => out };
 }

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AvroCodec, createClickHouse, createRegistry, migrate, type ClickHouseClient } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitForGroupCaughtUp, testSeed, TEST_KEY_HEX } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from './aggregator.js';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
@@ -17,8 +17,7 @@ const clickhouse: ClickHouseClient = await createClickHouse(testConfig().clickho
 after(() => clickhouse.close());
 
 test('hourly rows equal the distinct readings whatever the delivery: shuffled, duplicated, split, late, corrected', async (t) => {
-  const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
-  t.diagnostic(`seed ${seed} (TEST_SEED=${seed} replays it)`);
+  const seed = testSeed((m) => t.diagnostic(m));
   const config = testConfig();
   const kafka = testKafka();
   const codec = new AvroCodec();

@@ -5,29 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { AvroCodec, createClickHouse, loadConfig, repoPath } from '@meterstream/core';
-import { TEST_KEY_HEX, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
+import { AvroCodec, createClickHouse, loadConfig } from '@meterstream/core';
+import { TEST_KEY_HEX, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp, startService, testSeed } from '@meterstream/core/testing';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 
-function startAll(env: Record<string, string>) {
-  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'all'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', () => out.includes('meterstream: ready') && resolve());
-    void exited.then((code) => reject(new Error(`meterstream all exited (${code}) before ready:\n${out}`)));
-  });
-  return { child, ready, exited, output: () => out };
-}
 
 test('kill -9 of the aggregator at random moments: every hourly row still exact', async (t) => {
-  const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
-  t.diagnostic(`seed ${seed}`);
+  const seed = testSeed((m) => t.diagnostic(m));
   const env = testEnv({
     METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION: '4096',
     METERSTREAM_FETCH_MAX_BYTES: '12288',
@@ -52,7 +38,7 @@ test('kill -9 of the aggregator at random moments: every hourly row still exact'
   let killedMidStream = 0;
   for (const round of rounds) {
     await produce(kafka, config.topics.readings, round);
-    const run = startAll(env);
+    const run = startService('all', env);
     await run.ready;
     // A random moment soon after start: the round has just been produced, so work is in flight.
     await new Promise((r) => setTimeout(r, Math.random() * 400));
@@ -62,7 +48,7 @@ test('kill -9 of the aggregator at random moments: every hourly row still exact'
   }
   await admin.disconnect();
   assert.ok(killedMidStream > 0, 'at least one kill landed mid-stream');
-  const last = startAll(env);
+  const last = startService('all', env);
   await last.ready;
   await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings, 180_000);
   await waitForGroupCaughtUp(kafka, config.aggregator.groupId, config.topics.clean, 180_000);

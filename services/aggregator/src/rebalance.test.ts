@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AvroCodec, createClickHouse, createRegistry, loadConfig, migrate, type ClickHouseClient } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import { capturingLogger, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp, testSeed, TEST_KEY_HEX } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from './aggregator.js';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
@@ -16,8 +16,7 @@ const clickhouse: ClickHouseClient = await createClickHouse(loadConfig(env).clic
 after(() => clickhouse.close());
 
 test('a second aggregator joins and the first leaves mid-stream: rows stay exact', async (t) => {
-  const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
-  t.diagnostic(`seed ${seed}`);
+  const seed = testSeed((m) => t.diagnostic(m));
   const configA = loadConfig({ ...env, METERSTREAM_INSTANCE_ID: `${env.METERSTREAM_INSTANCE_ID}-a` });
   const configB = loadConfig({ ...env, METERSTREAM_INSTANCE_ID: `${env.METERSTREAM_INSTANCE_ID}-b` });
   const kafka = testKafka();

@@ -5,28 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { AvroCodec, createClickHouse, pseudonymOf, repoPath, type MeterReading, type MeterReadingBatch } from '@meterstream/core';
-import { TEST_KEY_HEX, createTopic, produce, readAll, testEnv, testKafka, waitForGroupCaughtUp } from '@meterstream/core/testing';
+import { AvroCodec, createClickHouse, pseudonymOf, type MeterReading, type MeterReadingBatch } from '@meterstream/core';
+import { TEST_KEY_HEX, createTopic, produce, readAll, testEnv, testKafka, waitForGroupCaughtUp, startService } from '@meterstream/core/testing';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const day0 = Date.UTC(2026, 10, 20);
 
-function startIngestor(env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'ingestor'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const ready = new Promise<void>((resolve, reject) => {
-    const onData = () => {
-      if (out.includes('meterstream: ready')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`ingestor exited (${code}) before ready:\n${out}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, ready, exited, output: () => out };
-}
 
 test('kill -9 at random moments, then restart: every reading exactly once in the clean topic and readings_raw', async () => {
   const env = testEnv({
@@ -69,7 +53,7 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
   let killedMidStream = 0;
   try {
     for (let round = 0; round < 3; round++) {
-      const run = startIngestor(env);
+      const run = startService('ingestor', env);
       await run.ready;
       // A random moment while it consumes: once a random share of the stream is committed,
       // or after a random delay, whichever comes first.
@@ -83,7 +67,7 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
     }
     assert.ok(killedMidStream > 0, 'at least one kill landed before the end of the stream');
 
-    const last = startIngestor(env);
+    const last = startService('ingestor', env);
     await last.ready;
     await waitForGroupCaughtUp(kafka, env.METERSTREAM_INGESTOR_GROUP_ID, env.METERSTREAM_TOPIC_READINGS, 120_000);
     last.child.kill('SIGTERM');
