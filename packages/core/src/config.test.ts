@@ -31,6 +31,14 @@ const bad: [Record<string, string>, string][] = [
   [{ METERSTREAM_RAW_TTL: '30' }, 'METERSTREAM_RAW_TTL'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ METERSTREAM_API_TOKEN: 'short' }, 'METERSTREAM_API_TOKEN'],
+  [{ METERSTREAM_TIME_ZONE: 'Europe/Atlantis' }, 'METERSTREAM_TIME_ZONE'],
+  [{ METERSTREAM_NIGHT_WINDOW: '05-02' }, 'METERSTREAM_NIGHT_WINDOW'],
+  [{ METERSTREAM_NIGHT_FLOW_WARNING_LPH: 'lots' }, 'METERSTREAM_NIGHT_FLOW_WARNING_LPH'],
+  [{ METERSTREAM_FROST_RESOLVE_C: '4' }, 'METERSTREAM_FROST_RESOLVE_C'],
+  [{ METERSTREAM_TENANT_DETECTORS: '{oops' }, 'METERSTREAM_TENANT_DETECTORS'],
+  [{ METERSTREAM_TENANT_DETECTORS: '{"oslo":{"nightFlowWarningLph":"high"}}' }, 'METERSTREAM_TENANT_DETECTORS'],
+  [{ METERSTREAM_TENANT_DETECTORS: '{"oslo":{"leakiness":3}}' }, 'METERSTREAM_TENANT_DETECTORS'],
+  [{ METERSTREAM_TENANT_DETECTORS: '{"oslo":{"frostResolveC":3}}' }, 'METERSTREAM_TENANT_DETECTORS'],
 ];
 for (const [env, field] of bad) {
   test(`bad ${Object.keys(env)[0]}=${Object.values(env)[0]} is refused naming ${field}`, () => {
@@ -46,4 +54,13 @@ test('services that pseudonymise refuse to start without a key', () => {
 test('every variable is documented in the README configuration table', () => {
   const readme = readFileSync(repoPath('README.md'), 'utf8');
   for (const v of VARIABLES) assert.ok(readme.includes(`\`${v.name}\``), `${v.name} missing from README.md`);
+});
+
+test('detector thresholds: DOMAIN.md defaults, overridable per tenant', () => {
+  const c = loadConfig({ METERSTREAM_TENANT_DETECTORS: '{"stockholm":{"timeZone":"Europe/Stockholm","nightFlowWarningLph":20}}' });
+  assert.equal(c.anomaly.detectors.nightFlowWarningLph, 12.5);
+  assert.equal(c.anomaly.detectors.nightStartHour, 2);
+  assert.equal(c.anomaly.detectors.nightEndHour, 5);
+  assert.equal(c.anomaly.detectors.timeZone, 'Europe/Oslo');
+  assert.deepEqual(c.anomaly.tenants.stockholm, { timeZone: 'Europe/Stockholm', nightFlowWarningLph: 20 });
 });

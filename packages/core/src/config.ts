@@ -67,6 +67,8 @@ export interface RetentionConfig {
   alertsDays: number;
   /** `invoice_checks`: whole years after the end of the fiscal (calendar) year of the period end. */
   invoiceChecksYears: number;
+  /** `erasure_audit`: days after the erasure. */
+  auditDays: number;
 }
 
 /** Ingestor settings. */
@@ -91,6 +93,58 @@ export interface AggregatorConfig {
   concurrency: number;
 }
 
+/**
+ * Detector thresholds (DOMAIN.md's defaults). Every one can be overridden per tenant with
+ * `METERSTREAM_TENANT_DETECTORS`.
+ */
+export interface DetectorSettings {
+  /** IANA time zone of the tenant's local night and days. */
+  timeZone: string;
+  /** Local night window [nightStartHour, nightEndHour). */
+  nightStartHour: number;
+  nightEndHour: number;
+  /** Minimum night flow (L/h) above which a night counts as leaky (WARNING). */
+  nightFlowWarningLph: number;
+  /** Minimum night flow (L/h) above which a leak is CRITICAL. */
+  nightFlowCriticalLph: number;
+  /** Consecutive leaky nights before NIGHT_FLOW fires. */
+  nightFlowNights: number;
+  /** Hours without a zero-flow hour that count as continuous flow. */
+  continuousFlowHours: number;
+  /** Flow (L/h) above which water use is a burst. */
+  burstLph: number;
+  /** Minutes the burst flow must last. */
+  burstMinutes: number;
+  /** Room temperature (°C) at or below which FROST_RISK is a WARNING / CRITICAL. */
+  frostWarningC: number;
+  frostCriticalC: number;
+  /** Temperature (°C) at or above which FROST_RISK resolves (hysteresis). */
+  frostResolveC: number;
+  /** Hours of the linear fit, and the horizon (hours) within which a fit reaching 0 °C warns. */
+  frostTrendHours: number;
+  frostHorizonHours: number;
+  /** Silence (hours) before METER_SILENT, at least; or `silenceIntervals` x the usual gap. */
+  silenceHours: number;
+  silenceIntervals: number;
+  /** Invoice tolerance: max(abs units, pct % of the metered quantity). */
+  invoiceToleranceAbs: number;
+  invoiceTolerancePct: number;
+  /** Days after an invoice period's end until missing data makes it INSUFFICIENT_DATA. */
+  invoiceWaitDays: number;
+}
+
+/** Anomaly service settings. */
+export interface AnomalyConfig {
+  /** Consumer group prefix of the anomaly service (one group per input topic). */
+  groupId: string;
+  /** Partition batches processed at once per input topic. */
+  concurrency: number;
+  /** The default thresholds. */
+  detectors: DetectorSettings;
+  /** Per-tenant overrides of the defaults. */
+  tenants: Record<string, Partial<DetectorSettings>>;
+}
+
 /** The whole resolved configuration. */
 export interface MeterstreamConfig {
   kafka: KafkaConfig;
@@ -99,6 +153,7 @@ export interface MeterstreamConfig {
   retention: RetentionConfig;
   ingestor: IngestorConfig;
   aggregator: AggregatorConfig;
+  anomaly: AnomalyConfig;
   /** HMAC key for pseudonyms (>= 32 bytes), or `null` when none was given. */
   pseudonymKey: Buffer | null;
   /** Bearer token for `/v1` read routes; `null` disables them. */
@@ -170,6 +225,27 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'METERSTREAM_AGGREGATOR_WORKERS', default: '(CPU cores)', doc: 'Worker threads of the aggregator\'s roll-up pool.' },
   { name: 'METERSTREAM_AGGREGATOR_CONCURRENCY', default: '2', doc: 'Partition batches the aggregator processes at once.' },
   { name: 'METERSTREAM_INGESTOR_CONCURRENCY', default: '2', doc: 'Partition batches the ingestor processes at once (one transactional producer each).' },
+  { name: 'METERSTREAM_AUDIT_TTL_DAYS', default: '1826', doc: 'Retention of `erasure_audit`, days after the erasure (5 years).' },
+  { name: 'METERSTREAM_ANOMALY_GROUP_ID', default: 'meterstream-anomaly', doc: 'Consumer group prefix of the anomaly service (`-hourly`, `-temperature`, `-invoices`).' },
+  { name: 'METERSTREAM_ANOMALY_CONCURRENCY', default: '2', doc: 'Partition batches the anomaly service processes at once per input topic.' },
+  { name: 'METERSTREAM_TIME_ZONE', default: 'Europe/Oslo', doc: 'Tenants\' local time zone (night window, local days).' },
+  { name: 'METERSTREAM_NIGHT_WINDOW', default: '02-05', doc: 'Local night window `HH-HH` for minimum night flow.' },
+  { name: 'METERSTREAM_NIGHT_FLOW_WARNING_LPH', default: '12.5', doc: 'Minimum night flow (L/h) that makes a night leaky (0.5 % of Q3 = 2.5 m3/h).' },
+  { name: 'METERSTREAM_NIGHT_FLOW_CRITICAL_LPH', default: '50', doc: 'Minimum night flow (L/h) that makes a leak CRITICAL.' },
+  { name: 'METERSTREAM_NIGHT_FLOW_NIGHTS', default: '2', doc: 'Consecutive leaky nights before NIGHT_FLOW fires.' },
+  { name: 'METERSTREAM_CONTINUOUS_FLOW_HOURS', default: '24', doc: 'Hours without a zero-flow hour that fire NIGHT_FLOW (continuous flow).' },
+  { name: 'METERSTREAM_BURST_LPH', default: '500', doc: 'Flow (L/h) of a burst (20 % of Q3).' },
+  { name: 'METERSTREAM_BURST_MINUTES', default: '30', doc: 'Minutes above the burst flow before BURST fires (CRITICAL).' },
+  { name: 'METERSTREAM_FROST_WARNING_C', default: '5', doc: 'Room temperature (°C) at or below which FROST_RISK warns.' },
+  { name: 'METERSTREAM_FROST_CRITICAL_C', default: '2', doc: 'Room temperature (°C) at or below which FROST_RISK is CRITICAL.' },
+  { name: 'METERSTREAM_FROST_RESOLVE_C', default: '8', doc: 'Temperature (°C) at or above which FROST_RISK resolves (hysteresis).' },
+  { name: 'METERSTREAM_FROST_TREND_HOURS', default: '2', doc: 'Hours of readings in the frost trend fit.' },
+  { name: 'METERSTREAM_FROST_HORIZON_HOURS', default: '4', doc: 'Early frost warning when the trend reaches 0 °C within this many hours.' },
+  { name: 'METERSTREAM_SILENCE_HOURS', default: '48', doc: 'Hours without a reading before METER_SILENT (or 3 x the usual gap, if longer).' },
+  { name: 'METERSTREAM_INVOICE_TOLERANCE_ABS', default: '1', doc: 'Invoice tolerance in the invoice\'s unit (the larger of this and the percentage applies).' },
+  { name: 'METERSTREAM_INVOICE_TOLERANCE_PCT', default: '2', doc: 'Invoice tolerance in % of the metered quantity.' },
+  { name: 'METERSTREAM_INVOICE_WAIT_DAYS', default: '10', doc: 'Days after the period end before incomplete data makes a check INSUFFICIENT_DATA.' },
+  { name: 'METERSTREAM_TENANT_DETECTORS', default: '(unset)', doc: 'Per-tenant threshold overrides, JSON: `{"<tenant>": {"nightFlowWarningLph": 20, "timeZone": "Europe/Stockholm"}}` (keys as in `DetectorSettings`).' },
 ]);
 
 const KNOWN = new Set(VARIABLES.map((v) => v.name));
@@ -191,6 +267,112 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
   return n;
+}
+
+function num(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.trim());
+  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
+  if (n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
+  return n;
+}
+
+function timeZone(name: string, tz: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    throw new ConfigError(name, `not an IANA time zone: ${JSON.stringify(tz)}`);
+  }
+  return tz;
+}
+
+/** Limits of every detector setting, for the defaults and the per-tenant overrides alike. */
+const DETECTOR_LIMITS: Record<Exclude<keyof DetectorSettings, 'timeZone'>, [number, number]> = {
+  nightStartHour: [0, 23], nightEndHour: [1, 24], nightFlowWarningLph: [0, 1e6], nightFlowCriticalLph: [0, 1e6],
+  nightFlowNights: [1, 30], continuousFlowHours: [1, 24 * 14], burstLph: [1, 1e7], burstMinutes: [1, 60],
+  frostWarningC: [-50, 50], frostCriticalC: [-50, 50], frostResolveC: [-50, 50], frostTrendHours: [0.25, 48],
+  frostHorizonHours: [0, 48], silenceHours: [1, 24 * 365], silenceIntervals: [1, 1000],
+  invoiceToleranceAbs: [0, 1e9], invoiceTolerancePct: [0, 100], invoiceWaitDays: [0, 3650],
+};
+
+function checkDetectors(name: string, where: string, d: Partial<DetectorSettings>): void {
+  const s = { ...d } as Record<string, unknown>;
+  if (s.timeZone !== undefined) {
+    if (typeof s.timeZone !== 'string') throw new ConfigError(name, `${where}timeZone must be a string`);
+    timeZone(name, s.timeZone);
+  }
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'timeZone') continue;
+    const limits = DETECTOR_LIMITS[k as keyof typeof DETECTOR_LIMITS];
+    if (limits === undefined) throw new ConfigError(name, `${where}unknown setting ${JSON.stringify(k)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < limits[0] || v > limits[1]) {
+      throw new ConfigError(name, `${where}${k} must be a number from ${limits[0]} to ${limits[1]}, got ${JSON.stringify(v)}`);
+    }
+  }
+  if (d.nightStartHour !== undefined && d.nightEndHour !== undefined && d.nightStartHour >= d.nightEndHour) {
+    throw new ConfigError(name, `${where}the night window must end after it starts`);
+  }
+  if (d.frostCriticalC !== undefined && d.frostWarningC !== undefined && d.frostCriticalC > d.frostWarningC) {
+    throw new ConfigError(name, `${where}frostCriticalC must not be above frostWarningC`);
+  }
+  if (d.frostWarningC !== undefined && d.frostResolveC !== undefined && d.frostResolveC <= d.frostWarningC) {
+    throw new ConfigError(name, `${where}frostResolveC must be above frostWarningC (hysteresis)`);
+  }
+}
+
+function detectorSettings(env: Env): DetectorSettings {
+  const window = str(env, 'METERSTREAM_NIGHT_WINDOW', '02-05');
+  const m = /^(\d{1,2})-(\d{1,2})$/.exec(window.trim());
+  if (m === null) throw new ConfigError('METERSTREAM_NIGHT_WINDOW', `expected HH-HH local hours, got ${JSON.stringify(window)}`);
+  const d: DetectorSettings = {
+    timeZone: timeZone('METERSTREAM_TIME_ZONE', str(env, 'METERSTREAM_TIME_ZONE', 'Europe/Oslo')),
+    nightStartHour: Number(m[1]),
+    nightEndHour: Number(m[2]),
+    nightFlowWarningLph: num(env, 'METERSTREAM_NIGHT_FLOW_WARNING_LPH', 12.5, 0, 1e6),
+    nightFlowCriticalLph: num(env, 'METERSTREAM_NIGHT_FLOW_CRITICAL_LPH', 50, 0, 1e6),
+    nightFlowNights: int(env, 'METERSTREAM_NIGHT_FLOW_NIGHTS', 2, 1, 30),
+    continuousFlowHours: int(env, 'METERSTREAM_CONTINUOUS_FLOW_HOURS', 24, 1, 24 * 14),
+    burstLph: num(env, 'METERSTREAM_BURST_LPH', 500, 1, 1e7),
+    burstMinutes: int(env, 'METERSTREAM_BURST_MINUTES', 30, 1, 60),
+    frostWarningC: num(env, 'METERSTREAM_FROST_WARNING_C', 5, -50, 50),
+    frostCriticalC: num(env, 'METERSTREAM_FROST_CRITICAL_C', 2, -50, 50),
+    frostResolveC: num(env, 'METERSTREAM_FROST_RESOLVE_C', 8, -50, 50),
+    frostTrendHours: num(env, 'METERSTREAM_FROST_TREND_HOURS', 2, 0.25, 48),
+    frostHorizonHours: num(env, 'METERSTREAM_FROST_HORIZON_HOURS', 4, 0, 48),
+    silenceHours: num(env, 'METERSTREAM_SILENCE_HOURS', 48, 1, 24 * 365),
+    silenceIntervals: 3,
+    invoiceToleranceAbs: num(env, 'METERSTREAM_INVOICE_TOLERANCE_ABS', 1, 0, 1e9),
+    invoiceTolerancePct: num(env, 'METERSTREAM_INVOICE_TOLERANCE_PCT', 2, 0, 100),
+    invoiceWaitDays: num(env, 'METERSTREAM_INVOICE_WAIT_DAYS', 10, 0, 3650),
+  };
+  if (d.nightStartHour > 23 || d.nightEndHour > 24 || d.nightStartHour >= d.nightEndHour) {
+    throw new ConfigError('METERSTREAM_NIGHT_WINDOW', `expected a window inside one night (start < end <= 24), got ${JSON.stringify(window)}`);
+  }
+  if (d.frostCriticalC > d.frostWarningC) throw new ConfigError('METERSTREAM_FROST_CRITICAL_C', `must not be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC})`);
+  if (d.frostResolveC <= d.frostWarningC) throw new ConfigError('METERSTREAM_FROST_RESOLVE_C', `must be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC}): the hysteresis`);
+  return d;
+}
+
+function tenantDetectors(env: Env, defaults: DetectorSettings): Record<string, Partial<DetectorSettings>> {
+  const name = 'METERSTREAM_TENANT_DETECTORS';
+  const raw = optional(env, name);
+  if (raw === null) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(name, `not JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(name, 'expected an object of tenant → settings');
+  const out: Record<string, Partial<DetectorSettings>> = {};
+  for (const [tenant, settings] of Object.entries(parsed)) {
+    if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) throw new ConfigError(name, `tenant ${JSON.stringify(tenant)}: expected an object`);
+    checkDetectors(name, `tenant ${JSON.stringify(tenant)}: `, settings as Partial<DetectorSettings>);
+    checkDetectors(name, `tenant ${JSON.stringify(tenant)}: `, { ...defaults, ...(settings as Partial<DetectorSettings>) });
+    out[tenant] = settings as Partial<DetectorSettings>;
+  }
+  return out;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -279,6 +461,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     }
   }
   const pseudonymRaw = optional(env, 'METERSTREAM_PSEUDONYM_KEY');
+  const detectors = detectorSettings(env);
   const config: MeterstreamConfig = {
     kafka: {
       brokers: brokers(env),
@@ -312,6 +495,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       hourlyDays: int(env, 'METERSTREAM_HOURLY_TTL_DAYS', 1096, 1, 36500),
       alertsDays: int(env, 'METERSTREAM_ALERTS_TTL_DAYS', 365, 1, 36500),
       invoiceChecksYears: int(env, 'METERSTREAM_INVOICE_CHECKS_TTL_YEARS', 5, 1, 100),
+      auditDays: int(env, 'METERSTREAM_AUDIT_TTL_DAYS', 1826, 1, 36500),
     },
     ingestor: {
       groupId: str(env, 'METERSTREAM_INGESTOR_GROUP_ID', 'meterstream-ingestor'),
@@ -323,6 +507,12 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       groupId: str(env, 'METERSTREAM_AGGREGATOR_GROUP_ID', 'meterstream-aggregator'),
       workers: int(env, 'METERSTREAM_AGGREGATOR_WORKERS', availableParallelism(), 1, 256),
       concurrency: int(env, 'METERSTREAM_AGGREGATOR_CONCURRENCY', 2, 1, 64),
+    },
+    anomaly: {
+      groupId: str(env, 'METERSTREAM_ANOMALY_GROUP_ID', 'meterstream-anomaly'),
+      concurrency: int(env, 'METERSTREAM_ANOMALY_CONCURRENCY', 2, 1, 64),
+      detectors,
+      tenants: tenantDetectors(env, detectors),
     },
     pseudonymKey: pseudonymRaw === null ? null : parsePseudonymKey(pseudonymRaw),
     apiToken: token(env, 'METERSTREAM_API_TOKEN'),

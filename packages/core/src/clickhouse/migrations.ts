@@ -20,6 +20,9 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
     alerts: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
     // Bookkeeping law counts from the end of the fiscal year (calendar year here).
     invoice_checks: `toStartOfYear(toDateTime(period_end)) + toIntervalYear(${retention.invoiceChecksYears + 1})`,
+    // Detector state lives as long as the alerts it decides about.
+    anomaly_state: `toDateTime(updated_at) + toIntervalDay(${retention.alertsDays})`,
+    erasure_audit: `toDateTime(erased_at) + toIntervalDay(${retention.auditDays})`,
   };
 }
 
