@@ -13,3 +13,4 @@ export * from './http/server.js';
 export * from './telemetry/logger.js';
 export * from './telemetry/metrics.js';
 export * from './kafka/transactional-consumer.js';
+export * from './kafka/dead-letter.js';

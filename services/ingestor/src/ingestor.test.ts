@@ -21,7 +21,7 @@ import {
 } from '@meterstream/core';
 import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
 import { Ingestor } from './ingestor.js';
-import { DLQ_HEADERS } from './sinks/dlq.sink.js';
+import { DLQ_HEADERS } from '@meterstream/core';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const HOUR = 3_600_000;

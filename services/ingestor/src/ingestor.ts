@@ -12,6 +12,7 @@
 import type { Batch } from 'kafkajs';
 import {
   AvroCodec,
+  deadLetterRecords,
   Pseudonymiser,
   TransactionalConsumer,
   ensureTopics,
@@ -27,7 +28,7 @@ import {
 import type { Registry } from 'prom-client';
 import { ReadingsRawSink } from './sinks/readings-raw.sink.js';
 import { cleanRecords } from './sinks/clean-topic.sink.js';
-import { deadLetterRecords } from './sinks/dlq.sink.js';
+
 import { prepareBatch, type PreparedBatch } from './transforms/prepare-batch.js';
 import type { RefusedBatch } from './sinks/readings-raw.sink.js';
 import type { SourceMessage } from './transforms/prepare-batch.js';

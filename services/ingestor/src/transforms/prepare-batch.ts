@@ -4,7 +4,7 @@
  * be decoded or validated. The same clean batches feed `readings_raw` and the clean topic.
  * Pure apart from the codec and pseudonymiser caches.
  */
-import { isMeterError, type AvroCodec, type CleanReadingBatch, type MeterReading, type Pseudonymiser } from '@meterstream/core';
+import { isMeterError, type DeadLetter as CoreDeadLetter, type AvroCodec, type CleanReadingBatch, type MeterReading, type Pseudonymiser } from '@meterstream/core';
 import { validateBatch, validateReading, type Rejection, type ValidationLimits } from './validate-reading.js';
 
 /** A Kafka message as the transform needs it. */
@@ -16,10 +16,8 @@ export interface SourceMessage {
 }
 
 /** A message refused with its reason, for the DLQ. */
-export interface DeadLetter {
+export interface DeadLetter extends CoreDeadLetter {
   message: SourceMessage;
-  reason: string;
-  detail: string;
 }
 
 /** The result of preparing one partition batch. */

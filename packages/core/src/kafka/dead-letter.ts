@@ -3,7 +3,15 @@
  * name the error and where the record came from, so an operator can fix and replay it.
  */
 import type { IHeaders, Message } from 'kafkajs';
-import type { DeadLetter } from '../transforms/prepare-batch.js';
+
+/** A consumed message that cannot be processed, and why. */
+export interface DeadLetter {
+  message: { offset: string; key: Buffer | null; value: Buffer | null; headers?: unknown };
+  /** Machine-readable reason (e.g. `decode_error`, `invalid_reading`). */
+  reason: string;
+  /** Human-readable detail. */
+  detail: string;
+}
 
 /** Header names of the DLQ contract. */
 export const DLQ_HEADERS = {
@@ -14,6 +22,7 @@ export const DLQ_HEADERS = {
   offset: 'meterstream.source.offset',
 } as const;
 
+/** The DLQ records of dead letters from `sourceTopic`/`partition`. */
 export function deadLetterRecords(dead: readonly DeadLetter[], sourceTopic: string, partition: number): Message[] {
   return dead.map(({ message, reason, detail }) => {
     const headers: IHeaders = { ...(message.headers as IHeaders | undefined) };
