@@ -23,6 +23,7 @@ import {
 } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
+import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
 import { ensureDemoKey } from './demo-key.js';
 
 const USAGE = `usage: meterstream <command>
@@ -30,7 +31,7 @@ const USAGE = `usage: meterstream <command>
 commands:
   ingestor     consume raw readings, store them pseudonymised, publish clean batches
   aggregator   roll clean readings up into exact hourly rows
-  anomaly      (not built yet) leak, frost and invoice alerts
+  anomaly      leak, burst, frost, invoice and silent-meter alerts
   all          every service in one process (one HTTP port)
   demo         'all' with a local Kafka broker, embedded ClickHouse and a demo key
   pseudonym --tenant T --meter M
@@ -49,19 +50,17 @@ export async function main(argv: string[], env: Env): Promise<number> {
         return pseudonymCommand(rest, loadConfig(env));
       case 'ingestor':
       case 'aggregator':
+      case 'anomaly':
         await runServices([command], loadConfig(env));
         return 0;
       case 'all':
-        await runServices(['ingestor', 'aggregator'], loadConfig(env));
+        await runServices(['ingestor', 'aggregator', 'anomaly'], loadConfig(env));
         return 0;
       case 'demo': {
         const demoEnv = ensureDemoKey(env);
-        await runServices(['ingestor', 'aggregator'], loadConfig(demoEnv));
+        await runServices(['ingestor', 'aggregator', 'anomaly'], loadConfig(demoEnv));
         return 0;
       }
-      case 'anomaly':
-        process.stderr.write(`meterstream ${command}: not built yet (see the open issues)\n`);
-        return 2;
       case undefined:
       case '-h':
       case '--help':
@@ -94,9 +93,9 @@ function pseudonymCommand(args: string[], config: MeterstreamConfig): number {
  * Shutdown order: stop consuming (each stage drains its batch in flight and commits), then
  * close ClickHouse, then HTTP.
  */
-async function runServices(names: ('ingestor' | 'aggregator')[], config: MeterstreamConfig): Promise<void> {
+async function runServices(names: ('ingestor' | 'aggregator' | 'anomaly')[], config: MeterstreamConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const key = names.includes('ingestor') ? requirePseudonymKey(config) : null;
+  const key = names.includes('ingestor') || names.includes('anomaly') ? requirePseudonymKey(config) : null;
   const registry = createRegistry(names.length === 1 ? names[0] : 'all');
   const brokers = await resolveBrokers(config.kafka, logger);
   const kafka = createKafka(config.kafka, brokers, logger);
@@ -121,8 +120,14 @@ async function runServices(names: ('ingestor' | 'aggregator')[], config: Meterst
     Object.assign(readiness, aggregator.readiness());
     stages.push(aggregator);
   }
+  if (names.includes('anomaly')) {
+    const anomaly = new AnomalyService({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger });
+    Object.assign(readiness, anomaly.readiness());
+    stages.push(anomaly);
+  }
   const http = createHttpServer({ registry, logger, readiness });
   if (names.includes('aggregator')) registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
+  if (names.includes('anomaly')) registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   const address = await http.listen({ port: config.port, host: config.host });
   logger.info({ address, brokers }, 'HTTP listening');
   // Printed for scripts and tests that started us with PORT=0.

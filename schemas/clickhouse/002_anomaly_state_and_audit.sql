@@ -34,3 +34,11 @@ CREATE TABLE IF NOT EXISTS {{db}}.erasure_audit
 ENGINE = MergeTree
 ORDER BY (pseudonym, erased_at)
 TTL {{ttl:erasure_audit}};
+
+-- Which input batch wrote an alert row (input topic, partition, last offset of the batch): a
+-- batch delivered again after an aborted transaction recognises its own earlier write and
+-- publishes the alert again instead of taking it as published.
+ALTER TABLE {{db}}.alerts
+    ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT '',
+    ADD COLUMN IF NOT EXISTS partition UInt32 DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS source_offset Int64 DEFAULT -1;

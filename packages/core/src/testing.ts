@@ -45,6 +45,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     METERSTREAM_TOPIC_DLQ: `test-dlq-${s}`,
     METERSTREAM_INGESTOR_GROUP_ID: `test-ingestor-${s}`,
     METERSTREAM_AGGREGATOR_GROUP_ID: `test-aggregator-${s}`,
+    METERSTREAM_ANOMALY_GROUP_ID: `test-anomaly-${s}`,
     METERSTREAM_INSTANCE_ID: `test-${s}`,
     METERSTREAM_FETCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: 'info',

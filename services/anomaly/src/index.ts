@@ -1,4 +1,7 @@
-/** The anomaly service's detectors (the service wiring is the next step of its issue). */
+/** The anomaly service and its detectors. */
+export { AnomalyService, type AnomalyDeps } from './anomaly.js';
+export { registerAlertRoutes } from './http/alerts.route.js';
+export { alertOf, dedupKeyOf } from './alerts.js';
 export type { AlertTransition, Detector } from './detectors/detector.js';
 export { frostRisk, FROST_DEFAULTS, type FrostParams, type FrostState } from './detectors/frost-risk.js';
 export { nightFlow, localHour, NIGHT_FLOW_DEFAULTS, type NightFlowParams, type NightFlowState } from './detectors/night-flow.js';

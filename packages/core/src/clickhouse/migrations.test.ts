@@ -21,7 +21,7 @@ async function engineFull(db: string, table: string): Promise<string> {
 test('migrations create the design tables with the configured TTLs, once', async () => {
   const db = 'mig_a';
   const first = await migrate(client, { database: db, retention: config.retention });
-  assert.deepEqual(first.applied, ['001_initial']);
+  assert.deepEqual(first.applied, ['001_initial', '002_anomaly_state_and_audit']);
   assert.deepEqual(first.ttlChanged, []);
   for (const [table, expr] of Object.entries(ttlExpressions(config.retention))) {
     assert.equal(currentTtl(await engineFull(db, table)), expr, `${table} TTL`);

@@ -11,7 +11,9 @@ export interface AlertTransition {
   type: AlertType;
   status: 'FIRING' | 'RESOLVED';
   severity: AlertSeverity;
-  /** Start of the episode (epoch ms): with type and meter, the alert's identity. */
+  /** Which condition of the type, when a type has more than one (e.g. night vs continuous flow). */
+  variant?: string;
+  /** Start of the episode (epoch ms): with type, variant and meter, the alert's identity. */
   episodeStart: number;
   /** When the transition happened (epoch ms, data time). */
   at: number;

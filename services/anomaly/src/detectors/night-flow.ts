@@ -63,14 +63,14 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
       s.leakyMin = s.leakyNights === 1 ? n.minLph : Math.min(s.leakyMin, n.minLph);
       if (s.firing === null && s.leakyNights >= params.nights) {
         s.firing = { since: end, severity: severityOf(s.leakyMin) };
-        transitions.push({ type: 'NIGHT_FLOW', status: 'FIRING', severity: s.firing.severity, episodeStart: end, at: end,
+        transitions.push({ type: 'NIGHT_FLOW', variant: 'night', status: 'FIRING', severity: s.firing.severity, episodeStart: end, at: end,
           summary: `Water ran all night for ${s.leakyNights} nights (lowest night flow ${n.minLph.toFixed(1)} L/h)`,
           details: { minNightFlowLph: n.minLph, nights: s.leakyNights, thresholdLph: params.warningLph } });
       }
     } else {
       s.leakyNights = 0;
       if (s.firing !== null) {
-        transitions.push({ type: 'NIGHT_FLOW', status: 'RESOLVED', severity: s.firing.severity, episodeStart: s.firing.since, at: end,
+        transitions.push({ type: 'NIGHT_FLOW', variant: 'night', status: 'RESOLVED', severity: s.firing.severity, episodeStart: s.firing.since, at: end,
           summary: `A quiet night (lowest night flow ${n.minLph.toFixed(1)} L/h)`, details: { minNightFlowLph: n.minLph } });
         s.firing = null;
       }
@@ -96,7 +96,7 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
       if (litres <= 0) {
         s.lastZeroHour = hour;
         if (s.continuous !== null) {
-          transitions.push({ type: 'NIGHT_FLOW', status: 'RESOLVED', severity: 'WARNING', episodeStart: s.continuous.since, at: hour, summary: 'A zero-flow hour: flow is no longer continuous', details: {} });
+          transitions.push({ type: 'NIGHT_FLOW', variant: 'continuous', status: 'RESOLVED', severity: 'WARNING', episodeStart: s.continuous.since, at: hour, summary: 'A zero-flow hour: flow is no longer continuous', details: {} });
           s.continuous = null;
         }
       } else {
@@ -104,7 +104,7 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
         const flowingHours = (hour - s.lastZeroHour) / H;
         if (s.continuous === null && flowingHours >= params.continuousHours) {
           s.continuous = { since: hour + H };
-          transitions.push({ type: 'NIGHT_FLOW', status: 'FIRING', severity: 'WARNING', episodeStart: hour + H, at: hour + H,
+          transitions.push({ type: 'NIGHT_FLOW', variant: 'continuous', status: 'FIRING', severity: 'WARNING', episodeStart: hour + H, at: hour + H,
             summary: `Water has flowed every hour for ${flowingHours} hours`, details: { hoursWithoutZeroFlow: flowingHours } });
         }
       }

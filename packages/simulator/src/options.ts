@@ -1,0 +1,39 @@
+/** Checks `FleetOptions` and applies the defaults; bad input is a RangeError naming the field. */
+import { HOUR } from './calendar.js';
+import type { AnomalyRates, FleetOptions, ResolvedFleetOptions } from './types.js';
+
+/** Default anomaly rates: a few percent of the eligible meters each. */
+export const DEFAULT_RATES: Readonly<AnomalyRates> = Object.freeze({ leak: 0.04, burst: 0.03, frost: 0.05, invoiceError: 0.05, silent: 0.03 });
+
+const OPTION_KEYS = new Set(['seed', 'meters', 'days', 'end', 'tenant', 'timeZone', 'rates', 'granularity']);
+
+function fail(field: string, message: string): never {
+  throw new RangeError(`FleetOptions.${field}: ${message}`);
+}
+
+/** `options` with every default applied, frozen. */
+export function resolveOptions(options: FleetOptions): ResolvedFleetOptions {
+  for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) fail(key, 'unknown option');
+  const { seed, meters, days, end } = options;
+  if (!Number.isSafeInteger(seed)) fail('seed', `must be an integer, got ${seed}`);
+  if (!Number.isSafeInteger(meters) || meters < 0) fail('meters', `must be an integer >= 0, got ${meters}`);
+  if (!Number.isSafeInteger(days) || days < 1) fail('days', `must be an integer >= 1, got ${days}`);
+  if (!Number.isSafeInteger(end) || end % HOUR !== 0) fail('end', `must be an hour-aligned UTC epoch ms, got ${end}`);
+  const tenant = options.tenant ?? 'default';
+  if (typeof tenant !== 'string' || tenant === '') fail('tenant', 'must be a non-empty string');
+  const timeZone = options.timeZone ?? 'Europe/Oslo';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    fail('timeZone', `unknown time zone ${JSON.stringify(timeZone)}`);
+  }
+  const granularity = options.granularity ?? 'reading';
+  if (granularity !== 'reading' && granularity !== 'day') fail('granularity', `must be 'reading' or 'day', got ${JSON.stringify(granularity)}`);
+  const rates: AnomalyRates = { ...DEFAULT_RATES };
+  for (const [key, value] of Object.entries(options.rates ?? {})) {
+    if (!(key in DEFAULT_RATES)) fail(`rates.${key}`, 'unknown anomaly rate');
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) fail(`rates.${key}`, `must be a number in [0, 1], got ${value}`);
+    rates[key as keyof AnomalyRates] = value;
+  }
+  return Object.freeze({ seed, meters, days, end, tenant, timeZone, rates: Object.freeze(rates), granularity });
+}

@@ -1,0 +1,200 @@
+/**
+ * The anomaly service on the real broker and embedded ClickHouse, behind the real ingestor and
+ * aggregator: each kind of alert fires once with its evidence and resolves; an invoice that
+ * arrives before its meter data is PENDING and is decided when the data comes; a restart with
+ * every input delivered again publishes nothing twice; corrected readings resolve the leak
+ * they had raised; no raw meter ID reaches the alerts, the tables or the logs.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify from 'fastify';
+import { AvroCodec, createClickHouse, createRegistry, migrate, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
+import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitFor, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import { Ingestor } from '@meterstream/ingestor';
+import { Aggregator } from '@meterstream/aggregator';
+import { AnomalyService } from './anomaly.js';
+import { registerAlertRoutes } from './http/alerts.route.js';
+
+const H = 3_600_000;
+const key = Buffer.from(TEST_KEY_HEX, 'hex');
+const clickhouse: ClickHouseClient = await createClickHouse(testConfig().clickhouse);
+after(() => clickhouse.close());
+
+const END = Math.floor(Date.now() / H) * H - 2 * H;
+const DAY0 = END - 6 * 24 * H;
+
+/** Hourly water litres per hour index → a daily MeterReadingBatch per meter. */
+function waterBatches(meterId: string, litres: (hourIndex: number) => number, days = 6, zoneId = 'zone-7', quality: 'MEASURED' | 'CORRECTED' = 'MEASURED'): MeterReadingBatch[] {
+  const out: MeterReadingBatch[] = [];
+  for (let d = 0; d < days; d++) {
+    const readings = [];
+    for (let h = 0; h < 24; h++) {
+      const i = d * 24 + h;
+      readings.push({ ts: DAY0 + i * H, value: litres(i), quality });
+    }
+    out.push({ meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId, priceArea: null, readings });
+  }
+  return out;
+}
+const quiet = (i: number) => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) ? 40 : 0);
+
+test('alerts: fire once with evidence, resolve, survive restart and redelivery, follow corrections; raw IDs stay out', async (t) => {
+  const config = testConfig({ METERSTREAM_ANOMALY_CONCURRENCY: '1' });
+  const kafka = testKafka();
+  const codec = new AvroCodec();
+  await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
+  await createTopic(kafka, config.topics.readings, 2);
+  await createTopic(kafka, config.topics.invoices, 2);
+  const { logger, lines } = capturingLogger();
+  const registry = createRegistry('all');
+  const ingestor = new Ingestor({ config, pseudonymKey: key, kafka, clickhouse, registry, logger, codec });
+  const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
+  const start = () => new AnomalyService({ config, pseudonymKey: key, kafka, clickhouse, registry: createRegistry('anomaly'), logger, codec, sweepIntervalMs: 500 });
+  let anomaly = start();
+
+  const LEAK = 'WM-LEAK-0001', BURST = 'WM-BURST-0002', NORMAL = 'WM-NORMAL-0003', SILENT = 'WM-SILENT-0004', ROOM = 'TS-ROOM-0005', POWER = '707057500000000017';
+  const p = (m: string) => pseudonymOf(key, 'default', m);
+  const leakLitres = (i: number) => quiet(i) + (i >= 24 ? 30 : 0); // from day 1 on: 30 L/h more, every hour
+  const readings: { key: string; value: Buffer }[] = [];
+  const put = (b: MeterReadingBatch) => readings.push({ key: b.meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
+  waterBatches(LEAK, leakLitres).forEach(put);
+  waterBatches(BURST, (i) => (i === 3 * 24 + 12 ? 900 : quiet(i))).forEach(put);
+  waterBatches(NORMAL, quiet).forEach(put);
+  waterBatches(SILENT, quiet, 2).forEach(put); // stops after day 2 of 6
+  // A pump room: 12 °C, cooling to 1.5 °C on day 4, warm again on day 5. Every 10 minutes.
+  const temps = [];
+  for (let ts = DAY0; ts < END; ts += 600_000) {
+    const h = (ts - DAY0) / H;
+    const c = h < 96 ? 12 : h < 104 ? 12 - (h - 96) * 1.3 : h < 116 ? 1.5 : h < 120 ? 1.5 + (h - 116) * 2.5 : 12;
+    temps.push({ ts, value: Math.round(c * 10) / 10, quality: 'MEASURED' as const });
+  }
+  put({ meterId: ROOM, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', intervalSeconds: 0, zoneId: 'pump-room-A', priceArea: null, readings: temps });
+  // Electricity: 1 kWh every quarter hour for days 0-2; the week's data arrives after its invoice.
+  const power = (from: number, to: number): MeterReadingBatch => {
+    const rs = [];
+    for (let ts = from; ts < to; ts += 900_000) rs.push({ ts, value: 1, quality: 'MEASURED' as const });
+    return { meterId: POWER, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1', readings: rs };
+  };
+  put(power(DAY0, DAY0 + 24 * H));
+  const invoice = (invoiceId: string, billed: number): Invoice => ({ invoiceId, tenant: 'default', meterId: POWER, kind: 'ELECTRICITY_IMPORT', periodStart: DAY0, periodEnd: DAY0 + 48 * H, billedQuantity: billed, unit: 'KWH', amount: null, currency: null, priceArea: 'NO1' });
+  const invoices = [
+    { key: POWER, value: codec.encodeSingleObject('Invoice', invoice('INV-OK', 192)) },
+    { key: POWER, value: codec.encodeSingleObject('Invoice', invoice('INV-HIGH', 250)) },
+    { key: POWER, value: Buffer.from('not avro at all') },
+  ];
+
+  const settle = async () => {
+    await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings);
+    await waitForGroupCaughtUp(kafka, config.aggregator.groupId, config.topics.clean);
+    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-hourly`, config.topics.hourly);
+    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-temperature`, config.topics.clean);
+    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-invoices`, config.topics.invoices);
+  };
+  const alerts = async () => (await readAll(kafka, config.topics.alerts)).map((r) => codec.decode(r.value!).value as Alert);
+  const checks = async () => {
+    const rs = await clickhouse.query({ query: `SELECT invoice_id, outcome, metered_quantity FROM ${config.clickhouse.database}.invoice_checks FINAL ORDER BY invoice_id`, format: 'JSONEachRow' });
+    return rs.json<{ invoice_id: string; outcome: string; metered_quantity: number | null }>();
+  };
+
+  await ingestor.start();
+  await aggregator.start();
+  await anomaly.start();
+  try {
+    await produce(kafka, config.topics.readings, readings);
+    await produce(kafka, config.topics.invoices, invoices);
+    await settle();
+    // The invoices arrived with one day of the two metered: PENDING, not a mismatch.
+    await waitFor('pending invoice checks', async () => (await checks()).length === 2 && (await checks()).every((c) => c.outcome === 'PENDING'));
+    // The second day arrives late: both invoices are decided.
+    await produce(kafka, config.topics.readings, [{ key: POWER, value: codec.encodeSingleObject('MeterReadingBatch', power(DAY0 + 24 * H, DAY0 + 48 * H)) }]);
+    await settle();
+    const decided = await waitFor('decided invoices', async () => {
+      const c = await checks();
+      return c.every((x) => x.outcome !== 'PENDING') && c;
+    });
+    assert.deepEqual(decided.map((c) => [c.invoice_id, c.outcome, c.metered_quantity]), [['INV-HIGH', 'MISMATCH', 192], ['INV-OK', 'MATCH', 192]]);
+
+    let got = await alerts();
+    const summary = (as: Alert[]) => as.map((a) => `${a.type}:${a.status}:${a.severity}:${a.meter === p(LEAK) ? 'leak' : a.meter === p(BURST) ? 'burst' : a.meter === p(ROOM) ? 'room' : a.meter === p(SILENT) ? 'silent' : a.meter === p(POWER) ? 'power' : a.meter}`).sort();
+    t.diagnostic(summary(got).join(', '));
+    const firing = (type: string, m: string) => got.filter((a) => a.type === type && a.meter === p(m) && a.status === 'FIRING');
+    assert.equal(new Set(firing('NIGHT_FLOW', LEAK).map((a) => a.dedupKey)).size >= 1, true, 'the leak fires');
+    assert.equal(firing('BURST', BURST).length, 1, 'the burst fires once');
+    assert.equal(firing('BURST', BURST)[0].severity, 'CRITICAL');
+    assert.ok(got.some((a) => a.type === 'BURST' && a.status === 'RESOLVED'), 'the burst resolves the next hour');
+    assert.deepEqual(firing('FROST_RISK', ROOM).map((a) => a.severity), ['WARNING', 'CRITICAL'], 'frost warns, then escalates');
+    const frostResolved = got.filter((a) => a.type === 'FROST_RISK' && a.status === 'RESOLVED');
+    assert.equal(frostResolved.length, 1, 'one all-clear');
+    assert.ok(frostResolved[0].details.celsius >= 8);
+    assert.equal(firing('METER_SILENT', SILENT).length, 1, 'the silent meter is noticed');
+    assert.equal(firing('INVOICE_MISMATCH', POWER).length, 1, 'the wrong invoice, once');
+    assert.equal(firing('INVOICE_MISMATCH', POWER)[0].details.billed, 250);
+    assert.equal(got.filter((a) => a.meter === p(NORMAL)).length, 0, 'the normal household is quiet');
+    const leak = firing('NIGHT_FLOW', LEAK);
+    assert.ok(leak.every((a) => a.zoneId === 'zone-7'));
+    for (const a of got) assert.ok(a.startsAt > 0 && a.summary.length > 0 && Object.keys(a.details).length > 0, `evidence on ${a.type}`);
+    // The bad invoice went to the DLQ with its reason.
+    const dlq = await readAll(kafka, config.topics.dlq);
+    assert.equal(dlq.length, 1);
+    assert.equal(dlq[0].headers[DLQ_HEADERS.topic]?.toString(), config.topics.invoices);
+    assert.ok(dlq[0].headers[DLQ_HEADERS.reason]);
+
+    // Restart the anomaly service and deliver every input again: nothing is published twice.
+    const before = got.length;
+    await anomaly.close();
+    anomaly = start();
+    await anomaly.start();
+    await produce(kafka, config.topics.readings, readings);
+    await produce(kafka, config.topics.invoices, invoices.slice(0, 2));
+    await settle();
+    got = await alerts();
+    assert.equal(got.length, before, `no alert twice after a restart and a redelivery: ${summary(got).join(', ')}`);
+    assert.equal(new Set(got.map((a) => a.alertId)).size, got.length);
+
+    // Corrections: the leak's litres were a meter fault; corrected readings remove them.
+    await produce(kafka, config.topics.readings, waterBatches(LEAK, quiet, 6, 'zone-7', 'CORRECTED').map((b) => ({ key: LEAK, value: codec.encodeSingleObject('MeterReadingBatch', b) })));
+    await settle();
+    got = await alerts();
+    const resolved = await waitFor('leak resolved', async () => (await alerts()).filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'RESOLVED'));
+    assert.ok(resolved.length >= 1);
+    const open = new Set(got.filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'FIRING').map((a) => a.dedupKey));
+    for (const k of open) assert.ok(resolved.some((r) => r.dedupKey === k), 'every leak episode resolved');
+    assert.ok(resolved.some((r) => r.details.corrected === 1 || /quiet|zero-flow/.test(r.summary)));
+
+    // The API.
+    const app = Fastify();
+    registerAlertRoutes(app, { clickhouse, database: config.clickhouse.database, apiToken: 'test-token-123456789' });
+    const auth = { authorization: 'Bearer test-token-123456789' };
+    const frost = await app.inject({ url: `/v1/alerts?type=FROST_RISK&meter=${p(ROOM)}`, headers: auth });
+    assert.equal(frost.statusCode, 200);
+    assert.equal(frost.json().alerts.length, 1);
+    assert.equal(frost.json().alerts[0].status, 'RESOLVED');
+    const zone = await app.inject({ url: '/v1/alerts?zone=zone-7&status=RESOLVED', headers: auth });
+    assert.ok(zone.json().alerts.length >= 2);
+    const zones = await app.inject({ url: '/v1/zones', headers: auth });
+    assert.equal(zones.statusCode, 200);
+    assert.equal((await app.inject({ url: '/v1/alerts' })).statusCode, 401);
+    const bad = await app.inject({ url: '/v1/alerts?type=FLOOD', headers: auth });
+    assert.equal(bad.statusCode, 400);
+    assert.ok(bad.json().error);
+    assert.equal((await app.inject({ url: '/v1/alerts?since=yesterday', headers: auth })).statusCode, 400);
+    await app.close();
+
+    // Privacy: raw IDs nowhere downstream.
+    const raw = [LEAK, BURST, NORMAL, SILENT, ROOM, POWER];
+    const topicBytes = (await readAll(kafka, config.topics.alerts)).map((r) => `${r.key}${r.value?.toString('latin1')}`).join('');
+    for (const table of ['alerts', 'invoice_checks', 'anomaly_state']) {
+      const rs = await clickhouse.query({ query: `SELECT * FROM ${config.clickhouse.database}.${table}`, format: 'TabSeparated' });
+      const text = await rs.text();
+      for (const m of raw) assert.ok(!text.includes(m), `${m} in ${table}`);
+    }
+    for (const m of raw) {
+      assert.ok(!topicBytes.includes(m), `${m} on the alerts topic`);
+      assert.ok(!lines.some((l) => l.includes(m)), `${m} in a log line`);
+    }
+  } finally {
+    await anomaly.close();
+    await aggregator.close();
+    await ingestor.close();
+  }
+});

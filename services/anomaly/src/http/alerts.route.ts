@@ -1,0 +1,94 @@
+/**
+ * `GET /v1/alerts?status=&type=&meter=&zone=&since=&limit=`: alerts, newest first (bearer token).
+ * `GET /v1/zones?type=`: per zone, how many meters have a firing alert of each type — the
+ * district view (e.g. how many meters in a zone are leaking).
+ */
+import { bearerAuth, type ClickHouseClient } from '@meterstream/core';
+import type { FastifyInstance } from 'fastify';
+
+const TYPES = ['NIGHT_FLOW', 'BURST', 'FROST_RISK', 'INVOICE_MISMATCH', 'METER_SILENT'];
+const STATUSES = ['FIRING', 'RESOLVED'];
+const Q = { output_format_json_quote_64bit_integers: 0 } as const;
+
+interface AlertsQuery {
+  status?: string;
+  type?: string;
+  meter?: string;
+  zone?: string;
+  since?: string;
+  limit?: number;
+}
+
+export function registerAlertRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null }): void {
+  const db = deps.database;
+  app.get<{ Querystring: AlertsQuery }>(
+    '/v1/alerts',
+    {
+      preHandler: bearerAuth(deps.apiToken),
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: STATUSES },
+            type: { type: 'string', enum: TYPES },
+            meter: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Pseudonym' },
+            zone: { type: 'string', minLength: 1, maxLength: 200 },
+            since: { type: 'string', format: 'date-time', description: 'Episodes that started at or after this time' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const conds = ['1'];
+      if (q.status) conds.push('status = {status:String}');
+      if (q.type) conds.push('type = {type:String}');
+      if (q.meter) conds.push('meter = {meter:String}');
+      if (q.zone) conds.push('zone_id = {zone:String}');
+      if (q.since) conds.push("starts_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}), 'UTC')");
+      const rs = await deps.clickhouse.query({
+        query: `SELECT alert_id, dedup_key, type, status, severity, tenant, meter, zone_id, toUnixTimestamp64Milli(starts_at) AS starts, toUnixTimestamp64Milli(ends_at) AS ends, summary, details
+                FROM ${db}.alerts FINAL WHERE ${conds.join(' AND ')} ORDER BY starts_at DESC, dedup_key LIMIT {limit:UInt32}`,
+        query_params: { status: q.status ?? '', type: q.type ?? '', meter: q.meter ?? '', zone: q.zone ?? '', since: q.since ? Date.parse(q.since) : 0, limit: q.limit ?? 1000 },
+        format: 'JSONEachRow',
+        clickhouse_settings: Q,
+      });
+      const rows = await rs.json<Record<string, unknown>>();
+      return {
+        alerts: rows.map((r) => ({
+          alertId: r.alert_id, dedupKey: r.dedup_key, type: r.type, status: r.status, severity: r.severity, tenant: r.tenant, meter: r.meter, zoneId: r.zone_id,
+          startsAt: new Date(Number(r.starts)).toISOString(), endsAt: r.ends === null ? null : new Date(Number(r.ends)).toISOString(), summary: r.summary, details: r.details,
+        })),
+      };
+    },
+  );
+
+  app.get<{ Querystring: { type?: string } }>(
+    '/v1/zones',
+    {
+      preHandler: bearerAuth(deps.apiToken),
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: { type: { type: 'string', enum: TYPES } } },
+      },
+    },
+    async (req) => {
+      const rs = await deps.clickhouse.query({
+        query: `SELECT zone_id, type, uniqExact(meter) AS meters FROM ${db}.alerts FINAL
+                WHERE status = 'FIRING' AND zone_id IS NOT NULL ${req.query.type ? 'AND type = {type:String}' : ''}
+                GROUP BY zone_id, type ORDER BY zone_id, type`,
+        query_params: { type: req.query.type ?? '' },
+        format: 'JSONEachRow',
+        clickhouse_settings: Q,
+      });
+      const zones = new Map<string, Record<string, number>>();
+      for (const r of await rs.json<{ zone_id: string; type: string; meters: number }>()) {
+        const z = zones.get(r.zone_id) ?? {};
+        z[r.type] = Number(r.meters);
+        zones.set(r.zone_id, z);
+      }
+      return { zones: [...zones].map(([zoneId, firing]) => ({ zoneId, firing })) };
+    },
+  );
+}

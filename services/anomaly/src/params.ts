@@ -1,0 +1,48 @@
+/** The detectors of each tenant, built once from the defaults and the tenant's overrides. */
+import type { AnomalyConfig, DetectorSettings } from '@meterstream/core';
+import { burst, type BurstState } from './detectors/burst.js';
+import type { Detector } from './detectors/detector.js';
+import { frostRisk, type FrostState } from './detectors/frost-risk.js';
+import type { InvoiceCheckParams } from './detectors/invoice-check.js';
+import { meterSilent, type SilenceInput, type SilenceState } from './detectors/meter-silent.js';
+import { nightFlow, type NightFlowState } from './detectors/night-flow.js';
+
+const H = 3_600_000;
+
+/** A tenant's detectors and the settings they came from. */
+export interface TenantDetectors {
+  settings: DetectorSettings;
+  nightFlow: Detector<{ hour: number; litres: number }, NightFlowState>;
+  burst: Detector<{ hour: number; litres: number; coverage: number }, BurstState>;
+  frost: Detector<{ ts: number; celsius: number }, FrostState>;
+  silence: Detector<SilenceInput, SilenceState>;
+  invoice: InvoiceCheckParams;
+  /** How far before a changed hour the hourly detectors must replay to judge it. */
+  lookbackMs: number;
+}
+
+export function detectorsOf(s: DetectorSettings): TenantDetectors {
+  return {
+    settings: s,
+    nightFlow: nightFlow({ timeZone: s.timeZone, startHour: s.nightStartHour, endHour: s.nightEndHour, warningLph: s.nightFlowWarningLph, criticalLph: s.nightFlowCriticalLph, nights: s.nightFlowNights, continuousHours: s.continuousFlowHours }),
+    burst: burst({ thresholdLph: s.burstLph, minMinutes: s.burstMinutes }),
+    frost: frostRisk({ warningC: s.frostWarningC, criticalC: s.frostCriticalC, resolveC: s.frostResolveC, trendWindowMs: s.frostTrendHours * H, trendHorizonMs: s.frostHorizonHours * H, trendMinReadings: 4 }),
+    silence: meterSilent({ minSilenceMs: s.silenceHours * H, intervals: s.silenceIntervals }),
+    invoice: { toleranceAbs: s.invoiceToleranceAbs, toleranceRel: s.invoiceTolerancePct / 100, minCoverage: 0.999, waitMs: s.invoiceWaitDays * 86_400_000 },
+    // N nights plus the day before the first, or the continuous-flow span, whichever is longer.
+    lookbackMs: Math.max((s.nightFlowNights + 1) * 24 * H, (s.continuousFlowHours + 1) * H),
+  };
+}
+
+/** Looks up (and caches) the detectors of a tenant. */
+export function tenantDetectors(config: AnomalyConfig): (tenant: string) => TenantDetectors {
+  const defaults = detectorsOf(config.detectors);
+  const cache = new Map<string, TenantDetectors>();
+  return (tenant) => {
+    const overrides = config.tenants[tenant];
+    if (overrides === undefined) return defaults;
+    let d = cache.get(tenant);
+    if (d === undefined) cache.set(tenant, (d = detectorsOf({ ...config.detectors, ...overrides })));
+    return d;
+  };
+}
