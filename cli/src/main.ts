@@ -24,6 +24,7 @@ import {
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
 import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
+import { registerMeterDataRoutes } from '@meterstream/core/http/meter-data.routes';
 import { ensureDemoKey } from './demo-key.js';
 
 const USAGE = `usage: meterstream <command>
@@ -127,6 +128,7 @@ async function runServices(names: ('ingestor' | 'aggregator' | 'anomaly')[], con
   }
   const http = createHttpServer({ registry, logger, readiness });
   if (names.includes('aggregator')) registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
+  registerMeterDataRoutes(http, { clickhouse, database: config.clickhouse.database, adminToken: config.adminToken });
   if (names.includes('anomaly')) registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   const address = await http.listen({ port: config.port, host: config.host });
   logger.info({ address, brokers }, 'HTTP listening');

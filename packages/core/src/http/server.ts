@@ -1,10 +1,13 @@
 /**
  * The HTTP face of every service (Fastify): `/healthz` (alive), `/readyz` (dependencies
  * reachable, consumers assigned), `/metrics` (Prometheus text), plus the routes a service adds.
- * Errors become JSON bodies; a request's fault is a 4xx, never a 500.
+ * Errors become JSON bodies; a request's fault is a 4xx, never a 500. Every route is documented
+ * by OpenAPI: the document at `/docs/json` (and `/docs/yaml`), Swagger UI at `/docs`.
  */
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -19,6 +22,68 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
 }
 
+/** Name of the bearer security scheme in the OpenAPI document. */
+export const BEARER_SCHEME = 'bearerAuth';
+
+/** A route schema's `security` for routes behind {@link bearerAuth}. */
+export const bearerSecurity: Record<string, string[]>[] = [{ [BEARER_SCHEME]: [] }];
+
+const JSON_ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error', 'code'],
+  properties: { error: { type: 'string' }, code: { type: 'string' } },
+} as const;
+
+/** Response schemas of the JSON error body, by status, for a route schema's `response`. */
+export function errorResponses(descriptions: Record<number, string>): Record<number, object> {
+  return Object.fromEntries(Object.entries(descriptions).map(([status, description]) => [status, { description, ...JSON_ERROR_SCHEMA }]));
+}
+
+/**
+ * Documents every route added to `app` from now on. @fastify/swagger learns routes from an
+ * `onRoute` hook, and Fastify runs `onRoute` hooks when a route is added; but a plugin passed
+ * to `register` runs only at `ready()`/`listen()`, after callers have added their routes
+ * (`createHttpServer()`, then `app.get(...)`, then `listen`). So the plugin function is called
+ * here, on the root instance (it is a fastify-plugin, made for the root context), to install
+ * its hook before any route. The UI goes through `register`, wrapped in a plain plugin:
+ * registered as itself it would demand a registered '@fastify/swagger', which the direct call
+ * does not record.
+ */
+function installOpenApi(app: FastifyInstance): void {
+  fastifySwagger(
+    app,
+    {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'meterstream',
+          version: '1',
+          description:
+            'Health, metrics and the /v1 data API of a meterstream service. /v1 routes need a bearer token: ' +
+            'METERSTREAM_API_TOKEN for reads, METERSTREAM_ADMIN_TOKEN for export and erasure. Errors are JSON `{error, code}`.',
+        },
+        components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN' } } },
+        tags: [
+          { name: 'health', description: 'Liveness, readiness and metrics' },
+          { name: 'data', description: 'Stored meter data (API token)' },
+          { name: 'data protection', description: 'Export and erasure of one meter (admin token)' },
+        ],
+      },
+      // Every /v1 route is behind a bearer token; routes that do not say so themselves get it.
+      transform: ({ schema, url }) => ({
+        schema: url.startsWith('/v1/') && schema !== undefined && schema !== null && !('security' in schema) ? { ...schema, security: bearerSecurity } : schema,
+        url,
+      }),
+    },
+    (err) => {
+      if (err) throw err;
+    },
+  );
+  // The UI plugin is an async function (its typings call it a callback plugin).
+  const swaggerUi = fastifySwaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>;
+  void app.register(async (scope) => swaggerUi(scope, { routePrefix: '/docs' }));
+}
+
 /** Builds the server; call `listen` on it, or `inject` in tests. */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // Fastify's instance type is generic over the logger; the base type is what routes need.
@@ -26,7 +91,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     loggerInstance: options.logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-  });
+  }) as unknown as FastifyInstance;
+  installOpenApi(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -37,8 +103,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  const healthBody = { type: 'object', properties: { status: { type: 'string' } } } as const;
+  const healthzSchema = { tags: ['health'], summary: 'Alive', response: { 200: { description: 'The process serves requests', ...healthBody } } };
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
+  const readyBody = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } } } as const;
+  const readyzSchema = {
+    tags: ['health'],
+    summary: 'Ready: ClickHouse and Kafka reachable, partitions assigned',
+    response: { 200: { description: 'Every check passed', ...readyBody }, 503: { description: 'The failing checks, with their reasons', ...readyBody } },
+  };
+  app.get('/readyz', { schema: readyzSchema }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     let ready = true;
     await Promise.all(
@@ -55,11 +129,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     );
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
-  app.get('/metrics', async (_req, reply) => {
+  const metricsSchema = {
+    tags: ['health'],
+    summary: 'Prometheus metrics',
+    response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
     const body = await options.registry.metrics();
     return reply.type(options.registry.contentType).send(body);
   });
-  return app as unknown as FastifyInstance;
+  return app;
 }
 
 function sameToken(given: string, expected: string): boolean {

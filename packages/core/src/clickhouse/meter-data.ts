@@ -1,0 +1,165 @@
+/**
+ * Everything stored about one meter, for the data subject's rights (portability, erasure).
+ * The tables are found in ClickHouse's own catalogue — every table of the database with a
+ * `meter` column — so a table that a later migration adds is exported and erased without a
+ * change here. Every value from a request travels as a query parameter, table and database
+ * names as `Identifier` parameters.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { MeterError } from '../errors.js';
+
+/** A table that stores rows about meters (it has a `meter` column holding the pseudonym). */
+export interface MeterTable {
+  name: string;
+  engine: string;
+  /** Read with FINAL: merges collapse its rows (ReplacingMergeTree and its kin). */
+  final: boolean;
+  /** ClickHouse's own text of the sorting key; exports follow it, so they are stable. */
+  sortingKey: string;
+}
+
+/** A column of an exported table, with its ClickHouse type. */
+export interface ExportColumn {
+  name: string;
+  type: string;
+}
+
+/** One table's rows about a meter: the columns, then each row's values in column order. */
+export interface MeterRows {
+  table: string;
+  columns: ExportColumn[];
+  rows: AsyncIterable<unknown[]>;
+}
+
+/** What an erasure did. */
+export interface Erasure {
+  pseudonym: string;
+  erasedAt: Date;
+  actor: string;
+  /** Rows per table before the erasure, as read (FINAL): what an export showed. */
+  deleted: Record<string, number>;
+  /** Tables that still hold rows afterwards (written concurrently); empty when complete. */
+  remaining: Record<string, number>;
+}
+
+// Engines whose merges replace, collapse or sum rows: only FINAL shows the rows as they are.
+const COLLAPSING_ENGINE = /(Replacing|Collapsing|Summing|Aggregating|Coalescing)MergeTree$/;
+// Engines that keep no rows of their own: the Null inbox and the views feeding other tables.
+const ROWLESS_ENGINES = new Set(['Null', 'View', 'MaterializedView']);
+
+const JSON_EXPORT_SETTINGS = {
+  // 64-bit integers and decimals as JSON strings: a JavaScript number would round them.
+  output_format_json_quote_64bit_integers: 1,
+  output_format_json_quote_decimals: 1,
+  // ISO 8601 in UTC (`2026-11-20T10:00:00.000Z`), unambiguous outside ClickHouse.
+  date_time_output_format: 'iso',
+} as const;
+
+/**
+ * The tables of `database` with a `meter` column that store rows. A table with a `meter`
+ * column and an engine that cannot take a lightweight delete is an error, not a silent gap in
+ * an erasure.
+ */
+export async function meterTables(client: ClickHouseClient, database: string): Promise<MeterTable[]> {
+  const rs = await client.query({
+    query: `SELECT name, engine, sorting_key
+            FROM system.tables
+            WHERE database = {db:String}
+              AND name IN (SELECT table FROM system.columns WHERE database = {db:String} AND name = 'meter')
+            ORDER BY name`,
+    query_params: { db: database },
+    format: 'JSONEachRow',
+  });
+  const tables: MeterTable[] = [];
+  for (const t of await rs.json<{ name: string; engine: string; sorting_key: string }>()) {
+    if (ROWLESS_ENGINES.has(t.engine)) continue;
+    if (!t.engine.endsWith('MergeTree')) {
+      throw new MeterError(
+        'METER_ERR_CLICKHOUSE',
+        `table ${database}.${t.name} has a meter column but engine ${t.engine}: export and erasure support the MergeTree family only`,
+      );
+    }
+    tables.push({ name: t.name, engine: t.engine, final: COLLAPSING_ENGINE.test(t.engine), sortingKey: t.sorting_key });
+  }
+  return tables;
+}
+
+function from(table: MeterTable): string {
+  return `{db:Identifier}.{table:Identifier}${table.final ? ' FINAL' : ''}`;
+}
+
+/** Rows per table about one meter, as read (FINAL where the engine needs it). */
+export async function countMeterRows(client: ClickHouseClient, database: string, tables: MeterTable[], pseudonym: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const rs = await client.query({
+      query: `SELECT count() AS n FROM ${from(table)} WHERE meter = {meter:String}`,
+      query_params: { db: database, table: table.name, meter: pseudonym },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    counts[table.name] = Number((await rs.json<{ n: number }>())[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/**
+ * Streams one table's rows about a meter. The query runs (and fails) here; the rows arrive as
+ * the caller iterates, so memory holds one block of rows at a time.
+ */
+export async function readMeterRows(client: ClickHouseClient, database: string, table: MeterTable, pseudonym: string): Promise<MeterRows> {
+  const rs = await client.query({
+    // The sorting key is ClickHouse's own text from system.tables, not request input.
+    query: `SELECT * FROM ${from(table)} WHERE meter = {meter:String}${table.sortingKey ? ` ORDER BY ${table.sortingKey}` : ''}`,
+    query_params: { db: database, table: table.name, meter: pseudonym },
+    format: 'JSONCompactEachRowWithNamesAndTypes',
+    clickhouse_settings: JSON_EXPORT_SETTINGS,
+  });
+  const lines = (async function* () {
+    try {
+      for await (const block of rs.stream()) for (const row of block) yield row.json<unknown[]>();
+    } finally {
+      rs.close();
+    }
+  })();
+  // The format's first two lines are the column names and types.
+  const names = await lines.next();
+  const types = await lines.next();
+  if (names.done || types.done) throw new MeterError('METER_ERR_CLICKHOUSE', `export of ${database}.${table.name}: no header in the result`);
+  const columns = (names.value as string[]).map((name, i) => ({ name, type: String((types.value as string[])[i]) }));
+  return { table: table.name, columns, rows: { [Symbol.asyncIterator]: () => lines } };
+}
+
+/** `DateTime64(3)` text of a time, as ClickHouse parses it in any input format. */
+function clickhouseMillis(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/**
+ * Erases a meter from every table with a `meter` column with lightweight deletes (the rows
+ * vanish from queries at once; merges reclaim the space later), then writes one row to
+ * `erasure_audit`: the pseudonym, the time, the actor and the rows each table held. An unknown
+ * pseudonym erases nothing and is audited all the same. A failure before the audit leaves the
+ * erasure unaudited and maybe partial; running it again completes it.
+ */
+export async function eraseMeter(client: ClickHouseClient, database: string, pseudonym: string, actor: string): Promise<Erasure> {
+  const tables = await meterTables(client, database);
+  const deleted = await countMeterRows(client, database, tables, pseudonym);
+  for (const table of tables) {
+    await client.command({
+      query: `DELETE FROM {db:Identifier}.{table:Identifier} WHERE meter = {meter:String}`,
+      query_params: { db: database, table: table.name, meter: pseudonym },
+      // Return only when the rows are gone on every replica (the server default, made explicit).
+      clickhouse_settings: { lightweight_deletes_sync: '2' },
+    });
+  }
+  const after = await countMeterRows(client, database, tables, pseudonym);
+  const remaining = Object.fromEntries(Object.entries(after).filter(([, n]) => n > 0));
+  const erasedAt = new Date();
+  await client.insert({
+    table: `${database}.erasure_audit`,
+    values: [{ pseudonym, erased_at: clickhouseMillis(erasedAt), actor, deleted }],
+    format: 'JSONEachRow',
+  });
+  return { pseudonym, erasedAt, actor, deleted, remaining };
+}

@@ -1,0 +1,195 @@
+/**
+ * The data-protection part of the data API, behind the admin token:
+ * - `GET /v1/meters/{pseudonym}/export?format=json|csv`: everything stored about one meter
+ *   (portability), from every table with a `meter` column, streamed;
+ * - `DELETE /v1/meters/{pseudonym}`: erasure from every such table, audited in `erasure_audit`.
+ */
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { eraseMeter, meterTables, readMeterRows, type MeterTable } from '../clickhouse/meter-data.js';
+import { bearerAuth, bearerSecurity, errorResponses } from './server.js';
+
+/** Dependencies of {@link registerMeterDataRoutes}. */
+export interface MeterDataRouteDeps {
+  clickhouse: ClickHouseClient;
+  /** Database holding the meterstream tables. */
+  database: string;
+  /** `METERSTREAM_ADMIN_TOKEN`; `null` disables both routes (403). */
+  adminToken: string | null;
+  /** Where erasures are logged (without the pseudonym); defaults to the server's logger. */
+  logger?: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+}
+
+/** Recorded as the erasure's actor: who holds the admin token, never the token itself. */
+export const ERASURE_ACTOR = 'admin-token';
+
+/** The CSV header of an export: one line per stored, non-NULL value. */
+export const EXPORT_CSV_HEADER = ['table', 'row', 'column', 'type', 'value'] as const;
+
+const PSEUDONYM_PARAMS = {
+  type: 'object',
+  required: ['pseudonym'],
+  properties: { pseudonym: { type: 'string', pattern: '^[0-9a-f]{32}$', description: "The meter's pseudonym: 32 lowercase hex characters." } },
+} as const;
+
+const ADMIN_ERRORS = errorResponses({
+  400: 'Bad pseudonym or query parameter',
+  401: 'Missing or wrong bearer token (the API token is not enough)',
+  403: 'No admin token configured: the route is disabled',
+});
+
+const EXPORT_DESCRIPTION = `Everything stored about one meter, from every table of the database with a \`meter\` column, read as queries see it (FINAL for ReplacingMergeTree tables). Timestamps are ISO 8601 UTC; 64-bit integers are strings.
+
+- \`format=json\` (default): \`{ pseudonym, exportedAt, tables: { <table>: [ { <column>: value, ... }, ... ] } }\`.
+- \`format=csv\`: RFC 4180 CSV in long form, one line per stored value: \`${EXPORT_CSV_HEADER.join(',')}\`. \`row\` numbers the rows of each table from 1; \`type\` is the ClickHouse column type; \`value\` is the value as text (maps and arrays as JSON). A NULL value has no line. Lines end in CRLF; sent as an attachment \`meter-<pseudonym>.csv\`.`;
+
+const ERASE_DESCRIPTION = `Deletes every row about one meter from every table of the database with a \`meter\` column (ClickHouse lightweight deletes), then records the erasure in \`erasure_audit\`: pseudonym, time, actor (\`${ERASURE_ACTOR}\`) and the rows each table held. Idempotent: an unknown or already erased pseudonym gives zero counts, and is audited too. Rows written while the erasure runs (late readings still in Kafka) may survive it: \`complete\` is then false and \`remaining\` names the tables; erase again once the sources stopped.`;
+
+// Rows are sent in chunks of about this many characters.
+const CHUNK_CHARS = 64 * 1024;
+
+/** Registers the export and erasure routes. */
+export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRouteDeps): void {
+  const auth = bearerAuth(deps.adminToken);
+  const logger = deps.logger ?? app.log;
+
+  app.get<{ Params: { pseudonym: string }; Querystring: { format?: 'json' | 'csv' } }>(
+    '/v1/meters/:pseudonym/export',
+    {
+      // Authentication before validation: without the admin token a request learns nothing.
+      onRequest: auth,
+      schema: {
+        tags: ['data protection'],
+        summary: 'Export everything stored about one meter (portability)',
+        description: EXPORT_DESCRIPTION,
+        security: bearerSecurity,
+        params: PSEUDONYM_PARAMS,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['json', 'csv'], default: 'json' } },
+        },
+        response: {
+          200: {
+            description: 'The export (streamed)',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    pseudonym: { type: 'string' },
+                    exportedAt: { type: 'string', format: 'date-time' },
+                    tables: { type: 'object', additionalProperties: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+                  },
+                },
+              },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          ...ADMIN_ERRORS,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { pseudonym } = req.params;
+      // Discovered before the first byte, so a failure here is still a JSON error.
+      const tables = await meterTables(deps.clickhouse, deps.database);
+      const exportedAt = new Date().toISOString();
+      void reply.header('cache-control', 'no-store');
+      if (req.query.format === 'csv') {
+        void reply.type('text/csv; charset=utf-8; header=present').header('content-disposition', `attachment; filename="meter-${pseudonym}.csv"`);
+        return reply.send(Readable.from(chunked(csvExport(deps, tables, pseudonym)), { objectMode: false }));
+      }
+      void reply.type('application/json; charset=utf-8');
+      return reply.send(Readable.from(chunked(jsonExport(deps, tables, pseudonym, exportedAt)), { objectMode: false }));
+    },
+  );
+
+  app.delete<{ Params: { pseudonym: string } }>(
+    '/v1/meters/:pseudonym',
+    {
+      onRequest: auth,
+      schema: {
+        tags: ['data protection'],
+        summary: 'Erase everything stored about one meter (audited)',
+        description: ERASE_DESCRIPTION,
+        security: bearerSecurity,
+        params: PSEUDONYM_PARAMS,
+        response: {
+          200: {
+            description: 'Erased; the counts are the rows each table held',
+            type: 'object',
+            properties: {
+              pseudonym: { type: 'string' },
+              erasedAt: { type: 'string', format: 'date-time' },
+              deleted: { type: 'object', additionalProperties: { type: 'integer' } },
+              total: { type: 'integer' },
+              complete: { type: 'boolean' },
+              remaining: { type: 'object', additionalProperties: { type: 'integer' } },
+            },
+          },
+          ...ADMIN_ERRORS,
+        },
+      },
+    },
+    async (req) => {
+      const erasure = await eraseMeter(deps.clickhouse, deps.database, req.params.pseudonym, ERASURE_ACTOR);
+      const total = Object.values(erasure.deleted).reduce((a, b) => a + b, 0);
+      const complete = Object.keys(erasure.remaining).length === 0;
+      // No pseudonym in the log: logs outlive the erasure; erasure_audit is the record.
+      logger.info({ tables: Object.keys(erasure.deleted).length, rows: total, complete }, 'meter erased');
+      if (!complete) logger.warn({ remaining: erasure.remaining }, 'rows about the erased meter were written during the erasure');
+      return { pseudonym: erasure.pseudonym, erasedAt: erasure.erasedAt.toISOString(), deleted: erasure.deleted, total, complete, remaining: erasure.remaining };
+    },
+  );
+}
+
+async function* jsonExport(deps: MeterDataRouteDeps, tables: MeterTable[], pseudonym: string, exportedAt: string): AsyncGenerator<string> {
+  yield `{"pseudonym":${JSON.stringify(pseudonym)},"exportedAt":${JSON.stringify(exportedAt)},"tables":{`;
+  for (const [t, table] of tables.entries()) {
+    const { columns, rows } = await readMeterRows(deps.clickhouse, deps.database, table, pseudonym);
+    yield `${t === 0 ? '' : ','}${JSON.stringify(table.name)}:[`;
+    let first = true;
+    for await (const values of rows) {
+      yield `${first ? '' : ','}${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, values[i]])))}`;
+      first = false;
+    }
+    yield ']';
+  }
+  yield '}}';
+}
+
+async function* csvExport(deps: MeterDataRouteDeps, tables: MeterTable[], pseudonym: string): AsyncGenerator<string> {
+  yield csvLine(EXPORT_CSV_HEADER);
+  for (const table of tables) {
+    const { columns, rows } = await readMeterRows(deps.clickhouse, deps.database, table, pseudonym);
+    let row = 0;
+    for await (const values of rows) {
+      row++;
+      for (const [i, c] of columns.entries()) {
+        const v = values[i];
+        if (v === null || v === undefined) continue;
+        yield csvLine([table.name, String(row), c.name, c.type, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
+      }
+    }
+  }
+}
+
+/** One RFC 4180 line: fields with a comma, quote or line break are quoted, quotes doubled. */
+export function csvLine(fields: readonly string[]): string {
+  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',')}\r\n`;
+}
+
+/** Joins small pieces into chunks of about {@link CHUNK_CHARS}: fewer, larger writes. */
+async function* chunked(pieces: AsyncIterable<string>): AsyncGenerator<string> {
+  let buffer = '';
+  for await (const piece of pieces) {
+    buffer += piece;
+    if (buffer.length >= CHUNK_CHARS) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  if (buffer.length > 0) yield buffer;
+}
