@@ -8,15 +8,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import { AvroCodec, createClickHouse, createRegistry, migrate, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitFor, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
-import { Ingestor } from '@meterstream/ingestor';
-import { Aggregator } from '@meterstream/aggregator';
-import { AnomalyService } from './anomaly.js';
+import { createClickHouse, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
+import { produce, readAll, testConfig, waitFor } from '@meterstream/core/testing';
 import { registerAlertRoutes } from './http/alerts.route.js';
+import { startPipeline, TEST_KEY as key } from './test-pipeline.js';
 
 const H = 3_600_000;
-const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const clickhouse: ClickHouseClient = await createClickHouse(testConfig().clickhouse);
 after(() => clickhouse.close());
 
@@ -39,18 +36,8 @@ function waterBatches(meterId: string, litres: (hourIndex: number) => number, da
 const quiet = (i: number) => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) ? 40 : 0);
 
 test('alerts: fire once with evidence, resolve, survive restart and redelivery, follow corrections; raw IDs stay out', async (t) => {
-  const config = testConfig({ METERSTREAM_ANOMALY_CONCURRENCY: '1' });
-  const kafka = testKafka();
-  const codec = new AvroCodec();
-  await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
-  await createTopic(kafka, config.topics.readings, 2);
-  await createTopic(kafka, config.topics.invoices, 2);
-  const { logger, lines } = capturingLogger();
-  const registry = createRegistry('all');
-  const ingestor = new Ingestor({ config, pseudonymKey: key, kafka, clickhouse, registry, logger, codec });
-  const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
-  const start = () => new AnomalyService({ config, pseudonymKey: key, kafka, clickhouse, registry: createRegistry('anomaly'), logger, codec, sweepIntervalMs: 500 });
-  let anomaly = start();
+  const pipeline = await startPipeline(clickhouse, { METERSTREAM_ANOMALY_CONCURRENCY: '1' }, 2);
+  const { config, kafka, codec, lines } = pipeline;
 
   const LEAK = 'WM-LEAK-0001', BURST = 'WM-BURST-0002', NORMAL = 'WM-NORMAL-0003', SILENT = 'WM-SILENT-0004', ROOM = 'TS-ROOM-0005', POWER = '707057500000000017';
   const p = (m: string) => pseudonymOf(key, 'default', m);
@@ -83,22 +70,13 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     { key: POWER, value: Buffer.from('not avro at all') },
   ];
 
-  const settle = async () => {
-    await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings);
-    await waitForGroupCaughtUp(kafka, config.aggregator.groupId, config.topics.clean);
-    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-hourly`, config.topics.hourly);
-    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-temperature`, config.topics.clean);
-    await waitForGroupCaughtUp(kafka, `${config.anomaly.groupId}-invoices`, config.topics.invoices);
-  };
-  const alerts = async () => (await readAll(kafka, config.topics.alerts)).map((r) => codec.decode(r.value!).value as Alert);
+  const settle = () => pipeline.settle();
+  const alerts = () => pipeline.alerts();
   const checks = async () => {
     const rs = await clickhouse.query({ query: `SELECT invoice_id, outcome, metered_quantity FROM ${config.clickhouse.database}.invoice_checks FINAL ORDER BY invoice_id`, format: 'JSONEachRow' });
     return rs.json<{ invoice_id: string; outcome: string; metered_quantity: number | null }>();
   };
 
-  await ingestor.start();
-  await aggregator.start();
-  await anomaly.start();
   try {
     await produce(kafka, config.topics.readings, readings);
     await produce(kafka, config.topics.invoices, invoices);
@@ -141,9 +119,7 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
 
     // Restart the anomaly service and deliver every input again: nothing is published twice.
     const before = got.length;
-    await anomaly.close();
-    anomaly = start();
-    await anomaly.start();
+    await pipeline.restartAnomaly();
     await produce(kafka, config.topics.readings, readings);
     await produce(kafka, config.topics.invoices, invoices.slice(0, 2));
     await settle();
@@ -193,8 +169,6 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
       assert.ok(!lines.some((l) => l.includes(m)), `${m} in a log line`);
     }
   } finally {
-    await anomaly.close();
-    await aggregator.close();
-    await ingestor.close();
+    await pipeline.close();
   }
 });

@@ -17,7 +17,8 @@
  * - Clean readings (`meter.readings.clean.v1`): TEMPERATURE readings step FROST_RISK one by one.
  * - Invoices (`meter.invoices.v1`): pseudonymised on arrival (raw IDs stop here), checked,
  *   stored; undecodable ones go to the DLQ with the reason.
- * A timer re-checks PENDING invoices whose waiting time ran out (INSUFFICIENT_DATA).
+ * A timer re-checks PENDING invoices: decided once their data is complete (at least once, with
+ * stable alert ids, since it is not a Kafka batch), INSUFFICIENT_DATA once the wait ran out.
  */
 import { Partitioners, type Batch, type Message, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -65,7 +66,7 @@ export interface AnomalyDeps {
   registry: Registry;
   logger: Logger;
   codec?: AvroCodec;
-  /** Period of the PENDING-invoice sweep (ms); default one minute. */
+  /** Period of the PENDING-invoice sweep (ms); default 30 seconds. */
   sweepIntervalMs?: number;
 }
 
@@ -172,7 +173,7 @@ export class AnomalyService implements Stage {
     }
     await this.#sweepProducer.connect();
     await Promise.all(this.#consumers.map((c) => c.start()));
-    const every = this.#deps.sweepIntervalMs ?? 60_000;
+    const every = this.#deps.sweepIntervalMs ?? 30_000;
     this.#sweepTimer = setInterval(() => {
       this.#sweeping = this.#sweeping.then(() => this.#sweep()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'invoice sweep failed; next round retries'));
     }, every);
@@ -426,17 +427,21 @@ export class AnomalyService implements Stage {
     return this.#output(emitted, origin, [this.#invoices.write(checks)], deadLetterRecords(dead, batch.topic, batch.partition), config.topics.dlq);
   }
 
-  /** PENDING invoices past their waiting time: checked again (INSUFFICIENT_DATA unless data came). */
+  /**
+   * PENDING invoices, checked again: decided when their data has come (an invoice and its last
+   * hours can pass each other between the two topics), INSUFFICIENT_DATA when the wait ran out.
+   */
   async #sweep(): Promise<void> {
     const now = Date.now();
-    const due = (await this.#invoices.stored({ pendingBefore: now })).filter((c) => now >= c.periodEnd + this.#detectors(c.tenant).invoice.waitMs);
-    if (due.length === 0) return;
-    const checks = await this.#invoices.check(due, now);
+    const pending = await this.#invoices.stored({ pendingBefore: now });
+    if (pending.length === 0) return;
+    const checks = (await this.#invoices.check(pending, now)).filter((c) => c.outcome !== 'PENDING');
+    if (checks.length === 0) return;
     // Not a Kafka batch: published at least once, with stable alert ids.
     const origin: AlertOrigin = { source: 'sweep', partition: 0, offset: -1n };
     const emitted = await this.#invoices.transitions(checks, origin, 0n, now);
     const { messages, body, alerts } = this.#emit(emitted, origin);
-    if (messages.length > 0) await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages });
+    if (messages.length > 0) await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages, acks: -1 });
     await insertTsv(this.#alertsInsert, body, emitted.length);
     await this.#invoices.write(checks);
     this.#counted(alerts);

@@ -47,3 +47,14 @@ test('a warm, stable room never alerts; the fit ignores a rising room', () => {
   assert.deepEqual(run(Array.from({ length: 20 }, (_, i) => [i * 15, 15 + (i % 3) * 0.1] as [number, number])), []);
   assert.equal(zeroCrossing([{ ts: 0, c: 5 }, { ts: 1, c: 6 }]), null);
 });
+
+test('a fast-cooling room warned early by the trend stays firing while it keeps falling', () => {
+  // 16 °C falling 3 °C an hour, readings every 10 minutes: the fit reaches 0 °C within 4 h
+  // while the room is still above the 8 °C resolve level.
+  const series: [number, number][] = Array.from({ length: 30 }, (_, i) => [i * 10, Math.max(1, 16 - i * 0.5)]);
+  const out = run(series);
+  assert.equal(out.filter((t) => t.status === 'RESOLVED').length, 0, 'no all-clear while cooling');
+  assert.equal(new Set(out.map((t) => t.episodeStart)).size, 1, 'one episode');
+  assert.equal(out[0].severity, 'WARNING');
+  assert.ok((out[0].at - t0) / M < 120, 'the early warning comes while the room is still warm');
+});

@@ -54,6 +54,8 @@ export function frostRisk(params: FrostParams = FROST_DEFAULTS): Detector<{ ts: 
       const recent = [...state.recent.filter((p) => p.ts > ts - params.trendWindowMs && p.ts < ts), { ts, c: celsius }].sort((a, b) => a.ts - b.ts);
       const trend = recent.length >= params.trendMinReadings ? zeroCrossing(recent) : null;
       const early = trend !== null && trend.at - ts <= params.trendHorizonMs;
+      const previous = recent.length >= 2 ? recent[recent.length - 2] : undefined;
+      const falling = previous !== undefined && previous.ts < ts && celsius < previous.c;
       const wanted: AlertSeverity | null =
         celsius <= params.criticalC ? 'CRITICAL' : celsius <= params.warningC || early ? 'WARNING' : null;
       const transitions: AlertTransition[] = [];
@@ -66,7 +68,9 @@ export function frostRisk(params: FrostParams = FROST_DEFAULTS): Detector<{ ts: 
       } else if (firing !== null && wanted === 'CRITICAL' && firing.severity !== 'CRITICAL') {
         firing = { severity: 'CRITICAL', since: firing.since };
         transitions.push({ type: 'FROST_RISK', status: 'FIRING', severity: 'CRITICAL', episodeStart: firing.since, at: ts, details, summary: `Room at ${celsius} °C: pipes about to freeze` });
-      } else if (firing !== null && celsius >= params.resolveC) {
+      } else if (firing !== null && celsius >= params.resolveC && !(early && falling)) {
+        // Back above the resolve level and not still falling towards 0 °C (an early warning
+        // raised while the room is above the level must not clear on its next, lower reading).
         transitions.push({ type: 'FROST_RISK', status: 'RESOLVED', severity: firing.severity, episodeStart: firing.since, at: ts, details, summary: `Room back at ${celsius} °C` });
         firing = null;
       }

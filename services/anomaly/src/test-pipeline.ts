@@ -1,0 +1,70 @@
+/**
+ * Test support: the whole pipeline (ingestor, aggregator, anomaly service) in this process on
+ * the test broker and one embedded ClickHouse, with a way to wait until every stage has
+ * consumed everything produced so far.
+ */
+import { AvroCodec, createRegistry, migrate, type Alert, type ClickHouseClient, type Kafka, type MeterstreamConfig } from '@meterstream/core';
+import { capturingLogger, createTopic, readAll, testConfig, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import { Ingestor } from '@meterstream/ingestor';
+import { Aggregator } from '@meterstream/aggregator';
+import { AnomalyService } from './anomaly.js';
+
+export const TEST_KEY = Buffer.from(TEST_KEY_HEX, 'hex');
+
+export interface TestPipeline {
+  config: MeterstreamConfig;
+  kafka: Kafka;
+  codec: AvroCodec;
+  lines: string[];
+  anomaly: AnomalyService;
+  /** Replaces the anomaly service with a fresh instance (a restart). */
+  restartAnomaly(): Promise<void>;
+  /** Resolves when every stage has consumed every input topic to its end. */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Every alert record on the alerts topic. */
+  alerts(): Promise<Alert[]>;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(clickhouse: ClickHouseClient, env: Record<string, string>, partitions: number): Promise<TestPipeline> {
+  const config = testConfig(env);
+  const kafka = testKafka();
+  const codec = new AvroCodec();
+  await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
+  await createTopic(kafka, config.topics.readings, partitions);
+  await createTopic(kafka, config.topics.invoices, partitions);
+  const { logger, lines } = capturingLogger();
+  const registry = createRegistry('all');
+  const ingestor = new Ingestor({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry, logger, codec });
+  const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
+  const newAnomaly = () => new AnomalyService({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry: createRegistry('anomaly'), logger, codec, sweepIntervalMs: 500 });
+  await ingestor.start();
+  await aggregator.start();
+  const p: TestPipeline = {
+    config, kafka, codec, lines,
+    anomaly: newAnomaly(),
+    async restartAnomaly() {
+      await p.anomaly.close();
+      p.anomaly = newAnomaly();
+      await p.anomaly.start();
+    },
+    async settle(timeoutMs = 300_000) {
+      const g = config.anomaly.groupId;
+      await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings, timeoutMs);
+      await waitForGroupCaughtUp(kafka, config.aggregator.groupId, config.topics.clean, timeoutMs);
+      await waitForGroupCaughtUp(kafka, `${g}-hourly`, config.topics.hourly, timeoutMs);
+      await waitForGroupCaughtUp(kafka, `${g}-temperature`, config.topics.clean, timeoutMs);
+      await waitForGroupCaughtUp(kafka, `${g}-invoices`, config.topics.invoices, timeoutMs);
+    },
+    async alerts() {
+      return (await readAll(kafka, config.topics.alerts)).map((r) => codec.decode(r.value!).value as Alert);
+    },
+    async close() {
+      await p.anomaly.close();
+      await aggregator.close();
+      await ingestor.close();
+    },
+  };
+  await p.anomaly.start();
+  return p;
+}
