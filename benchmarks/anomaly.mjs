@@ -1,7 +1,7 @@
 // Anomaly benchmark. (1) Latency: the ingestor, aggregator and anomaly service run together
-// (as `meterstream all`) while a producer offers a steady load of readings (water meters'
-// daily batches of hourly volumes and pump-room temperatures every 10 minutes); a few times a
-// second a fresh room reports 1 °C. The latency is from that reading's append (the broker's
+// (as `meterstream all`) while a producer in another process (anomaly-load.mjs) offers a steady
+// load of readings (water meters' daily batches of hourly volumes and pump-room temperatures);
+// a few times a second a fresh room reports 1 °C. The latency is from that reading's append (the broker's
 // ack) to its FROST_RISK alert on the alerts topic (read_committed). (2) Throughput: a fresh
 // anomaly service catches up on the hourly and clean topics the first run produced: hourly
 // rows/s and temperature readings/s evaluated. One process (one embedded engine).
@@ -10,12 +10,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { AvroCodec, createClickHouse, createKafka, createLogger, createRegistry, loadConfig, migrate, pseudonymOf } from '@meterstream/core';
 import { createTopic } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
 import { AnomalyService } from '@meterstream/anomaly';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
 import { quantile, rssSampler } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -86,7 +89,7 @@ export async function run() {
   await reader.subscribe({ topic: config.topics.alerts, fromBeginning: true });
   await reader.run({
     eachMessage: async ({ message }) => {
-      const now = Number(process.hrtime.bigint()) / 1e6;
+      const now = performance.timeOrigin + performance.now(); // wall clock, comparable with the load process
       const a = codec.decode(message.value).value;
       const t = sent.get(a.meter);
       if (a.type === 'FROST_RISK' && a.status === 'FIRING' && t !== undefined) {
@@ -97,58 +100,39 @@ export async function run() {
   });
   await sleep(3000); // the reader's group settles
 
-  // 2. The load: every 100 ms a tick of readings; water meters send a day of hourly volumes,
-  // rooms a batch of six 10-minute temperatures; trigger rooms a single 1 °C reading.
-  const producer = plain.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const perTick = spec.readingsPerSecond / 10;
-  const startDay = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 30 * 86_400_000;
-  let water = 0, room = 0, triggers = 0, offered = 0;
+  // 2. The load, from its own process (as a head-end would send it).
   const rss = rssSampler();
-  const t0 = Date.now();
-  let next = t0;
-  for (let tick = 0; tick < spec.seconds * 10; tick++) {
-    const messages = [];
-    let n = 0;
-    while (n < perTick) {
-      if (n % 2 === 0) {
-        const m = water++ % spec.waterMeters;
-        const day = startDay + Math.floor((water - 1) / spec.waterMeters) * 86_400_000;
-        const meterId = `WM${String(m).padStart(8, '0')}`;
-        messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', {
-          meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: `zone-${m % 50}`, priceArea: null,
-          readings: Array.from({ length: 24 }, (_, h) => ({ ts: day + h * H, value: [7, 8, 19, 20].includes(h) ? 60 : h === 3 ? 0 : 5, quality: 'MEASURED' })),
-        }) });
-        n += 24;
-      } else {
-        const r = room++ % spec.rooms;
-        const meterId = `TS${String(r).padStart(8, '0')}`;
-        const at = Date.now() - 3_600_000 + Math.floor((room - 1) / spec.rooms) * 3_600_000 % 3_000_000;
-        messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', {
-          meterId, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', intervalSeconds: 0, zoneId: `building-${r % 100}`, priceArea: null,
-          readings: Array.from({ length: 6 }, (_, i) => ({ ts: at + i * 600_000, value: 14 + (r % 5), quality: 'MEASURED' })),
-        }) });
-        n += 6;
-      }
+  const load = spawn(process.execPath, [join(here, 'anomaly-load.mjs')], { env: { ...process.env, BENCH_LOAD: JSON.stringify(spec), BENCH_TOPIC: topic }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let summary = null;
+  let triggers = 0;
+  const lines = createInterface({ input: load.stdout });
+  lines.on('line', (line) => {
+    const m = JSON.parse(line);
+    if (m.done) summary = m;
+    else {
+      triggers++;
+      sent.set(pseudonymOf(Buffer.from(key, 'hex'), 'default', m.trigger), m.at);
     }
-    offered += n;
-    const sends = [producer.send({ topic, messages })];
-    if (tick % Math.round(10 / spec.triggersPerSecond) === 0) {
-      const meterId = `TRIGGER${String(triggers++).padStart(6, '0')}`;
-      const value = codec.encodeSingleObject('MeterReading', { meterId, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', ts: Date.now(), intervalSeconds: 0, value: 1, quality: 'MEASURED', zoneId: 'pump-rooms', priceArea: null });
-      sends.push(producer.send({ topic, messages: [{ key: meterId, value }] }).then(() => sent.set(pseudonymOf(Buffer.from(key, 'hex'), 'default', meterId), Number(process.hrtime.bigint()) / 1e6)));
-      offered += 1;
-    }
-    await Promise.all(sends);
-    next += 100;
-    const wait = next - Date.now();
-    if (wait > 0) await sleep(wait);
-  }
-  const loadSeconds = (Date.now() - t0) / 1000;
+  });
+  await new Promise((resolve, reject) => load.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`load exited ${code}`)))));
+  const offered = summary.offered;
+  const loadSeconds = summary.seconds;
+  // Where the backlog is when the load stops: messages behind, per consumer group.
+  const lagOf = async (groupId, topicName) => {
+    const ends = await admin.fetchTopicOffsets(topicName);
+    const [c] = await admin.fetchOffsets({ groupId, topics: [topicName] });
+    return ends.reduce((sum, e) => sum + Math.max(0, Number(e.high) - Math.max(0, Number(c.partitions.find((p) => p.partition === e.partition)?.offset ?? 0))), 0);
+  };
+  const backlog = {
+    ingestor: await lagOf(config.ingestor.groupId, topic),
+    aggregator: withAggregator ? await lagOf(config.aggregator.groupId, config.topics.clean) : null,
+    anomalyHourly: withAggregator ? await lagOf(`${config.anomaly.groupId}-hourly`, config.topics.hourly) : null,
+    anomalyTemperature: await lagOf(`${config.anomaly.groupId}-temperature`, config.topics.clean),
+  };
+  console.error(`[anomaly] messages behind when the load stopped: ${JSON.stringify(backlog)}`);
   const deadline = Date.now() + 120_000;
   while (latencies.length < triggers && Date.now() < deadline) await sleep(100);
   const peakRss = rss.stop();
-  await producer.disconnect();
   await caughtUp(admin, `${config.anomaly.groupId}-hourly`, config.topics.hourly);
   await caughtUp(admin, `${config.anomaly.groupId}-temperature`, config.topics.clean);
   await anomaly.close();
@@ -182,7 +166,7 @@ export async function run() {
   await admin.disconnect();
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });
-  const report = { bench: 'anomaly', withAggregator, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), spec, offeredReadingsPerSec: offered / loadSeconds, latency, peakRssBytes: peakRss, throughput };
+  const report = { bench: 'anomaly', withAggregator, backlogAtEndOfLoad: backlog, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), spec, offeredReadingsPerSec: offered / loadSeconds, latency, peakRssBytes: peakRss, throughput };
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', `anomaly-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
   console.log('\nanomaly benchmark');

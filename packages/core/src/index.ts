@@ -6,6 +6,7 @@ export * from './pseudonym.js';
 export * from './lifecycle.js';
 export * from './avro/index.js';
 export * from './clickhouse/client.js';
+export { urgently } from './clickhouse/engine-queue.js';
 export * from './clickhouse/migrations.js';
 export * from './clickhouse/insert.js';
 export * from './kafka/client.js';

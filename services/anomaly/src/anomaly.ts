@@ -132,17 +132,18 @@ export class AnomalyService implements Stage {
     const stateInsert = sink('anomaly_state', STATE_COLUMNS);
     this.#hourlyState = new StateStore<HourlyState>({ clickhouse, database: db, source: config.topics.hourly, initial: () => ({ zoneId: null, silence: { lastSeen: null, usualGapMs: null, firing: null }, open: {} }), insert: stateInsert, logger: this.#log });
     this.#temperatureState = new StateStore<TemperatureState>({ clickhouse, database: db, source: config.topics.clean, initial: () => ({ zoneId: null, lastTs: -Infinity, frost: { recent: [], firing: null } }), insert: stateInsert, logger: this.#log });
-    const consumer = (suffix: string, topic: string, handler: (b: Batch) => Promise<{ records: { topic: string; messages: Message[] }[]; confirm: Promise<null> }>, onJoin?: () => void) => {
+    const consumer = (suffix: string, topic: string, handler: (b: Batch) => Promise<{ records: { topic: string; messages: Message[] }[]; confirm: Promise<null> }>, onJoin?: () => void, urgent = false) => {
       const c = new TransactionalConsumer({
         kafka: deps.kafka, groupId: `${config.anomaly.groupId}-${suffix}`, topic, instanceId: config.instanceId, logger: this.#log.child({ input: suffix }),
-        metrics: pipeline, concurrency: config.anomaly.concurrency, fetch: config.kafka.fetch, handler,
+        metrics: pipeline, concurrency: config.anomaly.concurrency, fetch: config.kafka.fetch, handler, urgent,
       });
       if (onJoin) c.consumer.on(c.consumer.events.GROUP_JOIN, onJoin);
       return c;
     };
     this.#consumers = [
       consumer('hourly', config.topics.hourly, (b) => this.#onHourly(b), () => this.#hourlyState.invalidate()),
-      consumer('temperature', config.topics.clean, (b) => this.#onClean(b), () => this.#temperatureState.invalidate()),
+      // Frost reacts per reading: its ClickHouse writes go first on the embedded engine.
+      consumer('temperature', config.topics.clean, (b) => this.#onClean(b), () => this.#temperatureState.invalidate(), true),
       consumer('invoices', config.topics.invoices, (b) => this.#onInvoices(b)),
     ];
     this.#sweepProducer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -268,7 +269,7 @@ export class AnomalyService implements Stage {
 
     // NIGHT_FLOW and BURST: replay the stored series from before the changed hours.
     if (water.length > 0) {
-      const stored = await this.#hourlySeries(water.map((w) => w.b.meter), Math.min(...water.map((w) => w.from)));
+      const stored = await this.#hourlySeries(water.map((w) => w.b.meter), water.reduce((m, w) => Math.min(m, w.from), Infinity));
       for (const { key, b, from } of water) {
         const det = this.#detectors(b.tenant);
         const factor = LITRES[b.unit];
@@ -307,8 +308,10 @@ export class AnomalyService implements Stage {
     const billable = [...series.values()].filter((b) => b.kind !== 'TEMPERATURE');
     let checks: InvoiceCheck[] = [];
     if (billable.length > 0) {
-      const hours = billable.flatMap((b) => b.rows.map((r) => r.hour));
-      const touched = await this.#invoices.stored({ meters: billable.map((b) => b.meter), from: Math.min(...hours), to: Math.max(...hours) + H });
+      // (loops, not Math.min(...rows): a catch-up batch holds more rows than the call stack takes)
+      let from = Infinity, to = -Infinity;
+      for (const b of billable) for (const r of b.rows) (from = Math.min(from, r.hour)), (to = Math.max(to, r.hour));
+      const touched = await this.#invoices.stored({ meters: billable.map((b) => b.meter), from, to: to + H });
       const kinds = new Set(billable.map((b) => `${b.meter}\u001f${b.kind}`));
       checks = await this.#invoices.check(touched.filter((c) => kinds.has(`${c.meter}\u001f${c.kind}`)), Date.now());
       emitted.push(...(await this.#invoices.transitions(checks, origin, first, Date.now())));

@@ -79,6 +79,8 @@ export class Ingestor implements Stage {
       metrics: pipeline,
       fetch: config.kafka.fetch,
       concurrency: config.ingestor.concurrency,
+      // Every downstream latency starts here: its inserts go first on the embedded engine.
+      urgent: true,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {

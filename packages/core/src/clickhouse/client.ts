@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseConfig } from '../config.js';
+import { queued } from './engine-queue.js';
 
 export type { ClickHouseClient };
 
@@ -27,5 +28,7 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
   const { createChdbConnection } = await import('chdb/connection');
   // chdb re-exports client-common's Connection type, which differs nominally from the one
   // @clickhouse/client bundles; the runtime contract is the same.
-  return createClient({ connection: createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'] });
+  // One statement at a time, urgent work first (see engine-queue.ts).
+  const connection = queued(createChdbConnection({ path }), ['query', 'exec', 'command', 'insert', 'ping']);
+  return createClient({ connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'] });
 }

@@ -15,6 +15,7 @@
  */
 import { Partitioners, type Batch, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { FetchConfig } from '../config.js';
+import { urgently } from '../clickhouse/engine-queue.js';
 import { sharedPromise } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
@@ -53,6 +54,11 @@ export interface TransactionalConsumerOptions {
    * transaction at a time. Default 1.
    */
   concurrency?: number;
+  /**
+   * Latency-sensitive: the handler's ClickHouse statements go before bulk work on the embedded
+   * engine (see `clickhouse/engine-queue.ts`). Default false.
+   */
+  urgent?: boolean;
 }
 
 export class TransactionalConsumer {
@@ -98,6 +104,9 @@ export class TransactionalConsumer {
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       options.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+      // kafkajs gives up on a non-retriable error: say so through readiness (503), so an
+      // orchestrator restarts the instance instead of it idling with its partitions.
+      if (!e.payload.restart) this.#running = false;
     });
     this.close = sharedPromise(async () => {
       this.#running = false;
@@ -171,7 +180,7 @@ export class TransactionalConsumer {
     const { metrics, topic, groupId } = this.#o;
     const end = metrics.batchDuration.startTimer({ topic });
     const log = this.#o.logger;
-    const output = await this.#o.handler(batch, heartbeat);
+    const output = await (this.#o.urgent ? urgently(() => this.#o.handler(batch, heartbeat)) : this.#o.handler(batch, heartbeat));
     // Settled before anything else can fail, so a rejection is never left unhandled.
     const confirmed = (output.confirm ?? Promise.resolve(null)).then(
       (replacement) => ({ ok: true as const, replacement }),

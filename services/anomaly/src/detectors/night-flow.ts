@@ -35,16 +35,25 @@ export interface NightFlowState {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Local hours already worked out, per time zone (Intl formatting is the detectors' hot spot). */
+const local = new Map<string, Map<number, { date: string; hour: number }>>();
 
 /** Local date (YYYY-MM-DD) and hour of an instant in a time zone. */
 export function localHour(ts: number, timeZone: string): { date: string; hour: number } {
+  let cache = local.get(timeZone);
+  if (cache === undefined) local.set(timeZone, (cache = new Map()));
+  const hit = cache.get(ts);
+  if (hit !== undefined) return hit;
   let f = formatters.get(timeZone);
   if (f === undefined) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(ts)).map((p) => [p.type, p.value]));
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) };
+  const result = { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) };
+  if (cache.size >= 100_000) cache.clear(); // bounded: a few years of hours per zone
+  cache.set(ts, result);
+  return result;
 }
 
 const H = 3_600_000;
