@@ -7,6 +7,7 @@
  * Components never read `process.env`: they get this object, or the part of it they need.
  */
 import { availableParallelism, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
 
 /** Kafka connection settings. */
@@ -170,6 +171,8 @@ export interface MeterstreamConfig {
   instanceId: string;
   /** pino log level. */
   logLevel: string;
+  /** Where `meterstream demo` keeps the key, tokens and fleet state it generates (0700 dir, 0600 files). */
+  demoDir: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -196,6 +199,7 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'CLICKHOUSE_PASSWORD', default: '(empty)', doc: 'ClickHouse password.' },
   { name: 'CLICKHOUSE_DATABASE', default: 'meterstream', doc: 'Database holding the tables.' },
   { name: 'METERSTREAM_DATA_DIR', default: './data', doc: 'Data directory of the embedded ClickHouse engine.' },
+  { name: 'METERSTREAM_DEMO_DIR', default: '(`demo-keys/` beside the data dir)', doc: '`meterstream demo` only: where it keeps the pseudonym key, API tokens and simulated fleet state it generates (directory 0700, files 0600).' },
   { name: 'METERSTREAM_PSEUDONYM_KEY', default: '(required)', doc: 'HMAC key for pseudonyms, hex, at least 32 bytes. Keep it apart from the data.' },
   { name: 'METERSTREAM_API_TOKEN', default: '(unset: /v1 read routes refuse)', doc: 'Bearer token for the `/v1` read routes.' },
   { name: 'METERSTREAM_ADMIN_TOKEN', default: '(unset: export/erasure refuse)', doc: 'Bearer token for export and erasure.' },
@@ -522,6 +526,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     host: str(env, 'HOST', '0.0.0.0'),
     instanceId: str(env, 'METERSTREAM_INSTANCE_ID', hostname()),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    demoDir: str(env, 'METERSTREAM_DEMO_DIR', join(dirname(str(env, 'METERSTREAM_DATA_DIR', './data').replace(/\/+$/, '') || '/'), 'demo-keys')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError('LOG_LEVEL', `expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(config.logLevel)}`);
