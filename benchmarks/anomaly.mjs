@@ -139,6 +139,18 @@ export async function run() {
   await aggregator?.close();
   await ingestor.close();
   await reader.disconnect();
+  // Mean time per Kafka batch, decode to offset commit, per consumed topic (all stages).
+  const batchMs = {};
+  for (const m of await registry.getMetricsAsJSON()) {
+    if (m.name !== 'meterstream_kafka_batch_duration_seconds') continue;
+    const sums = {}, counts = {};
+    for (const v of m.values) {
+      if (v.metricName?.endsWith('_sum')) sums[v.labels.topic] = v.value;
+      if (v.metricName?.endsWith('_count')) counts[v.labels.topic] = v.value;
+    }
+    for (const t of Object.keys(sums)) batchMs[t.replace(topic, 'readings')] = { batches: counts[t], meanMs: Math.round((1000 * sums[t]) / counts[t]) };
+  }
+  console.error(`[anomaly] per-batch time by consumed topic: ${JSON.stringify(batchMs)}`);
   const latency = { samples: latencies.length, triggers, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), maxMs: Math.max(...latencies) };
   console.error(`[anomaly] offered ${Math.round(offered / loadSeconds)} readings/s for ${loadSeconds.toFixed(1)} s; trigger -> alert p50 ${latency.p50Ms?.toFixed(0)} ms, p99 ${latency.p99Ms?.toFixed(0)} ms (${latencies.length}/${triggers})`);
 
@@ -166,7 +178,7 @@ export async function run() {
   await admin.disconnect();
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });
-  const report = { bench: 'anomaly', withAggregator, backlogAtEndOfLoad: backlog, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), spec, offeredReadingsPerSec: offered / loadSeconds, latency, peakRssBytes: peakRss, throughput };
+  const report = { bench: 'anomaly', withAggregator, backlogAtEndOfLoad: backlog, batchMs, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), spec, offeredReadingsPerSec: offered / loadSeconds, latency, peakRssBytes: peakRss, throughput };
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', `anomaly-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
   console.log('\nanomaly benchmark');
