@@ -263,7 +263,7 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
 
   // Debian's docker-compose 1.29 prints services of every profile with their `profiles` key.
   assert.deepEqual(services.simulator.profiles, ['simulator']);
-  assert.deepEqual(services.simulator.command, ['simulate']);
+  assert.deepEqual(services.simulator.command, ['simulate', '--follow', '--speed', '1']);
   assert.equal(services.simulator.environment.KAFKA_BROKERS, 'kafka:9092');
   for (const name of Object.keys(services).filter((n) => n !== 'simulator')) assert.equal(services[name].profiles, undefined, `${name} must start by default`);
   const profiles = composeConfig(SECRETS, ['--profiles']);

@@ -22,6 +22,12 @@ export interface KafkaConfig {
   sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
   /** Fetch sizes of every consumer (kafkajs consumer options of the same names). */
   fetch: FetchConfig;
+  /**
+   * Fetch settings of the consumers whose cost is per batch rather than per message (the
+   * aggregator's recomputes, the anomaly service's hourly replays): they wait for fuller
+   * fetches, which leaves the (embedded) ClickHouse engine to the latency-sensitive stages.
+   */
+  bulkFetch: FetchConfig;
 }
 
 /** Kafka fetch settings: memory per batch and how long the broker may wait to fill one. */
@@ -225,6 +231,8 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', default: '8388608', doc: 'Bytes per partition per fetch.' },
   { name: 'METERSTREAM_FETCH_MIN_BYTES', default: '1', doc: 'Bytes the broker waits for before answering a fetch.' },
   { name: 'METERSTREAM_FETCH_MAX_WAIT_MS', default: '500', doc: 'How long the broker may wait to fill a fetch.' },
+  { name: 'METERSTREAM_BULK_FETCH_MIN_BYTES', default: '262144', doc: 'Bytes the aggregator and the anomaly service\'s hourly input wait for before a fetch is answered (fewer, larger batches).' },
+  { name: 'METERSTREAM_BULK_FETCH_MAX_WAIT_MS', default: '1000', doc: 'How long the broker may wait to fill such a fetch.' },
   { name: 'METERSTREAM_AGGREGATOR_GROUP_ID', default: 'meterstream-aggregator', doc: 'Consumer group of the aggregators.' },
   { name: 'METERSTREAM_AGGREGATOR_WORKERS', default: '(CPU cores)', doc: 'Worker threads of the aggregator\'s roll-up pool.' },
   { name: 'METERSTREAM_AGGREGATOR_CONCURRENCY', default: '2', doc: 'Partition batches the aggregator processes at once.' },
@@ -379,6 +387,15 @@ function tenantDetectors(env: Env, defaults: DetectorSettings): Record<string, P
   return out;
 }
 
+function fetchConfig(env: Env, minName: string, minDefault: number, waitName: string, waitDefault: number): FetchConfig {
+  return {
+    maxBytes: int(env, 'METERSTREAM_FETCH_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    minBytes: int(env, minName, minDefault, 1, 64 * 1024 * 1024),
+    maxWaitTimeInMs: int(env, waitName, waitDefault, 0, 60_000),
+  };
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -472,12 +489,8 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       clientId: str(env, 'KAFKA_CLIENT_ID', 'meterstream'),
       ssl: bool(env, 'KAFKA_SSL', false),
       sasl: sasl(env),
-      fetch: {
-        maxBytes: int(env, 'METERSTREAM_FETCH_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-        maxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-        minBytes: int(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 1, 64 * 1024 * 1024),
-        maxWaitTimeInMs: int(env, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500, 0, 60_000),
-      },
+      fetch: fetchConfig(env, 'METERSTREAM_FETCH_MIN_BYTES', 1, 'METERSTREAM_FETCH_MAX_WAIT_MS', 500),
+      bulkFetch: fetchConfig(env, 'METERSTREAM_BULK_FETCH_MIN_BYTES', 256 * 1024, 'METERSTREAM_BULK_FETCH_MAX_WAIT_MS', 1000),
     },
     clickhouse: {
       url: url(env, 'CLICKHOUSE_URL'),

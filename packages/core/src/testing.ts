@@ -48,6 +48,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     METERSTREAM_ANOMALY_GROUP_ID: `test-anomaly-${s}`,
     METERSTREAM_INSTANCE_ID: `test-${s}`,
     METERSTREAM_FETCH_MAX_WAIT_MS: '100',
+    METERSTREAM_BULK_FETCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: 'info',
     ...extra,
   };

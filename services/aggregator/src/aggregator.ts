@@ -94,7 +94,8 @@ export class Aggregator implements Stage {
       logger: this.#log,
       metrics: pipeline,
       concurrency: config.aggregator.concurrency,
-      fetch: config.kafka.fetch,
+      // Per-batch work (recomputing hours): fuller fetches, fewer statements.
+      fetch: config.kafka.bulkFetch,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {

@@ -135,7 +135,8 @@ export class AnomalyService implements Stage {
     const consumer = (suffix: string, topic: string, handler: (b: Batch) => Promise<{ records: { topic: string; messages: Message[] }[]; confirm: Promise<null> }>, onJoin?: () => void, urgent = false) => {
       const c = new TransactionalConsumer({
         kafka: deps.kafka, groupId: `${config.anomaly.groupId}-${suffix}`, topic, instanceId: config.instanceId, logger: this.#log.child({ input: suffix }),
-        metrics: pipeline, concurrency: config.anomaly.concurrency, fetch: config.kafka.fetch, handler, urgent,
+        // Latency-sensitive inputs fetch as soon as anything is there; the hourly replays in bulk.
+        metrics: pipeline, concurrency: config.anomaly.concurrency, fetch: urgent ? config.kafka.fetch : config.kafka.bulkFetch, handler, urgent,
       });
       if (onJoin) c.consumer.on(c.consumer.events.GROUP_JOIN, onJoin);
       return c;
