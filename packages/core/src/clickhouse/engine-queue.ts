@@ -3,8 +3,10 @@
  * as long as one, and a one-row query waits behind a scan). Its callers therefore queue here,
  * in two lanes: work on a latency path (`urgently(...)`: the ingestor's inserts, frost
  * evaluation) goes before bulk work (the aggregator's recomputes), so it waits for at most the
- * statement already running instead of a queue of them. Throughput is unchanged: the engine was
- * serial already. A ClickHouse server runs statements concurrently and needs none of this.
+ * statement already running instead of a queue of them. Bulk work is never starved: after
+ * `URGENT_RUN` urgent statements in a row while bulk work waits, one bulk statement goes.
+ * Throughput is unchanged: the engine was serial already. A ClickHouse server runs statements
+ * concurrently and needs none of this.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -15,9 +17,13 @@ export function urgently<T>(fn: () => T): T {
   return lane.run('urgent', fn);
 }
 
-/** A FIFO per lane with one statement in flight; the urgent lane always goes first. */
+/** Urgent statements served in a row, at most, while bulk work waits. */
+export const URGENT_RUN = 3;
+
+/** A FIFO per lane with one statement in flight; the urgent lane goes first, bulk is not starved. */
 export class EngineQueue {
   #busy = false;
+  #urgentRun = 0;
   readonly #urgent: (() => void)[] = [];
   readonly #bulk: (() => void)[] = [];
 
@@ -27,7 +33,9 @@ export class EngineQueue {
     try {
       return await fn();
     } finally {
-      const next = this.#urgent.shift() ?? this.#bulk.shift();
+      const bulkTurn = this.#bulk.length > 0 && (this.#urgent.length === 0 || this.#urgentRun >= URGENT_RUN);
+      const next = bulkTurn ? this.#bulk.shift() : this.#urgent.shift();
+      this.#urgentRun = bulkTurn ? 0 : this.#urgentRun + 1;
       if (next) next();
       else this.#busy = false;
     }
