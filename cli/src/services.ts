@@ -5,6 +5,7 @@
  * and simulator and stops them in its own order.
  */
 import {
+  registerMeterDataRoutes,
   createClickHouse,
   createHttpServer,
   createKafka,
@@ -24,7 +25,7 @@ import {
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
 import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
-import { registerMeterDataRoutes } from '@meterstream/core/http/meter-data.routes';
+
 
 export type ServiceName = 'ingestor' | 'aggregator' | 'anomaly';
 export const ALL_SERVICES: readonly ServiceName[] = ['ingestor', 'aggregator', 'anomaly'];

@@ -172,3 +172,15 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     await pipeline.close();
   }
 });
+
+test('the anomaly service listens for erasures in its process while it runs', async () => {
+  const { erasures, createRegistry: registry } = await import('@meterstream/core');
+  const { testKafka, capturingLogger: cl } = await import('@meterstream/core/testing');
+  const { AnomalyService } = await import('./anomaly.js');
+  const before = erasures.listenerCount('erase');
+  const config = testConfig();
+  const service = new AnomalyService({ config, pseudonymKey: key, kafka: testKafka(), clickhouse, registry: registry('x'), logger: cl().logger });
+  assert.equal(erasures.listenerCount('erase'), before + 1);
+  await service.close();
+  assert.equal(erasures.listenerCount('erase'), before);
+});

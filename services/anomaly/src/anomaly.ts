@@ -28,6 +28,7 @@ import {
   TransactionalConsumer,
   deadLetterRecords,
   ensureTopics,
+  erasures,
   insertTsv,
   isMeterError,
   pipelineMetrics,
@@ -148,7 +149,14 @@ export class AnomalyService implements Stage {
       consumer('invoices', config.topics.invoices, (b) => this.#onInvoices(b)),
     ];
     this.#sweepProducer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    // An erasure in this process: drop the meter's state, so no later write brings it back.
+    const forget = (pseudonym: string) => {
+      this.#hourlyState.forget(pseudonym);
+      this.#temperatureState.forget(pseudonym);
+    };
+    erasures.on('erase', forget);
     this.close = sharedPromise(async () => {
+      erasures.off('erase', forget);
       this.#log.info('anomaly service stopping: finishing the batches in flight');
       if (this.#sweepTimer) clearInterval(this.#sweepTimer);
       await this.#sweeping;

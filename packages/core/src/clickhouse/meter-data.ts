@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 /**
  * Everything stored about one meter, for the data subject's rights (portability, erasure).
  * The tables are found in ClickHouse's own catalogue — every table of the database with a
@@ -136,6 +137,13 @@ function clickhouseMillis(d: Date): string {
 }
 
 /**
+ * Erasure announcements within one process: a component that keeps per-meter state in memory
+ * (the anomaly service's detector state) listens and drops the pseudonym, so a later write of
+ * its state cannot resurrect an erased meter. Services in other processes do not hear it.
+ */
+export const erasures = new EventEmitter<{ erase: [pseudonym: string] }>();
+
+/**
  * Erases a meter from every table with a `meter` column with lightweight deletes (the rows
  * vanish from queries at once; merges reclaim the space later), then writes one row to
  * `erasure_audit`: the pseudonym, the time, the actor and the rows each table held. An unknown
@@ -143,6 +151,9 @@ function clickhouseMillis(d: Date): string {
  * erasure unaudited and maybe partial; running it again completes it.
  */
 export async function eraseMeter(client: ClickHouseClient, database: string, pseudonym: string, actor: string): Promise<Erasure> {
+  // Components in this process that hold the meter in memory forget it first, so nothing they
+  // write afterwards brings it back (see `erasures`).
+  erasures.emit('erase', pseudonym);
   const tables = await meterTables(client, database);
   const deleted = await countMeterRows(client, database, tables, pseudonym);
   for (const table of tables) {

@@ -56,3 +56,20 @@ test('state as of just before a batch, whatever attempts of it wrote', async () 
   // Another partition is another state.
   assert.equal((await store().begin(1, 0n)).has('m1'), false);
 });
+
+test('an erased meter is forgotten: its state is not written back by the next batch', async () => {
+  const s = store();
+  let ps = await s.begin(7, 0n);
+  ps.set('tenant\u001fgone\u001fWATER', 'tenant', 'gone', { n: 1 });
+  ps.set('tenant\u001fstays\u001fWATER', 'tenant', 'stays', { n: 1 });
+  await s.flush(7, ps, 0n);
+  await clickhouse.command({ query: `DELETE FROM ${config.clickhouse.database}.anomaly_state WHERE meter = 'gone'` });
+  s.forget('gone');
+  ps = await s.begin(7, 1n);
+  assert.deepEqual([...ps.entries()].map(([k]) => k), ['tenant\u001fstays\u001fWATER']);
+  // Every key of the partition is rewritten (a silence tick can touch them all): not the erased one.
+  for (const [k, v] of [...ps.entries()]) ps.set(k, 'tenant', k.split('\u001f')[1], { n: v.n + 1 });
+  await s.flush(7, ps, 1n);
+  const rs = await clickhouse.query({ query: `SELECT count() AS n FROM ${config.clickhouse.database}.anomaly_state WHERE meter = 'gone'`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  assert.equal((await rs.json<{ n: number }>())[0].n, 0);
+});

@@ -92,6 +92,11 @@ export class StateStore<S> {
     this.#log = opts.logger;
   }
 
+  /** Drops every in-memory state of a meter (an erasure). */
+  forget(meter: string): void {
+    for (const p of this.#partitions.values()) for (const [k, e] of p.entries) if (e.meter === meter) p.entries.delete(k);
+  }
+
   /** Forgets every in-memory partition (after a rebalance another instance may have moved on). */
   invalidate(): void {
     this.#partitions.clear();
