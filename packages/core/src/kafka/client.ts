@@ -30,13 +30,18 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
       // kafkajs logs every failed response of a connection at ERROR, retriable ones too
       // ("coordinator is loading" while a broker starts); failures that matter surface as
       // thrown errors and consumer CRASH events, which are logged at error.
-      if (entry.level === logLevel.ERROR && entry.namespace !== 'Connection') log.error(fields, message);
+      // Broker answers that kafkajs simply retries (a transaction begun while the broker still
+      // writes the previous one's markers; a coordinator moving or loading) are routine.
+      if (entry.level === logLevel.ERROR && ROUTINE_RETRY.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)) log.debug(fields, message);
+      else if (entry.level === logLevel.ERROR && entry.namespace !== 'Connection') log.error(fields, message);
       else if (entry.level === logLevel.ERROR) log.warn(fields, message);
       else if (entry.level === logLevel.WARN) log.warn(fields, message);
       else if (entry.level === logLevel.INFO) log.debug(fields, message);
     },
   });
 }
+
+const ROUTINE_RETRY = /concurrent operation on the same transaction|coordinator is loading|not the correct coordinator/i;
 
 /** The configured brokers, or the project's local broker (started when not running). */
 export async function resolveBrokers(config: KafkaConfig, logger: Logger): Promise<string[]> {
