@@ -3,21 +3,10 @@
  * reference computation of the hourly rows. Test support only.
  */
 import assert from 'node:assert/strict';
+import { prng } from '@meterstream/simulator';
 import { pseudonymOf, type AvroCodec, type ClickHouseClient, type MeterKind, type MeterReading, type MeterReadingBatch, type Quality, type ReadingType, type Unit } from '@meterstream/core';
 
 const H = 3_600_000;
-
-/** A seeded PRNG (mulberry32), so a failure can be replayed from the printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface MeterSpec {
   meterId: string;
