@@ -15,5 +15,5 @@ export * from './telemetry/logger.js';
 export * from './telemetry/metrics.js';
 export * from './kafka/transactional-consumer.js';
 export * from './kafka/dead-letter.js';
-export { erasures } from './clickhouse/meter-data.js';
+export { erasures, eraseMeter } from './clickhouse/meter-data.js';
 export { registerMeterDataRoutes } from './http/meter-data.routes.js';

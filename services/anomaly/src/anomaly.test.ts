@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import { createClickHouse, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
+import { createClickHouse, eraseMeter, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
 import { produce, readAll, testConfig, waitFor } from '@meterstream/core/testing';
 import { registerAlertRoutes } from './http/alerts.route.js';
 import { startPipeline, TEST_KEY as key } from './test-pipeline.js';
@@ -36,7 +36,8 @@ function waterBatches(meterId: string, litres: (hourIndex: number) => number, da
 const quiet = (i: number) => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) ? 40 : 0);
 
 test('alerts: fire once with evidence, resolve, survive restart and redelivery, follow corrections; raw IDs stay out', async (t) => {
-  const pipeline = await startPipeline(clickhouse, { METERSTREAM_ANOMALY_CONCURRENCY: '1' }, 2);
+  // Readings up to 4 days ahead are accepted, so the erasure check below can move data time on.
+  const pipeline = await startPipeline(clickhouse, { METERSTREAM_ANOMALY_CONCURRENCY: '1', METERSTREAM_MAX_FUTURE_SECONDS: String(4 * 86400) }, 2);
   const { config, kafka, codec, lines } = pipeline;
 
   const LEAK = 'WM-LEAK-0001', BURST = 'WM-BURST-0002', NORMAL = 'WM-NORMAL-0003', SILENT = 'WM-SILENT-0004', ROOM = 'TS-ROOM-0005', POWER = '707057500000000017';
@@ -167,6 +168,36 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     for (const m of raw) {
       assert.ok(!topicBytes.includes(m), `${m} on the alerts topic`);
       assert.ok(!lines.some((l) => l.includes(m)), `${m} in a log line`);
+    }
+
+    // Erasure: the pump room in this process (eraseMeter announces it), the burst meter as if
+    // erased by another process (audit row and deletes only; the service polls the audit).
+    // Then data time moves three days on: every meter left behind falls silent, and an erased
+    // meter's remembered state must not come back as an alert or a state row.
+    const db = config.clickhouse.database;
+    const alertsBefore = new Set((await alerts()).map((a) => a.alertId));
+    await eraseMeter(clickhouse, db, p(ROOM), 'test');
+    for (const table of ['alerts', 'anomaly_state', 'readings_raw', 'readings_hourly', 'invoice_checks']) {
+      await clickhouse.command({ query: `DELETE FROM ${db}.${table} WHERE meter = {m:String}`, query_params: { m: p(BURST) } });
+    }
+    await clickhouse.insert({ table: `${db}.erasure_audit`, values: [{ pseudonym: p(BURST), erased_at: new Date().toISOString().replace('T', ' ').replace('Z', ''), actor: 'other-process', deleted: {} }], format: 'JSONEachRow' });
+    await new Promise((r) => setTimeout(r, 2000)); // a few sweeps (500 ms in the test pipeline)
+    const ahead: { key: string; value: Buffer }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = `WM-AHEAD-${i}`;
+      const readings = Array.from({ length: 72 }, (_, h) => ({ ts: END + h * H, value: quiet(h), quality: 'MEASURED' as const }));
+      ahead.push({ key: id, value: codec.encodeSingleObject('MeterReadingBatch', { meterId: id, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: null, priceArea: null, readings }) });
+    }
+    await produce(kafka, config.topics.readings, ahead);
+    await settle();
+    const newAlerts = (await alerts()).filter((a) => !alertsBefore.has(a.alertId));
+    assert.ok(newAlerts.some((a) => a.type === 'METER_SILENT' && a.meter === p(NORMAL)), 'data time moved on: the meters left behind fell silent');
+    for (const m of [ROOM, BURST]) {
+      assert.equal(newAlerts.filter((a) => a.meter === p(m)).length, 0, `no alert for the erased ${m}`);
+      for (const table of ['alerts', 'anomaly_state']) {
+        const rs = await clickhouse.query({ query: `SELECT count() AS n FROM ${db}.${table} WHERE meter = {m:String}`, query_params: { m: p(m) }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+        assert.equal((await rs.json<{ n: number }>())[0].n, 0, `${table} holds nothing of the erased ${m}`);
+      }
     }
   } finally {
     await pipeline.close();

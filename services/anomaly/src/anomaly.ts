@@ -58,6 +58,8 @@ import { reconcile, type OpenEpisode } from './reconcile.js';
 import { STATE_COLUMNS, StateStore, type PartitionState } from './state/state-store.js';
 
 const H = 3_600_000;
+/** How long a PENDING invoice must have gone unchecked before the sweep takes it. */
+const SWEEP_GRACE_MS = 10_000;
 
 export interface AnomalyDeps {
   config: MeterstreamConfig;
@@ -115,6 +117,8 @@ export class AnomalyService implements Stage {
   readonly #abort = new AbortController();
   #sweepTimer: NodeJS.Timeout | null = null;
   #sweeping: Promise<void> = Promise.resolve();
+  /** Erasures up to this time (ms) are applied to the in-memory state. */
+  #erasedSince = Date.now() - 86_400_000;
   readonly close: () => Promise<void>;
 
   constructor(deps: AnomalyDeps) {
@@ -185,7 +189,10 @@ export class AnomalyService implements Stage {
     await Promise.all(this.#consumers.map((c) => c.start()));
     const every = this.#deps.sweepIntervalMs ?? 30_000;
     this.#sweepTimer = setInterval(() => {
-      this.#sweeping = this.#sweeping.then(() => this.#sweep()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'invoice sweep failed; next round retries'));
+      this.#sweeping = this.#sweeping
+        .then(() => this.#forgetErased())
+        .then(() => this.#sweep())
+        .catch((err) => this.#log.warn({ err: (err as Error).message }, 'sweep failed; next round retries'));
     }, every);
     this.#sweepTimer.unref();
     this.#log.info({ topics: [config.topics.hourly, config.topics.clean, config.topics.invoices] }, 'anomaly service started');
@@ -440,12 +447,35 @@ export class AnomalyService implements Stage {
   }
 
   /**
+   * Erasures made by another process (the audit table is shared): their meters' in-memory state
+   * is dropped, so this service never writes it back. In-process erasures arrive at once
+   * through `erasures`; this covers the rest within one sweep period.
+   */
+  async #forgetErased(): Promise<void> {
+    const since = this.#erasedSince;
+    const rs = await this.#deps.clickhouse.query({
+      query: `SELECT DISTINCT pseudonym, toUnixTimestamp64Milli(erased_at) AS at FROM ${this.#deps.config.clickhouse.database}.erasure_audit
+              WHERE erased_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}), 'UTC')`,
+      query_params: { since },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    for (const r of await rs.json<{ pseudonym: string; at: number }>()) {
+      this.#hourlyState.forget(r.pseudonym);
+      this.#temperatureState.forget(r.pseudonym);
+      this.#erasedSince = Math.max(this.#erasedSince, Number(r.at));
+    }
+  }
+
+  /**
    * PENDING invoices, checked again: decided when their data has come (an invoice and its last
    * hours can pass each other between the two topics), INSUFFICIENT_DATA when the wait ran out.
    */
   async #sweep(): Promise<void> {
     const now = Date.now();
-    const pending = await this.#invoices.stored({ pendingBefore: now });
+    // Only invoices no batch has checked for a while: the hourly path decides the rest itself
+    // (exactly once), and two deciders at the same moment would publish the alert twice.
+    const pending = await this.#invoices.stored({ pendingBefore: now, checkedBefore: now - SWEEP_GRACE_MS });
     if (pending.length === 0) return;
     const checks = (await this.#invoices.check(pending, now)).filter((c) => c.outcome !== 'PENDING');
     if (checks.length === 0) return;

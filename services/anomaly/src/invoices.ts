@@ -71,16 +71,17 @@ export class InvoiceChecker {
   }
 
   /** Stored checks of the given meters whose period overlaps [from, to), optionally only PENDING ones. */
-  async stored(filter: { meters?: string[]; from?: number; to?: number; pendingBefore?: number }): Promise<InvoiceCheck[]> {
+  async stored(filter: { meters?: string[]; from?: number; to?: number; pendingBefore?: number; checkedBefore?: number }): Promise<InvoiceCheck[]> {
     const conds: string[] = [];
     if (filter.meters) conds.push('meter IN {meters:Array(String)}');
     if (filter.from !== undefined) conds.push("period_end > fromUnixTimestamp64Milli(toInt64({from:Int64}), 'UTC')");
     if (filter.to !== undefined) conds.push("period_start < fromUnixTimestamp64Milli(toInt64({to:Int64}), 'UTC')");
     if (filter.pendingBefore !== undefined) conds.push("outcome = 'PENDING' AND period_end < fromUnixTimestamp64Milli(toInt64({before:Int64}), 'UTC')");
+    if (filter.checkedBefore !== undefined) conds.push("checked_at < fromUnixTimestamp64Milli(toInt64({checked:Int64}), 'UTC')");
     const rs = await this.client.query({
       query: `SELECT invoice_id, tenant, meter, kind, toUnixTimestamp64Milli(period_start) AS ps, toUnixTimestamp64Milli(period_end) AS pe, billed_quantity, unit, outcome
               FROM ${this.database}.invoice_checks FINAL WHERE ${conds.join(' AND ') || '1'}`,
-      query_params: { meters: filter.meters ?? [], from: filter.from ?? 0, to: filter.to ?? 0, before: filter.pendingBefore ?? 0 },
+      query_params: { meters: filter.meters ?? [], from: filter.from ?? 0, to: filter.to ?? 0, before: filter.pendingBefore ?? 0, checked: filter.checkedBefore ?? 0 },
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
