@@ -117,6 +117,10 @@ export class AnomalyService implements Stage {
   readonly #abort = new AbortController();
   #sweepTimer: NodeJS.Timeout | null = null;
   #sweeping: Promise<void> = Promise.resolve();
+  /** Invoice decisions run one at a time (see #decideInvoices). */
+  #invoiceLock: Promise<void> = Promise.resolve();
+  /** Invoices decided by a batch whose rows are not written yet, by id (count of batches). */
+  readonly #inFlight = new Map<string, number>();
   /** Erasures up to this time (ms) are applied to the in-memory state. */
   #erasedSince = Date.now() - 86_400_000;
   readonly close: () => Promise<void>;
@@ -329,12 +333,50 @@ export class AnomalyService implements Stage {
       for (const b of billable) for (const r of b.rows) (from = Math.min(from, r.hour)), (to = Math.max(to, r.hour));
       const touched = await this.#invoices.stored({ meters: billable.map((b) => b.meter), from, to: to + H });
       const kinds = new Set(billable.map((b) => `${b.meter}\u001f${b.kind}`));
-      checks = await this.#invoices.check(touched.filter((c) => kinds.has(`${c.meter}\u001f${c.kind}`)), Date.now());
-      emitted.push(...(await this.#invoices.transitions(checks, origin, first, Date.now())));
-      for (const c of checks) this.#metrics.invoicesChecked.inc({ outcome: c.outcome });
+      const decided = await this.#decideInvoices(touched.filter((c) => kinds.has(`${c.meter}\u001f${c.kind}`)), origin, first);
+      checks = decided.checks;
+      emitted.push(...decided.emitted);
     }
     end();
-    return this.#output(emitted, origin, [this.#hourlyState.flush(batch.partition, ps, last), this.#invoices.write(checks)]);
+    return this.#released(checks, this.#output(emitted, origin, [this.#hourlyState.flush(batch.partition, ps, last), this.#invoices.write(checks)]));
+  }
+
+  /**
+   * Checks invoices and decides their alerts, one decider at a time in this process; the
+   * invoices stay "in flight" (the sweep leaves them alone) until the batch's rows are written.
+   * Without this, the sweep and a batch deciding the same invoice at once both published it.
+   */
+  async #decideInvoices(invoices: Parameters<InvoiceChecker['check']>[0], origin: AlertOrigin, first: bigint): Promise<{ checks: InvoiceCheck[]; emitted: Emitted[] }> {
+    return this.#exclusive(async () => {
+      const now = Date.now();
+      const checks = await this.#invoices.check(invoices, now);
+      const emitted = await this.#invoices.transitions(checks, origin, first, now);
+      for (const c of checks) {
+        this.#metrics.invoicesChecked.inc({ outcome: c.outcome });
+        this.#inFlight.set(c.invoiceId, (this.#inFlight.get(c.invoiceId) ?? 0) + 1);
+      }
+      return { checks, emitted };
+    });
+  }
+
+  /** Ends the checks' in-flight time once the batch's ClickHouse writes settled. */
+  #released<T extends { confirm: Promise<null> }>(checks: InvoiceCheck[], out: T): T {
+    const release = () => {
+      for (const c of checks) {
+        const n = (this.#inFlight.get(c.invoiceId) ?? 1) - 1;
+        if (n <= 0) this.#inFlight.delete(c.invoiceId);
+        else this.#inFlight.set(c.invoiceId, n);
+      }
+    };
+    out.confirm = out.confirm.finally(release);
+    return out;
+  }
+
+  /** Runs invoice decisions one at a time. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#invoiceLock.then(fn);
+    this.#invoiceLock = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   /** Hourly rows (hour, sum, coverage) of water series from `from` on, by series key. */
@@ -437,13 +479,10 @@ export class AnomalyService implements Stage {
       }
       invoices.push({ invoiceId: inv.invoiceId, tenant: inv.tenant, meter: this.#pseudonyms.of(inv.tenant, inv.meterId), kind: inv.kind, periodStart: inv.periodStart, periodEnd: inv.periodEnd, billedQuantity: inv.billedQuantity, unit: inv.unit });
     }
-    const now = Date.now();
-    const checks = await this.#invoices.check(invoices, now);
-    const emitted = await this.#invoices.transitions(checks, origin, first, now);
-    for (const c of checks) this.#metrics.invoicesChecked.inc({ outcome: c.outcome });
+    const { checks, emitted } = await this.#decideInvoices(invoices, origin, first);
     end();
     if (dead.length > 0) this.#log.warn({ partition: batch.partition, dead: dead.map((d) => d.reason) }, 'invoices sent to the DLQ');
-    return this.#output(emitted, origin, [this.#invoices.write(checks)], deadLetterRecords(dead, batch.topic, batch.partition), config.topics.dlq);
+    return this.#released(checks, this.#output(emitted, origin, [this.#invoices.write(checks)], deadLetterRecords(dead, batch.topic, batch.partition), config.topics.dlq));
   }
 
   /**
@@ -472,22 +511,24 @@ export class AnomalyService implements Stage {
    * hours can pass each other between the two topics), INSUFFICIENT_DATA when the wait ran out.
    */
   async #sweep(): Promise<void> {
-    const now = Date.now();
-    // Only invoices no batch has checked for a while: the hourly path decides the rest itself
-    // (exactly once), and two deciders at the same moment would publish the alert twice.
-    const pending = await this.#invoices.stored({ pendingBefore: now, checkedBefore: now - SWEEP_GRACE_MS });
-    if (pending.length === 0) return;
-    const checks = (await this.#invoices.check(pending, now)).filter((c) => c.outcome !== 'PENDING');
-    if (checks.length === 0) return;
-    // Not a Kafka batch: published at least once, with stable alert ids.
-    const origin: AlertOrigin = { source: 'sweep', partition: 0, offset: -1n };
-    const emitted = await this.#invoices.transitions(checks, origin, 0n, now);
-    const { messages, body, alerts } = this.#emit(emitted, origin);
-    if (messages.length > 0) await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages, acks: -1 });
-    await insertTsv(this.#alertsInsert, body, emitted.length);
-    await this.#invoices.write(checks);
-    this.#counted(alerts);
-    for (const c of checks) this.#metrics.invoicesChecked.inc({ outcome: c.outcome });
+    await this.#exclusive(async () => {
+      const now = Date.now();
+      // Only invoices no batch has checked for a while nor holds right now: the batches decide
+      // the rest themselves, exactly once.
+      const pending = (await this.#invoices.stored({ pendingBefore: now, checkedBefore: now - SWEEP_GRACE_MS })).filter((c) => !this.#inFlight.has(c.invoiceId));
+      if (pending.length === 0) return;
+      const checks = (await this.#invoices.check(pending, now)).filter((c) => c.outcome !== 'PENDING');
+      if (checks.length === 0) return;
+      // Not a Kafka batch: published at least once, with stable alert ids.
+      const origin: AlertOrigin = { source: 'sweep', partition: 0, offset: -1n };
+      const emitted = await this.#invoices.transitions(checks, origin, 0n, now);
+      const { messages, body, alerts } = this.#emit(emitted, origin);
+      if (messages.length > 0) await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages, acks: -1 });
+      await insertTsv(this.#alertsInsert, body, emitted.length);
+      await this.#invoices.write(checks);
+      this.#counted(alerts);
+      for (const c of checks) this.#metrics.invoicesChecked.inc({ outcome: c.outcome });
+    });
   }
 }
 
