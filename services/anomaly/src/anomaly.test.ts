@@ -151,6 +151,12 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     const zones = await app.inject({ url: '/v1/zones', headers: auth });
     assert.equal(zones.statusCode, 200);
     assert.equal((await app.inject({ url: '/v1/alerts' })).statusCode, 401);
+    const wrong = await app.inject({ url: '/v1/alerts', headers: { authorization: 'Bearer not-the-token-at-all' } });
+    assert.equal(wrong.statusCode, 401);
+    assert.ok(wrong.json().error, 'a JSON error body');
+    assert.equal((await app.inject({ url: '/v1/zones?type=FLOOD', headers: auth })).statusCode, 400);
+    assert.equal((await app.inject({ url: '/v1/zones' })).statusCode, 401);
+    assert.equal((await app.inject({ url: '/v1/alerts?meter=NOT-A-PSEUDONYM', headers: auth })).statusCode, 400);
     const bad = await app.inject({ url: '/v1/alerts?type=FLOOD', headers: auth });
     assert.equal(bad.statusCode, 400);
     assert.ok(bad.json().error);
