@@ -7,24 +7,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import { AvroCodec, createClickHouse, createKafka, createLogger, createRegistry, loadConfig, migrate } from '@meterstream/core';
+import { AvroCodec, createClickHouse, createKafka, createRegistry, loadConfig, migrate } from '@meterstream/core';
 import { createTopic } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
-import { rssSampler } from './lib.mjs';
+import { benchLogger, caughtUp, rssSampler } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-async function caughtUp(admin, groupId, topic) {
-  const ends = await admin.fetchTopicOffsets(topic);
-  for (;;) {
-    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    if (ends.every((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))) return process.hrtime.bigint();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export async function run() {
   const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'aggregate.json'), 'utf8'));
@@ -43,7 +34,7 @@ export async function run() {
     LOG_LEVEL: 'warn',
   };
   const config = loadConfig(base);
-  const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
+  const logger = benchLogger();
   const kafka = createKafka(config.kafka, config.kafka.brokers, logger);
   const clickhouse = await createClickHouse(config.clickhouse);
   await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });

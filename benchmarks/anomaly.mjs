@@ -9,9 +9,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { Kafka, logLevel } from 'kafkajs';
-import { AvroCodec, createClickHouse, createKafka, createLogger, createRegistry, loadConfig, migrate, pseudonymOf } from '@meterstream/core';
+import { AvroCodec, createClickHouse, createKafka, createRegistry, loadConfig, migrate, pseudonymOf } from '@meterstream/core';
 import { createTopic } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
@@ -19,21 +18,12 @@ import { AnomalyService } from '@meterstream/anomaly';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { quantile, rssSampler } from './lib.mjs';
+import { benchLogger, caughtUp, quantile, rssSampler } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const H = 3_600_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function caughtUp(admin, groupId, topic) {
-  const ends = await admin.fetchTopicOffsets(topic);
-  for (;;) {
-    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    // An empty partition (high = low) has nothing to wait for; a group never commits on it.
-    if (ends.every((e) => e.high === e.low || BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))) return process.hrtime.bigint();
-    await sleep(20);
-  }
-}
 
 export async function run() {
   const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'anomaly.json'), 'utf8'));
@@ -59,7 +49,7 @@ export async function run() {
     LOG_LEVEL: 'warn',
   };
   const config = loadConfig(base);
-  const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
+  const logger = benchLogger();
   const kafka = createKafka(config.kafka, config.kafka.brokers, logger);
   const clickhouse = await createClickHouse(config.clickhouse);
   await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });

@@ -4,12 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
-  createClickHouse, createKafka, createLogger, createRegistry, loadConfig, migrate,
+  createClickHouse, createKafka, createRegistry, loadConfig, migrate,
 } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
-import { quantile, rssSampler } from './lib.mjs';
+import { benchLogger, quantile, rssSampler } from './lib.mjs';
 
 const topic = process.env.BENCH_TOPIC;
 const readings = Number(process.env.BENCH_READINGS);
@@ -27,7 +26,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   ...(process.env.METERSTREAM_INGESTOR_CONCURRENCY ? { METERSTREAM_INGESTOR_CONCURRENCY: process.env.METERSTREAM_INGESTOR_CONCURRENCY } : {}),
 });
-const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
+const logger = benchLogger();
 const rss = rssSampler();
 const kafka = createKafka(config.kafka, config.kafka.brokers, logger);
 const clickhouse = await createClickHouse(config.clickhouse);

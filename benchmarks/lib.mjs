@@ -1,5 +1,7 @@
 // Shared pieces of the benchmark scripts: percentiles, RSS sampling, child runs.
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { createLogger } from '@meterstream/core';
 
 /** The q-quantile (0..1) of numbers, nearest rank. */
 export function quantile(values, q) {
@@ -33,4 +35,22 @@ export function runJson(script, env, label, nodeArgs = []) {
       }
     });
   });
+}
+
+/** The services' logger in a benchmark: warnings and errors only, to stderr (stdout carries results). */
+export function benchLogger() {
+  return createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
+}
+
+/**
+ * Resolves (with the hrtime) once the group's committed offsets reach the end the topic had
+ * when called. An empty partition (high = low) has nothing to wait for; a group never commits on it.
+ */
+export async function caughtUp(admin, groupId, topic) {
+  const ends = await admin.fetchTopicOffsets(topic);
+  for (;;) {
+    const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    if (ends.every((e) => e.high === e.low || BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))) return process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -17,3 +17,4 @@ export * from './kafka/transactional-consumer.js';
 export * from './kafka/dead-letter.js';
 export { erasures, eraseMeter } from './clickhouse/meter-data.js';
 export { registerMeterDataRoutes } from './http/meter-data.routes.js';
+export type { ServiceDeps } from './service-deps.js';

@@ -26,16 +26,13 @@ import {
   ensureTopics,
   pipelineMetrics,
   sharedPromise,
-  type ClickHouseClient,
   type HourlyBatch,
   type HourlyValue,
-  type Kafka,
   type Logger,
-  type MeterstreamConfig,
   type ReadinessCheck,
   type Stage,
+  type ServiceDeps,
 } from '@meterstream/core';
-import type { Registry } from 'prom-client';
 import { ReadingsRawSource, seriesKey } from './sources/readings-raw.source.js';
 import { ReadingsHourlySink } from './sinks/readings-hourly.sink.js';
 import { recomputeWindow, type RecomputeWindow } from './transforms/recompute-window.js';
@@ -43,14 +40,7 @@ import { aggregatorMetrics, type AggregatorMetrics } from './aggregator-metrics.
 import type { DecodeResult, RollUpResult, RollUpTask, SeriesMeta, TouchedSeries } from './workers/tasks.js';
 
 /** What the aggregator is built from. */
-export interface AggregatorDeps {
-  config: MeterstreamConfig;
-  kafka: Kafka;
-  clickhouse: ClickHouseClient;
-  registry: Registry;
-  logger: Logger;
-  codec?: AvroCodec;
-}
+export type AggregatorDeps = ServiceDeps;
 
 /** One hourly row with its series header (what `readings_hourly` stores). */
 export type HourlyRow = HourlyValue & Omit<HourlyBatch, 'rows'>;

@@ -21,7 +21,6 @@
  * stable alert ids, since it is not a Kafka batch), INSUFFICIENT_DATA once the wait ran out.
  */
 import { Partitioners, type Batch, type Message, type Producer } from 'kafkajs';
-import type { Registry } from 'prom-client';
 import {
   AvroCodec,
   Pseudonymiser,
@@ -36,16 +35,14 @@ import {
   sinkInsertOptions,
   type Alert,
   type CleanReadingBatch,
-  type ClickHouseClient,
   type DeadLetter,
   type HourlyBatch,
   type InsertOptions,
   type Invoice,
-  type Kafka,
   type Logger,
-  type MeterstreamConfig,
   type ReadinessCheck,
   type Stage,
+  type ServiceDeps,
 } from '@meterstream/core';
 import { ALERT_COLUMNS, alertOf, alertTsv, type AlertOrigin, type AlertSubject } from './alerts.js';
 import { anomalyMetrics, type AnomalyMetrics } from './anomaly-metrics.js';
@@ -61,14 +58,9 @@ const H = 3_600_000;
 /** How long a PENDING invoice must have gone unchecked before the sweep takes it. */
 const SWEEP_GRACE_MS = 10_000;
 
-export interface AnomalyDeps {
-  config: MeterstreamConfig;
+export interface AnomalyDeps extends ServiceDeps {
+  /** The pseudonym key: invoices carry raw meter IDs and are pseudonymised on arrival. */
   pseudonymKey: Buffer;
-  kafka: Kafka;
-  clickhouse: ClickHouseClient;
-  registry: Registry;
-  logger: Logger;
-  codec?: AvroCodec;
   /** Period of the PENDING-invoice sweep (ms); default 30 seconds. */
   sweepIntervalMs?: number;
 }

@@ -18,14 +18,11 @@ import {
   ensureTopics,
   pipelineMetrics,
   sharedPromise,
-  type ClickHouseClient,
-  type Kafka,
   type Logger,
-  type MeterstreamConfig,
   type ReadinessCheck,
   type Stage,
+  type ServiceDeps,
 } from '@meterstream/core';
-import type { Registry } from 'prom-client';
 import { ReadingsRawSink } from './sinks/readings-raw.sink.js';
 import { cleanRecords } from './sinks/clean-topic.sink.js';
 
@@ -35,16 +32,9 @@ import type { SourceMessage } from './transforms/prepare-batch.js';
 import { ingestorMetrics, type IngestorMetrics } from './ingestor-metrics.js';
 
 /** What the ingestor is built from. */
-export interface IngestorDeps {
-  config: MeterstreamConfig;
+export interface IngestorDeps extends ServiceDeps {
   /** The pseudonym key (required: the ingestor is the privacy boundary). */
   pseudonymKey: Buffer;
-  kafka: Kafka;
-  clickhouse: ClickHouseClient;
-  registry: Registry;
-  logger: Logger;
-  /** Shared codec (one per process); built from config when absent. */
-  codec?: AvroCodec;
   /** Partitions of the readings topic when the ingestor has to create it. */
   defaultPartitions?: number;
 }

@@ -71,7 +71,8 @@ interface Restored<S> {
   applied: bigint;
 }
 
-const COLUMNS = ['source', 'partition', 'key', 'tenant', 'meter', 'offset', 'state', 'prev_offset', 'prev_state', 'version'] as const;
+/** Insert columns of `anomaly_state`, for the sink options. */
+export const STATE_COLUMNS = ['source', 'partition', 'key', 'tenant', 'meter', 'offset', 'state', 'prev_offset', 'prev_state', 'version'] as const;
 
 export class StateStore<S> {
   readonly #client: ClickHouseClient;
@@ -163,5 +164,3 @@ export class StateStore<S> {
   }
 }
 
-/** Insert columns of `anomaly_state`, for the sink options. */
-export const STATE_COLUMNS = COLUMNS;

@@ -1,0 +1,17 @@
+/** What every service is built from (one of each per process, shared by the services in it). */
+import type { Registry } from 'prom-client';
+import type { Kafka } from 'kafkajs';
+import type { AvroCodec } from './avro/index.js';
+import type { ClickHouseClient } from './clickhouse/client.js';
+import type { MeterstreamConfig } from './config.js';
+import type { Logger } from './telemetry/logger.js';
+
+export interface ServiceDeps {
+  config: MeterstreamConfig;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  registry: Registry;
+  logger: Logger;
+  /** Shared codec (one per process); built from config when absent. */
+  codec?: AvroCodec;
+}
