@@ -16,9 +16,10 @@ import { benchLogger, caughtUp, rssSampler } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-
 export async function run() {
-  const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'aggregate.json'), 'utf8'));
+  const spec = JSON.parse(
+    readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'aggregate.json'), 'utf8'),
+  );
   const topic = `bench-agg-${Date.now()}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'meterstream-bench-agg-'));
   const base = {
@@ -39,7 +40,18 @@ export async function run() {
   const clickhouse = await createClickHouse(config.clickhouse);
   await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
   const db = config.clickhouse.database;
-  const count = async (q) => Number((await (await clickhouse.query({ query: q, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json())[0].n);
+  const count = async (q) =>
+    Number(
+      (
+        await (
+          await clickhouse.query({
+            query: q,
+            format: 'JSONEachRow',
+            clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+          })
+        ).json()
+      )[0].n,
+    );
 
   // 1. Preload and ingest once.
   const codec = new AvroCodec();
@@ -53,30 +65,62 @@ export async function run() {
     const messages = [];
     for (let m = 0; m < spec.meters; m++) {
       const meterId = `707057500${String(m).padStart(9, '0')}`;
-      messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', {
-        meterId, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1',
-        readings: Array.from({ length: spec.perBatch }, (_, q) => ({ ts: day0 + d * 86_400_000 + q * 900_000, value: ((m + q) % 40) / 100, quality: 'MEASURED' })),
-      }) });
+      messages.push({
+        key: meterId,
+        value: codec.encodeSingleObject('MeterReadingBatch', {
+          meterId,
+          tenant: 'default',
+          kind: 'ELECTRICITY_IMPORT',
+          unit: 'KWH',
+          readingType: 'INTERVAL',
+          intervalSeconds: 900,
+          zoneId: null,
+          priceArea: 'NO1',
+          readings: Array.from({ length: spec.perBatch }, (_, q) => ({
+            ts: day0 + d * 86_400_000 + q * 900_000,
+            value: ((m + q) % 40) / 100,
+            quality: 'MEASURED',
+          })),
+        }),
+      });
       readings += spec.perBatch;
     }
-    for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, messages: messages.slice(i, i + 1000) });
+    for (let i = 0; i < messages.length; i += 1000)
+      await producer.send({ topic, messages: messages.slice(i, i + 1000) });
   }
   await producer.disconnect();
-  const ingestor = new Ingestor({ config, pseudonymKey: config.pseudonymKey, kafka, clickhouse, registry: createRegistry('ingestor'), logger });
+  const ingestor = new Ingestor({
+    config,
+    pseudonymKey: config.pseudonymKey,
+    kafka,
+    clickhouse,
+    registry: createRegistry('ingestor'),
+    logger,
+  });
   const admin = kafka.admin();
   await admin.connect();
   await ingestor.start();
   await caughtUp(admin, config.ingestor.groupId, topic);
   await ingestor.close();
-  console.error(`[aggregate] ${readings} readings ingested (${spec.meters} meters x ${spec.days} days x ${spec.perBatch})`);
+  console.error(
+    `[aggregate] ${readings} readings ingested (${spec.meters} meters x ${spec.days} days x ${spec.perBatch})`,
+  );
   const meterHours = spec.meters * spec.days * 24;
 
   // 2. Ours, with 1, 2 and the default number of workers, each from the start of the clean topic.
   const defaultWorkers = availableParallelism();
   const runs = [];
-  for (const [label, workers] of [['1 worker', 1], ['2 workers', 2], [`default (${defaultWorkers})`, defaultWorkers]]) {
+  for (const [label, workers] of [
+    ['1 worker', 1],
+    ['2 workers', 2],
+    [`default (${defaultWorkers})`, defaultWorkers],
+  ]) {
     await clickhouse.command({ query: `TRUNCATE TABLE ${db}.readings_hourly` });
-    const cfg = loadConfig({ ...base, METERSTREAM_AGGREGATOR_WORKERS: String(workers), METERSTREAM_AGGREGATOR_GROUP_ID: `${topic}-agg-${workers}-${runs.length}` });
+    const cfg = loadConfig({
+      ...base,
+      METERSTREAM_AGGREGATOR_WORKERS: String(workers),
+      METERSTREAM_AGGREGATOR_GROUP_ID: `${topic}-agg-${workers}-${runs.length}`,
+    });
     global.gc?.();
     const heapBase = process.memoryUsage().heapUsed;
     let heapPeak = heapBase;
@@ -87,7 +131,10 @@ export async function run() {
     let first = null;
     let biggestBatch = 0;
     aggregator.consumer.on(aggregator.consumer.events.FETCH_START, () => (first ??= process.hrtime.bigint()));
-    aggregator.consumer.on(aggregator.consumer.events.END_BATCH_PROCESS, (e) => (biggestBatch = Math.max(biggestBatch, e.payload.batchSize)));
+    aggregator.consumer.on(
+      aggregator.consumer.events.END_BATCH_PROCESS,
+      (e) => (biggestBatch = Math.max(biggestBatch, e.payload.batchSize)),
+    );
     await aggregator.start();
     const done = await caughtUp(admin, cfg.aggregator.groupId, cfg.topics.clean);
     const seconds = Number(done - first) / 1e9;
@@ -96,14 +143,25 @@ export async function run() {
     const phases = {};
     for (const m of await registry.getMetricsAsJSON()) {
       if (m.type !== 'histogram') continue;
-      for (const v of m.values) if (v.metricName?.endsWith('_sum')) phases[v.labels.phase ?? v.labels.table ?? m.name] = Number(v.value.toFixed(3));
+      for (const v of m.values)
+        if (v.metricName?.endsWith('_sum'))
+          phases[v.labels.phase ?? v.labels.table ?? m.name] = Number(v.value.toFixed(3));
     }
     await aggregator.close();
     const rows = await count(`SELECT count() AS n FROM ${db}.readings_hourly FINAL`);
     if (rows !== meterHours) throw new Error(`${label}: ${rows} hourly rows, expected ${meterHours}`);
     // Meter-hours in flight at the peak: a clean batch holds one meter-day (24 hours); two batches at once.
     const inFlightMeterHours = biggestBatch * 24 * cfg.aggregator.concurrency;
-    runs.push({ label, workers, seconds, readingsPerSec: readings / seconds, peakRssBytes: peak, transientHeapBytesPerMeterHour: (heapPeak - heapBase) / inFlightMeterHours, rows, phaseSeconds: phases });
+    runs.push({
+      label,
+      workers,
+      seconds,
+      readingsPerSec: readings / seconds,
+      peakRssBytes: peak,
+      transientHeapBytesPerMeterHour: (heapPeak - heapBase) / inFlightMeterHours,
+      rows,
+      phaseSeconds: phases,
+    });
     console.error(`[aggregate] phases (s): ${JSON.stringify(phases)}`);
     console.error(`[aggregate] meterstream, ${label}: ${Math.round(readings / seconds)} readings/s`);
   }
@@ -125,12 +183,37 @@ export async function run() {
   await admin.disconnect();
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });
-  const report = { bench: 'aggregate', at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), readings, meterHours, runs, peer };
+  const report = {
+    bench: 'aggregate',
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    readings,
+    meterHours,
+    runs,
+    peer,
+  };
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `aggregate-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  console.log('\naggregate benchmark (readings/s from first fetch of the clean topic to the last hourly row committed)');
+  writeFileSync(
+    join(here, 'results', `aggregate-${report.at.replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
+  console.log(
+    '\naggregate benchmark (readings/s from first fetch of the clean topic to the last hourly row committed)',
+  );
   console.log('run          | readings/s | peak RSS MB | transient heap B/meter-hour | ratio to ClickHouse GROUP BY');
-  for (const r of runs) console.log(`${r.label.padEnd(12)} | ${Math.round(r.readingsPerSec).toLocaleString('en').padStart(10)} | ${Math.round(r.peakRssBytes / 2 ** 20).toString().padStart(11)} | ${Math.round(r.transientHeapBytesPerMeterHour).toString().padStart(27)} | ${(r.readingsPerSec / peer.readingsPerSec).toFixed(2)}x`);
-  console.log(`ClickHouse INSERT ... SELECT ... GROUP BY: ${Math.round(peer.readingsPerSec).toLocaleString('en')} readings/s (${peerRows} rows)`);
+  for (const r of runs)
+    console.log(
+      `${r.label.padEnd(12)} | ${Math.round(r.readingsPerSec).toLocaleString('en').padStart(10)} | ${Math.round(
+        r.peakRssBytes / 2 ** 20,
+      )
+        .toString()
+        .padStart(
+          11,
+        )} | ${Math.round(r.transientHeapBytesPerMeterHour).toString().padStart(27)} | ${(r.readingsPerSec / peer.readingsPerSec).toFixed(2)}x`,
+    );
+  console.log(
+    `ClickHouse INSERT ... SELECT ... GROUP BY: ${Math.round(peer.readingsPerSec).toLocaleString('en')} readings/s (${peerRows} rows)`,
+  );
   return report;
 }

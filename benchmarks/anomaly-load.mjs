@@ -13,13 +13,22 @@ const topic = process.env.BENCH_TOPIC;
 const wall = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const codec = new AvroCodec();
-const kafka = new Kafka({ clientId: 'bench-load', brokers: process.env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'bench-load',
+  brokers: process.env.KAFKA_BROKERS.split(','),
+  logLevel: logLevel.NOTHING,
+});
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
 await producer.connect();
 
 const perTick = spec.readingsPerSecond / 10;
 const startDay = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 30 * 86_400_000;
-let water = 0, room = 0, waterReadings = 0, roomReadings = 0, triggers = 0, offered = 0;
+let water = 0,
+  room = 0,
+  waterReadings = 0,
+  roomReadings = 0,
+  triggers = 0,
+  offered = 0;
 const t0 = Date.now();
 let next = t0;
 for (let tick = 0; tick < spec.seconds * 10; tick++) {
@@ -30,10 +39,24 @@ for (let tick = 0; tick < spec.seconds * 10; tick++) {
       const m = water++ % spec.waterMeters;
       const day = startDay + Math.floor((water - 1) / spec.waterMeters) * 86_400_000;
       const meterId = `WM${String(m).padStart(8, '0')}`;
-      messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', {
-        meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: `zone-${m % 50}`, priceArea: null,
-        readings: Array.from({ length: 24 }, (_, h) => ({ ts: day + h * H, value: [7, 8, 19, 20].includes(h) ? 60 : h === 3 ? 0 : 5, quality: 'MEASURED' })),
-      }) });
+      messages.push({
+        key: meterId,
+        value: codec.encodeSingleObject('MeterReadingBatch', {
+          meterId,
+          tenant: 'default',
+          kind: 'WATER',
+          unit: 'L',
+          readingType: 'INTERVAL',
+          intervalSeconds: 3600,
+          zoneId: `zone-${m % 50}`,
+          priceArea: null,
+          readings: Array.from({ length: 24 }, (_, h) => ({
+            ts: day + h * H,
+            value: [7, 8, 19, 20].includes(h) ? 60 : h === 3 ? 0 : 5,
+            quality: 'MEASURED',
+          })),
+        }),
+      });
       n += 24;
       waterReadings += 24;
     } else {
@@ -42,10 +65,24 @@ for (let tick = 0; tick < spec.seconds * 10; tick++) {
       // Each round of rooms reports the next hour of readings, ending before now.
       const round = Math.floor((room - 1) / spec.rooms);
       const at = startDay + 20 * 86_400_000 + round * H;
-      messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', {
-        meterId, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', intervalSeconds: 0, zoneId: `building-${r % 100}`, priceArea: null,
-        readings: Array.from({ length: 6 }, (_, i) => ({ ts: at + i * 600_000, value: 14 + (r % 5) + (i % 2) / 10, quality: 'MEASURED' })),
-      }) });
+      messages.push({
+        key: meterId,
+        value: codec.encodeSingleObject('MeterReadingBatch', {
+          meterId,
+          tenant: 'default',
+          kind: 'TEMPERATURE',
+          unit: 'CELSIUS',
+          readingType: 'INSTANT',
+          intervalSeconds: 0,
+          zoneId: `building-${r % 100}`,
+          priceArea: null,
+          readings: Array.from({ length: 6 }, (_, i) => ({
+            ts: at + i * 600_000,
+            value: 14 + (r % 5) + (i % 2) / 10,
+            quality: 'MEASURED',
+          })),
+        }),
+      });
       n += 6;
       roomReadings += 6;
     }
@@ -54,8 +91,24 @@ for (let tick = 0; tick < spec.seconds * 10; tick++) {
   const sends = [producer.send({ topic, messages })];
   if (tick % Math.round(10 / spec.triggersPerSecond) === 0) {
     const meterId = `TRIGGER${String(triggers++).padStart(6, '0')}`;
-    const value = codec.encodeSingleObject('MeterReading', { meterId, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', ts: Date.now(), intervalSeconds: 0, value: 1, quality: 'MEASURED', zoneId: 'pump-rooms', priceArea: null });
-    sends.push(producer.send({ topic, messages: [{ key: meterId, value }] }).then(() => process.stdout.write(`${JSON.stringify({ trigger: meterId, at: wall() })}\n`)));
+    const value = codec.encodeSingleObject('MeterReading', {
+      meterId,
+      tenant: 'default',
+      kind: 'TEMPERATURE',
+      unit: 'CELSIUS',
+      readingType: 'INSTANT',
+      ts: Date.now(),
+      intervalSeconds: 0,
+      value: 1,
+      quality: 'MEASURED',
+      zoneId: 'pump-rooms',
+      priceArea: null,
+    });
+    sends.push(
+      producer
+        .send({ topic, messages: [{ key: meterId, value }] })
+        .then(() => process.stdout.write(`${JSON.stringify({ trigger: meterId, at: wall() })}\n`)),
+    );
     offered += 1;
   }
   await Promise.all(sends);
@@ -64,4 +117,6 @@ for (let tick = 0; tick < spec.seconds * 10; tick++) {
   if (wait > 0) await sleep(wait);
 }
 await producer.disconnect();
-process.stdout.write(`${JSON.stringify({ done: true, offered, seconds: (Date.now() - t0) / 1000, triggers, waterReadings, roomReadings })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ done: true, offered, seconds: (Date.now() - t0) / 1000, triggers, waterReadings, roomReadings })}\n`,
+);

@@ -10,7 +10,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { AvroCodec, createClickHouse, createKafka, createRegistry, loadConfig, migrate, pseudonymOf } from '@meterstream/core';
+import {
+  AvroCodec,
+  createClickHouse,
+  createKafka,
+  createRegistry,
+  loadConfig,
+  migrate,
+  pseudonymOf,
+} from '@meterstream/core';
 import { createTopic } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
@@ -23,7 +31,6 @@ import { benchLogger, caughtUp, quantile, rssSampler } from './lib.mjs';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const H = 3_600_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 
 export async function run() {
   const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'anomaly.json'), 'utf8'));
@@ -62,11 +69,27 @@ export async function run() {
   await admin.connect();
 
   const registry = createRegistry('all');
-  const ingestor = new Ingestor({ config, pseudonymKey: config.pseudonymKey, kafka, clickhouse, registry, logger, codec });
+  const ingestor = new Ingestor({
+    config,
+    pseudonymKey: config.pseudonymKey,
+    kafka,
+    clickhouse,
+    registry,
+    logger,
+    codec,
+  });
   // BENCH_ANOMALY_WITHOUT_AGGREGATOR=1: the frost path alone (the aggregator shares the one embedded engine).
   const withAggregator = process.env.BENCH_ANOMALY_WITHOUT_AGGREGATOR !== '1';
   const aggregator = withAggregator ? new Aggregator({ config, kafka, clickhouse, registry, logger, codec }) : null;
-  let anomaly = new AnomalyService({ config, pseudonymKey: config.pseudonymKey, kafka, clickhouse, registry, logger, codec });
+  let anomaly = new AnomalyService({
+    config,
+    pseudonymKey: config.pseudonymKey,
+    kafka,
+    clickhouse,
+    registry,
+    logger,
+    codec,
+  });
   await ingestor.start();
   await aggregator?.start();
   await anomaly.start();
@@ -92,7 +115,10 @@ export async function run() {
 
   // 2. The load, from its own process (as a head-end would send it).
   const rss = rssSampler();
-  const load = spawn(process.execPath, [join(here, 'anomaly-load.mjs')], { env: { ...process.env, BENCH_LOAD: JSON.stringify(spec), BENCH_TOPIC: topic }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const load = spawn(process.execPath, [join(here, 'anomaly-load.mjs')], {
+    env: { ...process.env, BENCH_LOAD: JSON.stringify(spec), BENCH_TOPIC: topic },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let summary = null;
   let triggers = 0;
   const lines = createInterface({ input: load.stdout });
@@ -104,14 +130,24 @@ export async function run() {
       sent.set(pseudonymOf(Buffer.from(key, 'hex'), 'default', m.trigger), m.at);
     }
   });
-  await new Promise((resolve, reject) => load.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`load exited ${code}`)))));
+  await new Promise((resolve, reject) =>
+    load.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`load exited ${code}`)))),
+  );
   const offered = summary.offered;
   const loadSeconds = summary.seconds;
   // Where the backlog is when the load stops: messages behind, per consumer group.
   const lagOf = async (groupId, topicName) => {
     const ends = await admin.fetchTopicOffsets(topicName);
     const [c] = await admin.fetchOffsets({ groupId, topics: [topicName] });
-    return ends.reduce((sum, e) => sum + Math.max(0, Number(e.high) - Math.max(0, Number(c.partitions.find((p) => p.partition === e.partition)?.offset ?? 0))), 0);
+    return ends.reduce(
+      (sum, e) =>
+        sum +
+        Math.max(
+          0,
+          Number(e.high) - Math.max(0, Number(c.partitions.find((p) => p.partition === e.partition)?.offset ?? 0)),
+        ),
+      0,
+    );
   };
   const backlog = {
     ingestor: await lagOf(config.ingestor.groupId, topic),
@@ -139,26 +175,59 @@ export async function run() {
   const batchMs = {};
   for (const m of await registry.getMetricsAsJSON()) {
     if (m.name !== 'meterstream_kafka_batch_duration_seconds') continue;
-    const sums = {}, counts = {};
+    const sums = {},
+      counts = {};
     for (const v of m.values) {
       if (v.metricName?.endsWith('_sum')) sums[v.labels.topic] = v.value;
       if (v.metricName?.endsWith('_count')) counts[v.labels.topic] = v.value;
     }
-    for (const t of Object.keys(sums)) batchMs[t.replace(topic, 'readings')] = { batches: counts[t], meanMs: Math.round((1000 * sums[t]) / counts[t]) };
+    for (const t of Object.keys(sums))
+      batchMs[t.replace(topic, 'readings')] = { batches: counts[t], meanMs: Math.round((1000 * sums[t]) / counts[t]) };
   }
   console.error(`[anomaly] per-batch time by consumed topic: ${JSON.stringify(batchMs)}`);
-  const latency = { samples: latencies.length, triggers, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), maxMs: Math.max(...latencies) };
-  console.error(`[anomaly] offered ${Math.round(offered / loadSeconds)} readings/s for ${loadSeconds.toFixed(1)} s; trigger -> alert p50 ${latency.p50Ms?.toFixed(0)} ms, p99 ${latency.p99Ms?.toFixed(0)} ms (${latencies.length}/${triggers})`);
+  const latency = {
+    samples: latencies.length,
+    triggers,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    maxMs: Math.max(...latencies),
+  };
+  console.error(
+    `[anomaly] offered ${Math.round(offered / loadSeconds)} readings/s for ${loadSeconds.toFixed(1)} s; trigger -> alert p50 ${latency.p50Ms?.toFixed(0)} ms, p99 ${latency.p99Ms?.toFixed(0)} ms (${latencies.length}/${triggers})`,
+  );
 
   // 3. Throughput: a fresh service (new groups, fresh state) catches up on what the run produced.
-  const count = async (q) => Number((await (await clickhouse.query({ query: q, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json())[0].n);
-  for (const t of ['anomaly_state', 'alerts', 'invoice_checks']) await clickhouse.command({ query: `TRUNCATE TABLE ${db}.${t}` });
+  const count = async (q) =>
+    Number(
+      (
+        await (
+          await clickhouse.query({
+            query: q,
+            format: 'JSONEachRow',
+            clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+          })
+        ).json()
+      )[0].n,
+    );
+  for (const t of ['anomaly_state', 'alerts', 'invoice_checks'])
+    await clickhouse.command({ query: `TRUNCATE TABLE ${db}.${t}` });
   const hourlyRows = await count(`SELECT count() AS n FROM ${db}.readings_hourly`);
   const temperatureReadings = await count(`SELECT count() AS n FROM ${db}.readings_raw WHERE kind = 'TEMPERATURE'`);
   const catchUp = {};
-  for (const [input, topicName] of [['hourly', config.topics.hourly], ['temperature', config.topics.clean]]) {
+  for (const [input, topicName] of [
+    ['hourly', config.topics.hourly],
+    ['temperature', config.topics.clean],
+  ]) {
     const cfg = loadConfig({ ...base, METERSTREAM_ANOMALY_GROUP_ID: `${topic}-catchup-${input}` });
-    anomaly = new AnomalyService({ config: cfg, pseudonymKey: cfg.pseudonymKey, kafka, clickhouse, registry: createRegistry('anomaly'), logger, codec });
+    anomaly = new AnomalyService({
+      config: cfg,
+      pseudonymKey: cfg.pseudonymKey,
+      kafka,
+      clickhouse,
+      registry: createRegistry('anomaly'),
+      logger,
+      codec,
+    });
     const start = process.hrtime.bigint();
     await anomaly.start();
     const other = input === 'hourly' ? ['temperature', cfg.topics.clean] : ['hourly', cfg.topics.hourly];
@@ -166,20 +235,52 @@ export async function run() {
     await caughtUp(admin, `${cfg.anomaly.groupId}-${other[0]}`, other[1]);
     await anomaly.close();
     catchUp[input] = Number(done - start) / 1e9;
-    for (const t of ['anomaly_state', 'alerts', 'invoice_checks']) await clickhouse.command({ query: `TRUNCATE TABLE ${db}.${t}` });
+    for (const t of ['anomaly_state', 'alerts', 'invoice_checks'])
+      await clickhouse.command({ query: `TRUNCATE TABLE ${db}.${t}` });
   }
-  const throughput = { hourlyRows, hourlyRowsPerSec: hourlyRows / catchUp.hourly, temperatureReadings, temperatureReadingsPerSec: temperatureReadings / catchUp.temperature, seconds: catchUp };
-  console.error(`[anomaly] catch-up: ${Math.round(throughput.hourlyRowsPerSec)} hourly rows/s, ${Math.round(throughput.temperatureReadingsPerSec)} temperature readings/s`);
+  const throughput = {
+    hourlyRows,
+    hourlyRowsPerSec: hourlyRows / catchUp.hourly,
+    temperatureReadings,
+    temperatureReadingsPerSec: temperatureReadings / catchUp.temperature,
+    seconds: catchUp,
+  };
+  console.error(
+    `[anomaly] catch-up: ${Math.round(throughput.hourlyRowsPerSec)} hourly rows/s, ${Math.round(throughput.temperatureReadingsPerSec)} temperature readings/s`,
+  );
 
   await admin.disconnect();
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });
-  const report = { bench: 'anomaly', withAggregator, backlogAtEndOfLoad: backlog, drainSeconds, batchMs, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), spec, offeredReadingsPerSec: offered / loadSeconds, latency, peakRssBytes: peakRss, throughput };
+  const report = {
+    bench: 'anomaly',
+    withAggregator,
+    backlogAtEndOfLoad: backlog,
+    drainSeconds,
+    batchMs,
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    spec,
+    offeredReadingsPerSec: offered / loadSeconds,
+    latency,
+    peakRssBytes: peakRss,
+    throughput,
+  };
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `anomaly-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    join(here, 'results', `anomaly-${report.at.replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
   console.log('\nanomaly benchmark');
-  console.log(`load offered: ${Math.round(report.offeredReadingsPerSec).toLocaleString('en')} readings/s for ${loadSeconds.toFixed(0)} s (ingestor + aggregator + anomaly in one process)`);
-  console.log(`temperature reading appended -> FROST_RISK alert on the alerts topic: p50 ${latency.p50Ms?.toFixed(0)} ms, p99 ${latency.p99Ms?.toFixed(0)} ms, max ${latency.maxMs.toFixed(0)} ms (${latency.samples} of ${triggers} triggers; budget p99 < 1000 ms)`);
-  console.log(`evaluated (catch-up): ${Math.round(throughput.hourlyRowsPerSec).toLocaleString('en')} hourly rows/s, ${Math.round(throughput.temperatureReadingsPerSec).toLocaleString('en')} temperature readings/s; peak RSS ${Math.round(peakRss / 2 ** 20)} MB`);
+  console.log(
+    `load offered: ${Math.round(report.offeredReadingsPerSec).toLocaleString('en')} readings/s for ${loadSeconds.toFixed(0)} s (ingestor + aggregator + anomaly in one process)`,
+  );
+  console.log(
+    `temperature reading appended -> FROST_RISK alert on the alerts topic: p50 ${latency.p50Ms?.toFixed(0)} ms, p99 ${latency.p99Ms?.toFixed(0)} ms, max ${latency.maxMs.toFixed(0)} ms (${latency.samples} of ${triggers} triggers; budget p99 < 1000 ms)`,
+  );
+  console.log(
+    `evaluated (catch-up): ${Math.round(throughput.hourlyRowsPerSec).toLocaleString('en')} hourly rows/s, ${Math.round(throughput.temperatureReadingsPerSec).toLocaleString('en')} temperature readings/s; peak RSS ${Math.round(peakRss / 2 ** 20)} MB`,
+  );
   return report;
 }

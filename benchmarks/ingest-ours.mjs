@@ -4,9 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createClickHouse, createKafka, createRegistry, loadConfig, migrate,
-} from '@meterstream/core';
+import { createClickHouse, createKafka, createRegistry, loadConfig, migrate } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
 import { benchLogger, quantile, rssSampler } from './lib.mjs';
 
@@ -24,7 +22,9 @@ const config = loadConfig({
   METERSTREAM_INGESTOR_GROUP_ID: `${topic}-ours`,
   METERSTREAM_INSTANCE_ID: 'bench',
   LOG_LEVEL: 'warn',
-  ...(process.env.METERSTREAM_INGESTOR_CONCURRENCY ? { METERSTREAM_INGESTOR_CONCURRENCY: process.env.METERSTREAM_INGESTOR_CONCURRENCY } : {}),
+  ...(process.env.METERSTREAM_INGESTOR_CONCURRENCY
+    ? { METERSTREAM_INGESTOR_CONCURRENCY: process.env.METERSTREAM_INGESTOR_CONCURRENCY }
+    : {}),
 });
 const logger = benchLogger();
 const rss = rssSampler();
@@ -46,7 +46,9 @@ await ingestor.start();
 let done;
 for (;;) {
   const [c] = await admin.fetchOffsets({ groupId: config.ingestor.groupId, topics: [topic] });
-  if (ends.every((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))) {
+  if (
+    ends.every((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))
+  ) {
     done = process.hrtime.bigint();
     break;
   }
@@ -57,13 +59,34 @@ const peak = rss.stop();
 // Where the time went, from the service's own metrics (sums of seconds).
 const sums = {};
 for (const m of await registry.getMetricsAsJSON()) {
-  if (m.type === 'histogram') for (const v of m.values) if (v.metricName?.endsWith('_sum')) sums[m.name] = (sums[m.name] ?? 0) + v.value;
+  if (m.type === 'histogram')
+    for (const v of m.values) if (v.metricName?.endsWith('_sum')) sums[m.name] = (sums[m.name] ?? 0) + v.value;
 }
-const [{ n }] = await (await clickhouse.query({ query: `SELECT count() AS n FROM ${config.clickhouse.database}.readings_raw FINAL`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json();
+const [{ n }] = await (
+  await clickhouse.query({
+    query: `SELECT count() AS n FROM ${config.clickhouse.database}.readings_raw FINAL`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  })
+).json();
 await admin.disconnect();
 await ingestor.close();
 await clickhouse.close();
 rmSync(dataDir, { recursive: true, force: true });
 if (n !== readings) throw new Error(`readings_raw has ${n} rows, expected ${readings}`);
-console.log(JSON.stringify({ seconds, readingsPerSec: readings / seconds, batches: batchMs.length, p50BatchMs: quantile(batchMs, 0.5), p99BatchMs: quantile(batchMs, 0.99), peakRssBytes: peak, rows: n, phaseSeconds: { batch: sums.meterstream_kafka_batch_duration_seconds, insert: sums.meterstream_clickhouse_insert_duration_seconds } }));
+console.log(
+  JSON.stringify({
+    seconds,
+    readingsPerSec: readings / seconds,
+    batches: batchMs.length,
+    p50BatchMs: quantile(batchMs, 0.5),
+    p99BatchMs: quantile(batchMs, 0.99),
+    peakRssBytes: peak,
+    rows: n,
+    phaseSeconds: {
+      batch: sums.meterstream_kafka_batch_duration_seconds,
+      insert: sums.meterstream_clickhouse_insert_duration_seconds,
+    },
+  }),
+);
 process.exit(0);

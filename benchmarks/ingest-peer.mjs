@@ -48,7 +48,11 @@ const deadline = Date.now() + 600_000;
 while (n < readings) {
   if (Date.now() > deadline) throw new Error(`peer stalled at ${n} of ${readings} rows`);
   await new Promise((r) => setTimeout(r, 50));
-  const rs = await ch.query({ query: 'SELECT count() AS n FROM peer.readings_raw', format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  const rs = await ch.query({
+    query: 'SELECT count() AS n FROM peer.readings_raw',
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
   n = (await rs.json())[0].n;
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

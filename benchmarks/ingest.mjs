@@ -30,7 +30,10 @@ function registryServer(codec) {
 
 async function preload(kafka, codec, topic, partitions, scenario, meters) {
   await createTopic(kafka, topic, partitions);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const t0 = Date.UTC(2026, 10, 20);
   const id = SCHEMA_IDS[scenario.record];
@@ -46,8 +49,17 @@ async function preload(kafka, codec, topic, partitions, scenario, meters) {
     for (let i = 0; i < scenario.readings; i++) {
       const m = i % meters;
       const v = codec.encodeConfluent(id, 'MeterReading', {
-        meterId: meterId(m), tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL',
-        ts: t0 + Math.floor(i / meters) * 3_600_000, intervalSeconds: 3600, value: (i % 97) / 10, quality: 'MEASURED', zoneId: null, priceArea: null,
+        meterId: meterId(m),
+        tenant: 'default',
+        kind: 'WATER',
+        unit: 'L',
+        readingType: 'INTERVAL',
+        ts: t0 + Math.floor(i / meters) * 3_600_000,
+        intervalSeconds: 3600,
+        value: (i % 97) / 10,
+        quality: 'MEASURED',
+        zoneId: null,
+        priceArea: null,
       });
       buffer.push({ key: meterId(m), value: v });
       messages++;
@@ -60,8 +72,19 @@ async function preload(kafka, codec, topic, partitions, scenario, meters) {
       const m = i % meters;
       const day = t0 + Math.floor(i / meters) * 86_400_000;
       const v = codec.encodeConfluent(id, 'MeterReadingBatch', {
-        meterId: meterId(m), tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1',
-        readings: Array.from({ length: scenario.perBatch }, (_, q) => ({ ts: day + q * 900_000, value: ((i + q) % 50) / 100, quality: 'MEASURED' })),
+        meterId: meterId(m),
+        tenant: 'default',
+        kind: 'ELECTRICITY_IMPORT',
+        unit: 'KWH',
+        readingType: 'INTERVAL',
+        intervalSeconds: 900,
+        zoneId: null,
+        priceArea: 'NO1',
+        readings: Array.from({ length: scenario.perBatch }, (_, q) => ({
+          ts: day + q * 900_000,
+          value: ((i + q) % 50) / 100,
+          quality: 'MEASURED',
+        })),
       });
       buffer.push({ key: meterId(m), value: v });
       messages++;
@@ -71,7 +94,14 @@ async function preload(kafka, codec, topic, partitions, scenario, meters) {
   }
   await flush();
   await producer.disconnect();
-  return { messages, bytes, readings: scenario.record === 'MeterReading' ? scenario.readings : Math.ceil(scenario.readings / scenario.perBatch) * scenario.perBatch };
+  return {
+    messages,
+    bytes,
+    readings:
+      scenario.record === 'MeterReading'
+        ? scenario.readings
+        : Math.ceil(scenario.readings / scenario.perBatch) * scenario.perBatch,
+  };
 }
 
 export async function run() {
@@ -79,32 +109,68 @@ export async function run() {
   const codec = new AvroCodec();
   const registry = await registryServer(codec);
   const registryUrl = `http://127.0.0.1:${registry.address().port}`;
-  const kafka = new Kafka({ clientId: 'bench', brokers: process.env.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'bench',
+    brokers: process.env.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const results = [];
   try {
     for (const scenario of spec.scenarios) {
       const topic = `bench-${scenario.name}-${Date.now()}`;
       const loaded = await preload(kafka, codec, topic, spec.partitions, scenario, spec.meters);
-      console.error(`[ingest] ${scenario.name}: ${loaded.messages} messages, ${loaded.readings} readings, ${(loaded.bytes / loaded.messages).toFixed(0)} bytes/message`);
-      const env = { BENCH_TOPIC: topic, BENCH_READINGS: String(loaded.readings), BENCH_MESSAGES: String(loaded.messages), BENCH_RECORD: scenario.record, SCHEMA_REGISTRY_URL: registryUrl };
+      console.error(
+        `[ingest] ${scenario.name}: ${loaded.messages} messages, ${loaded.readings} readings, ${(loaded.bytes / loaded.messages).toFixed(0)} bytes/message`,
+      );
+      const env = {
+        BENCH_TOPIC: topic,
+        BENCH_READINGS: String(loaded.readings),
+        BENCH_MESSAGES: String(loaded.messages),
+        BENCH_RECORD: scenario.record,
+        SCHEMA_REGISTRY_URL: registryUrl,
+      };
       // BENCH_PROFILE=1 writes a V8 CPU profile of our run to benchmarks/results/profiles/.
-      const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`] : [];
+      const profile = process.env.BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(here, 'results', 'profiles')}`]
+        : [];
       const ours = await runJson(join(here, 'ingest-ours.mjs'), env, 'meterstream ingestor', profile);
       console.error(`[ingest] ${scenario.name}: meterstream ${Math.round(ours.readingsPerSec)} readings/s`);
-      const peer = process.env.BENCH_SKIP_PEER ? { readingsPerSec: NaN, peakRssBytes: NaN } : await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
+      const peer = process.env.BENCH_SKIP_PEER
+        ? { readingsPerSec: NaN, peakRssBytes: NaN }
+        : await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
       console.error(`[ingest] ${scenario.name}: ClickHouse Kafka engine ${Math.round(peer.readingsPerSec)} readings/s`);
-      results.push({ scenario: scenario.name, ...loaded, bytesPerMessage: Math.round(loaded.bytes / loaded.messages), ours, peer, ratio: ours.readingsPerSec / peer.readingsPerSec });
+      results.push({
+        scenario: scenario.name,
+        ...loaded,
+        bytesPerMessage: Math.round(loaded.bytes / loaded.messages),
+        ours,
+        peer,
+        ratio: ours.readingsPerSec / peer.readingsPerSec,
+      });
     }
   } finally {
     registry.close();
   }
-  const report = { bench: 'ingest', at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
+  const report = {
+    bench: 'ingest',
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    results,
+  };
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `ingest-${report.at.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    join(here, 'results', `ingest-${report.at.replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
   console.log('\ningest benchmark (readings/s from first fetch to last insert)');
-  console.log('scenario  | meterstream readings/s | p50 / p99 batch ms | peak RSS MB | ClickHouse Kafka engine readings/s | peak RSS MB | ratio');
+  console.log(
+    'scenario  | meterstream readings/s | p50 / p99 batch ms | peak RSS MB | ClickHouse Kafka engine readings/s | peak RSS MB | ratio',
+  );
   for (const r of results) {
-    console.log(`${r.scenario.padEnd(9)} | ${Math.round(r.ours.readingsPerSec).toLocaleString('en').padStart(22)} | ${r.ours.p50BatchMs} / ${r.ours.p99BatchMs} | ${Math.round(r.ours.peakRssBytes / 2 ** 20)} | ${Math.round(r.peer.readingsPerSec).toLocaleString('en').padStart(34)} | ${Math.round(r.peer.peakRssBytes / 2 ** 20)} | ${r.ratio.toFixed(2)}x`);
+    console.log(
+      `${r.scenario.padEnd(9)} | ${Math.round(r.ours.readingsPerSec).toLocaleString('en').padStart(22)} | ${r.ours.p50BatchMs} / ${r.ours.p99BatchMs} | ${Math.round(r.ours.peakRssBytes / 2 ** 20)} | ${Math.round(r.peer.readingsPerSec).toLocaleString('en').padStart(34)} | ${Math.round(r.peer.peakRssBytes / 2 ** 20)} | ${r.ratio.toFixed(2)}x`,
+    );
   }
   return report;
 }

@@ -22,7 +22,10 @@ export function rssSampler(everyMs = 50) {
 /** Runs `node script` with env; resolves to the JSON object it printed on its last stdout line. */
 export function runJson(script, env, label, nodeArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {
@@ -39,7 +42,10 @@ export function runJson(script, env, label, nodeArgs = []) {
 
 /** The services' logger in a benchmark: warnings and errors only, to stderr (stdout carries results). */
 export function benchLogger() {
-  return createLogger({ level: 'warn', destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }) });
+  return createLogger({
+    level: 'warn',
+    destination: new Writable({ write: (c, e, cb) => (process.stderr.write(c), cb()) }),
+  });
 }
 
 /**
@@ -50,7 +56,14 @@ export async function caughtUp(admin, groupId, topic) {
   const ends = await admin.fetchTopicOffsets(topic);
   for (;;) {
     const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    if (ends.every((e) => e.high === e.low || BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high))) return process.hrtime.bigint();
+    if (
+      ends.every(
+        (e) =>
+          e.high === e.low ||
+          BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= BigInt(e.high),
+      )
+    )
+      return process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, 20));
   }
 }

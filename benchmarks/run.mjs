@@ -16,7 +16,10 @@ for (const n of names) {
 let broker = null;
 if (!process.env.KAFKA_BROKERS) {
   const { startLocalKafka } = await import('../scripts/kafka/local-kafka.mjs');
-  broker = await startLocalKafka({ dir: join(root, '.kafka', 'bench'), port: Number(process.env.KAFKA_BENCH_PORT || 19292) });
+  broker = await startLocalKafka({
+    dir: join(root, '.kafka', 'bench'),
+    port: Number(process.env.KAFKA_BENCH_PORT || 19292),
+  });
   process.env.KAFKA_BROKERS = broker.brokers;
 }
 try {

@@ -20,7 +20,9 @@ function findTests(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['packages', 'services', 'cli'].flatMap((d) => findTests(join(root, d))).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+const files = ['packages', 'services', 'cli']
+  .flatMap((d) => findTests(join(root, d)))
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files found (did `npm run build` run?)');
   process.exit(1);
@@ -35,7 +37,11 @@ if (!env.KAFKA_BROKERS) {
   console.log(`test broker: KAFKA_BROKERS=${broker.brokers}`);
 }
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { cwd: root, env, stdio: 'inherit' });
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
 if (broker) await broker.stop();
 process.exit(code);

@@ -32,18 +32,25 @@ function readOrCreate(file: string, make: () => string): { value: string; create
   try {
     return { value: readFileSync(file, 'utf8').trim(), created: false };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
   }
   try {
     writeFileSync(file, `${make()}\n`, { mode: 0o600, flag: 'wx' });
     return { value: readFileSync(file, 'utf8').trim(), created: true };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { value: readFileSync(file, 'utf8').trim(), created: false };
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return { value: readFileSync(file, 'utf8').trim(), created: false };
     throw new ConfigError(file, `cannot create: ${(err as Error).message}`);
   }
 }
 
-function fromFile(dir: string, name: string, make: () => string, check: (value: string, file: string) => void): DemoSecret {
+function fromFile(
+  dir: string,
+  name: string,
+  make: () => string,
+  check: (value: string, file: string) => void,
+): DemoSecret {
   const file = join(dir, name);
   const { value, created } = readOrCreate(file, make);
   check(value, file);
@@ -52,7 +59,8 @@ function fromFile(dir: string, name: string, make: () => string, check: (value: 
 
 const token = () => randomBytes(24).toString('base64url');
 const checkToken = (value: string, file: string) => {
-  if (value.length < 16) throw new ConfigError(file, 'a token needs at least 16 characters; delete the file to get a new one');
+  if (value.length < 16)
+    throw new ConfigError(file, 'a token needs at least 16 characters; delete the file to get a new one');
 };
 
 /**
@@ -71,13 +79,23 @@ export function ensureDemoCredentials(config: MeterstreamConfig): DemoCredential
   const pseudonymKey =
     config.pseudonymKey !== null
       ? env(config.pseudonymKey.toString('hex'))
-      : fromFile(dir, 'pseudonym.key', () => randomBytes(32).toString('hex'), (value, file) => void parsePseudonymKey(value, file));
+      : fromFile(
+          dir,
+          'pseudonym.key',
+          () => randomBytes(32).toString('hex'),
+          (value, file) => void parsePseudonymKey(value, file),
+        );
   const apiToken = config.apiToken !== null ? env(config.apiToken) : fromFile(dir, 'api.token', token, checkToken);
-  const adminToken = config.adminToken !== null ? env(config.adminToken) : fromFile(dir, 'admin.token', token, checkToken);
+  const adminToken =
+    config.adminToken !== null ? env(config.adminToken) : fromFile(dir, 'admin.token', token, checkToken);
   return {
     pseudonymKey,
     apiToken,
     adminToken,
-    env: { METERSTREAM_PSEUDONYM_KEY: pseudonymKey.value, METERSTREAM_API_TOKEN: apiToken.value, METERSTREAM_ADMIN_TOKEN: adminToken.value },
+    env: {
+      METERSTREAM_PSEUDONYM_KEY: pseudonymKey.value,
+      METERSTREAM_API_TOKEN: apiToken.value,
+      METERSTREAM_ADMIN_TOKEN: adminToken.value,
+    },
   };
 }

@@ -11,10 +11,22 @@ import { planFleet, type AnomalyRates, type FleetOptions, type MeterRole } from 
 import { simulateOptions, type SimulateDefaults, type SimulateFlags, type SimulateOptions } from './simulate-flags.js';
 
 /** Anomaly rates of the demo: a few percent, and at least one meter of each type (see {@link demoRates}). */
-export const DEMO_BASE_RATES: Readonly<AnomalyRates> = Object.freeze({ leak: 0.05, burst: 0.04, frost: 0.1, invoiceError: 0.08, silent: 0.03 });
+export const DEMO_BASE_RATES: Readonly<AnomalyRates> = Object.freeze({
+  leak: 0.05,
+  burst: 0.04,
+  frost: 0.1,
+  invoiceError: 0.08,
+  silent: 0.03,
+});
 
 /** The demo's defaults: 300 meters, 14 days of history, then live at 60x (a data hour per wall minute). */
-export const DEMO_DEFAULTS: Readonly<Omit<SimulateDefaults, 'rates'>> = Object.freeze({ meters: 300, days: 14, speed: 60, seed: 1, follow: true });
+export const DEMO_DEFAULTS: Readonly<Omit<SimulateDefaults, 'rates'>> = Object.freeze({
+  meters: 300,
+  days: 14,
+  speed: 60,
+  seed: 1,
+  follow: true,
+});
 
 /**
  * {@link DEMO_BASE_RATES}, raised where a fleet of `meters` would otherwise get no meter of a
@@ -25,7 +37,14 @@ export const DEMO_DEFAULTS: Readonly<Omit<SimulateDefaults, 'rates'>> = Object.f
  */
 export function demoRates(meters: number): AnomalyRates {
   const roles = new Map<MeterRole, number>();
-  for (const m of planFleet({ seed: 0, meters, days: 1, end: 0, rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0 } }).meters) roles.set(m.role, (roles.get(m.role) ?? 0) + 1);
+  for (const m of planFleet({
+    seed: 0,
+    meters,
+    days: 1,
+    end: 0,
+    rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0 },
+  }).meters)
+    roles.set(m.role, (roles.get(m.role) ?? 0) + 1);
   const water = (roles.get('household') ?? 0) + (roles.get('flat') ?? 0);
   const rooms = roles.get('technical-room') ?? 0;
   const electricity = roles.get('electricity') ?? 0;
@@ -80,14 +99,16 @@ export function saveFleet(file: string, saved: SavedFleet): void {
 /** The flags that shape the fleet and differ from the saved one's, by name. */
 function changed(flags: SimulateFlags, saved: Required<FleetOptions>, timeZone: string): string[] {
   const out: string[] = [];
-  const differs = (name: string, given: unknown, was: unknown) => given !== undefined && given !== was && out.push(name);
+  const differs = (name: string, given: unknown, was: unknown) =>
+    given !== undefined && given !== was && out.push(name);
   differs('--meters', flags.meters, saved.meters);
   differs('--days', flags.days, saved.days);
   differs('--end', flags.end, saved.end);
   differs('--seed', flags.seed, saved.seed);
   differs('--tenant', flags.tenant, saved.tenant);
   differs('--granularity', flags.granularity, saved.granularity);
-  for (const [k, v] of Object.entries(flags.rates)) differs(`rate ${k}`, v, (saved.rates as Partial<AnomalyRates>)[k as keyof AnomalyRates]);
+  for (const [k, v] of Object.entries(flags.rates))
+    differs(`rate ${k}`, v, (saved.rates as Partial<AnomalyRates>)[k as keyof AnomalyRates]);
   differs('METERSTREAM_TIME_ZONE', timeZone, saved.timeZone);
   return out;
 }
@@ -100,9 +121,15 @@ export function demoFleet(flags: SimulateFlags, demoDir: string, now: number, ti
   const file = fleetFile(demoDir);
   const saved = load(file);
   const speedFlags = { ...flags, follow: (flags.speed ?? DEMO_DEFAULTS.speed) > 0 };
-  const fresh = simulateOptions(speedFlags, { ...DEMO_DEFAULTS, rates: demoRates(flags.meters ?? DEMO_DEFAULTS.meters) }, now, timeZone);
+  const fresh = simulateOptions(
+    speedFlags,
+    { ...DEMO_DEFAULTS, rates: demoRates(flags.meters ?? DEMO_DEFAULTS.meters) },
+    now,
+    timeZone,
+  );
   if (saved === null) return { options: fresh, resumeFrom: null, replaced: null, file };
   const differences = changed(flags, saved.fleet, timeZone);
-  if (differences.length > 0) return { options: fresh, resumeFrom: null, replaced: `${differences.join(', ')} changed`, file };
+  if (differences.length > 0)
+    return { options: fresh, resumeFrom: null, replaced: `${differences.join(', ')} changed`, file };
   return { options: { ...fresh, fleet: saved.fleet }, resumeFrom: saved.sentUntil, replaced: null, file };
 }

@@ -28,7 +28,11 @@ test('the demo rates give every kind of anomaly, whatever the fleet size and see
     for (const seed of [1, 2, 3]) {
       const plan = planFleet({ seed, meters, days: 14, end, rates: demoRates(meters) });
       const types = new Set(plan.labels.map((l) => l.type));
-      assert.deepEqual(TYPES.filter((t) => !types.has(t)), [], `${meters} meters, seed ${seed}`);
+      assert.deepEqual(
+        TYPES.filter((t) => !types.has(t)),
+        [],
+        `${meters} meters, seed ${seed}`,
+      );
     }
   }
   // A handful of percent, not every meter, in the default fleet.
@@ -41,28 +45,44 @@ test('demo credentials: created 0600 in the demo dir, reused on the next start; 
   const dir = join(parent, 'keys');
   const first = ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir }));
   assert.equal(statSync(dir).mode & 0o777, 0o700);
-  for (const [name, s] of [['pseudonym.key', first.pseudonymKey], ['api.token', first.apiToken], ['admin.token', first.adminToken]] as const) {
+  for (const [name, s] of [
+    ['pseudonym.key', first.pseudonymKey],
+    ['api.token', first.apiToken],
+    ['admin.token', first.adminToken],
+  ] as const) {
     assert.equal(s.file, join(dir, name));
     assert.ok(s.created);
     assert.equal(statSync(s.file).mode & 0o777, 0o600, name);
   }
   assert.match(first.pseudonymKey.value, /^[0-9a-f]{64}$/);
-  assert.ok(first.apiToken.value.length >= 16 && first.adminToken.value.length >= 16 && first.apiToken.value !== first.adminToken.value);
+  assert.ok(
+    first.apiToken.value.length >= 16 &&
+      first.adminToken.value.length >= 16 &&
+      first.apiToken.value !== first.adminToken.value,
+  );
   // The overlay is what the services get.
   const config = loadConfig(first.env);
   assert.equal(config.apiToken, first.apiToken.value);
   assert.equal(config.adminToken, first.adminToken.value);
 
   const again = ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir }));
-  assert.deepEqual([again.pseudonymKey.value, again.apiToken.value, again.adminToken.value], [first.pseudonymKey.value, first.apiToken.value, first.adminToken.value]);
+  assert.deepEqual(
+    [again.pseudonymKey.value, again.apiToken.value, again.adminToken.value],
+    [first.pseudonymKey.value, first.apiToken.value, first.adminToken.value],
+  );
   assert.ok(!again.apiToken.created);
 
-  const fromEnv = ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir, METERSTREAM_API_TOKEN: 'operator-token-0123456789' }));
+  const fromEnv = ensureDemoCredentials(
+    loadConfig({ METERSTREAM_DEMO_DIR: dir, METERSTREAM_API_TOKEN: 'operator-token-0123456789' }),
+  );
   assert.equal(fromEnv.apiToken.value, 'operator-token-0123456789');
   assert.equal(fromEnv.apiToken.file, null);
 
   writeFileSync(join(dir, 'admin.token'), 'short\n');
-  assert.throws(() => ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir })), (e: unknown) => e instanceof ConfigError && e.field === join(dir, 'admin.token'));
+  assert.throws(
+    () => ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir })),
+    (e: unknown) => e instanceof ConfigError && e.field === join(dir, 'admin.token'),
+  );
   rmSync(parent, { recursive: true, force: true });
 });
 
@@ -78,7 +98,11 @@ interface DemoProcess {
 function startDemo(args: string[], env: Record<string, string>, cwd: string): DemoProcess {
   // `npm start` is `npm run build && node bin/meterstream.mjs demo`; the build is the test
   // runner's, so the bin is spawned directly, from a fresh working directory.
-  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'demo', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), 'demo', ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let all = '';
   child.stdout!.on('data', (d) => ((stdout += d), (all += d)));
@@ -93,7 +117,12 @@ function startDemo(args: string[], env: Record<string, string>, cwd: string): De
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Ctrl-C, and the exit code. */
@@ -143,8 +172,12 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     const base = /meterstream: listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     assert.ok(base && !base.endsWith(':0'), `a real port in the output:\n${out}`);
     const token = readFileSync(join(dir, 'demo-keys', 'api.token'), 'utf8').trim();
-    for (const path of ['/healthz', '/metrics', '/docs', '/v1/alerts', '/v1/zones']) assert.ok(out.includes(`${base}${path}`), `${path} printed`);
-    assert.ok(out.includes(`curl -s -H 'Authorization: Bearer ${token}' '${base}/v1/alerts`), 'a curl line with the token');
+    for (const path of ['/healthz', '/metrics', '/docs', '/v1/alerts', '/v1/zones'])
+      assert.ok(out.includes(`${base}${path}`), `${path} printed`);
+    assert.ok(
+      out.includes(`curl -s -H 'Authorization: Bearer ${token}' '${base}/v1/alerts`),
+      'a curl line with the token',
+    );
     assert.ok(out.includes(readFileSync(join(dir, 'demo-keys', 'admin.token'), 'utf8').trim()), 'the admin token');
     assert.match(out, /pseudonym key in \.\/demo-keys\/pseudonym\.key/);
     const hourly = new RegExp(`(${base.replaceAll('.', '\\.')}/v1/meters/[0-9a-f]{32}/hourly\\?\\S+)`).exec(out)?.[1];
@@ -152,13 +185,23 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
 
     assert.equal((await getJson(`${base}/healthz`)).status, 200);
     assert.equal((await getJson(`${base}/v1/alerts`)).status, 401, 'the API wants the token');
-    const seen = await waitFor('alerts of three kinds', async () => {
-      const { status, body } = await getJson(`${base}/v1/alerts?limit=10000`, token);
-      const types = new Set((body.alerts as { type: string }[]).map((a) => a.type));
-      return status === 200 && types.size >= 3 && types;
-    }, 240_000, 2000);
+    const seen = await waitFor(
+      'alerts of three kinds',
+      async () => {
+        const { status, body } = await getJson(`${base}/v1/alerts?limit=10000`, token);
+        const types = new Set((body.alerts as { type: string }[]).map((a) => a.type));
+        return status === 200 && types.size >= 3 && types;
+      },
+      240_000,
+      2000,
+    );
     t.diagnostic(`alert types after ${Date.now() - started} ms: ${[...seen].join(', ')}`);
-    const rows = await waitFor('hourly rows of the printed meter', async () => (await getJson(hourly, token)).body.rows?.length, 120_000, 2000);
+    const rows = await waitFor(
+      'hourly rows of the printed meter',
+      async () => (await getJson(hourly, token)).body.rows?.length,
+      120_000,
+      2000,
+    );
     t.diagnostic(`${rows} hourly rows at the printed URL`);
 
     assert.equal(await interrupt(demo), 0, demo.output());
@@ -172,7 +215,9 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     assert.match(again, /continuing from/);
     assert.ok(again.includes(`Bearer ${token}`), 'the same token');
     const base2 = /meterstream: listening on (http:\/\/\S+)/.exec(again)![1];
-    const kept = new Set(((await getJson(`${base2}/v1/alerts?limit=10000`, token)).body.alerts as { type: string }[]).map((a) => a.type));
+    const kept = new Set(
+      ((await getJson(`${base2}/v1/alerts?limit=10000`, token)).body.alerts as { type: string }[]).map((a) => a.type),
+    );
     assert.ok(kept.size >= 3, 'the alerts are kept');
     await new Promise((r) => setTimeout(r, 15_000)); // let it run a little
     assert.equal(await interrupt(demo), 0, demo.output());
@@ -181,7 +226,9 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     t.diagnostic(`readings messages: ${sentFirst} after the first run, ${sentBoth} after the second`);
     assert.ok(sentBoth - sentFirst < sentFirst / 2, 'the second start does not send the history again');
     const codec = new AvroCodec();
-    const alerts = (await readAll(testKafka(), env.METERSTREAM_TOPIC_ALERTS)).map((r) => codec.decode(r.value!).value as Alert);
+    const alerts = (await readAll(testKafka(), env.METERSTREAM_TOPIC_ALERTS)).map(
+      (r) => codec.decode(r.value!).value as Alert,
+    );
     assert.ok(alerts.length > 0);
     assert.equal(new Set(alerts.map((a) => a.alertId)).size, alerts.length, 'no alert published twice');
     rmSync(dir, { recursive: true, force: true }); // kept when the test fails, to look at
@@ -192,10 +239,11 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
 
 /** A free port whose neighbour (the controller's) is free too. */
 async function freePortPair(): Promise<number> {
-  const free = (port: number) => new Promise<boolean>((resolve) => {
-    const srv = net.createServer().once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = net.createServer().once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
   for (;;) {
     const port = await new Promise<number>((resolve) => {
       const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -233,7 +281,10 @@ test('without KAFKA_BROKERS the demo starts the local broker and stops it, or re
   let broker: { stop: () => Promise<unknown> } | null = null;
   try {
     await within(300_000, 'the demo with its own broker to be ready', demo.ready);
-    assert.ok(demo.stdout().includes(`started the local Kafka broker at 127.0.0.1:${port}; it stops with the demo`), demo.stdout());
+    assert.ok(
+      demo.stdout().includes(`started the local Kafka broker at 127.0.0.1:${port}; it stops with the demo`),
+      demo.stdout(),
+    );
     assert.ok(local.localKafkaStatus({ dir: kafkaDir }).running);
     assert.equal(await interrupt(demo), 0, demo.output());
     assert.match(demo.stdout(), /local Kafka broker stopped/);
@@ -244,7 +295,10 @@ test('without KAFKA_BROKERS the demo starts the local broker and stops it, or re
     broker = running;
     demo = startDemo(small, env, dir);
     await within(180_000, 'the demo on a running broker to be ready', demo.ready);
-    assert.ok(demo.stdout().includes(`using the local Kafka broker already running at 127.0.0.1:${port}`), demo.stdout());
+    assert.ok(
+      demo.stdout().includes(`using the local Kafka broker already running at 127.0.0.1:${port}`),
+      demo.stdout(),
+    );
     assert.equal(await interrupt(demo), 0, demo.output());
     const after = local.localKafkaStatus({ dir: kafkaDir });
     assert.ok(after.running && after.pid === running.pid, 'a broker the demo did not start keeps running');

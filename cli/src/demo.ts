@@ -44,7 +44,10 @@ ${FLAGS_HELP}`;
  * guide stays readable, and readings from the simulator's clock accepted although it runs
  * ahead of real time (at 60x, an hour of wall time is 60 hours of data).
  */
-const DEMO_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ LOG_LEVEL: 'warn', METERSTREAM_MAX_FUTURE_SECONDS: String(366 * 86_400) });
+const DEMO_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
+  LOG_LEVEL: 'warn',
+  METERSTREAM_MAX_FUTURE_SECONDS: String(366 * 86_400),
+});
 
 /** How often the simulator's progress line and its resume point are written. */
 const PROGRESS_EVERY_MS = 15_000;
@@ -155,7 +158,9 @@ async function localBroker(teardown: Teardown): Promise<string> {
   const before = local.localKafkaStatus();
   const broker = await teardown.step(local.startLocalKafka());
   if (before.running && before.pid === broker.pid) {
-    say(`using the local Kafka broker already running at ${broker.brokers} (left running on exit; \`npm run kafka:down\` stops it)`);
+    say(
+      `using the local Kafka broker already running at ${broker.brokers} (left running on exit; \`npm run kafka:down\` stops it)`,
+    );
   } else {
     say(`started the local Kafka broker at ${broker.brokers}; it stops with the demo`);
     teardown.add(async () => {
@@ -167,10 +172,19 @@ async function localBroker(teardown: Teardown): Promise<string> {
 }
 
 /** Starts the simulator in the background; the promise settles when it stops, never rejects. */
-function startSimulator(config: MeterstreamConfig, fleet: DemoFleet, kafka: Kafka, signal: AbortSignal): Promise<void> & { stream: FleetStream } {
+function startSimulator(
+  config: MeterstreamConfig,
+  fleet: DemoFleet,
+  kafka: Kafka,
+  signal: AbortSignal,
+): Promise<void> & { stream: FleetStream } {
   const { options } = fleet;
   const labelsFile = options.labelsFile === null ? null : resolve(options.labelsFile);
-  const stream = new FleetStream(options.fleet, options.follow, labelsFile === null ? undefined : (labels) => writeLabels(labelsFile, options, labels));
+  const stream = new FleetStream(
+    options.fleet,
+    options.follow,
+    labelsFile === null ? undefined : (labels) => writeLabels(labelsFile, options, labels),
+  );
   let sentUntil = fleet.resumeFrom;
   let savedAt = 0;
   const save = () => saveFleet(fleet.file, { fleet: options.fleet, sentUntil });
@@ -196,7 +210,10 @@ function startSimulator(config: MeterstreamConfig, fleet: DemoFleet, kafka: Kafk
   }).then(
     (p) => {
       save();
-      if (!signal.aborted) say(`the simulator has sent its ${p.messages.toLocaleString('en-US')} messages; the services keep running (Ctrl-C stops)`);
+      if (!signal.aborted)
+        say(
+          `the simulator has sent its ${p.messages.toLocaleString('en-US')} messages; the services keep running (Ctrl-C stops)`,
+        );
     },
     (err: unknown) => {
       save();
@@ -216,19 +233,35 @@ function reportCredentials(c: DemoCredentials): void {
   const secrets = [c.pseudonymKey, c.apiToken, c.adminToken].filter((s) => s.file !== null);
   const created = secrets.filter((s) => s.created).map((s) => shown(s.file!));
   const reused = secrets.filter((s) => !s.created).map((s) => shown(s.file!));
-  if (created.length > 0) say(`created ${created.join(', ')} (mode 0600)${c.pseudonymKey.created ? '; keep the pseudonym key apart from the data' : ''}`);
+  if (created.length > 0)
+    say(
+      `created ${created.join(', ')} (mode 0600)${c.pseudonymKey.created ? '; keep the pseudonym key apart from the data' : ''}`,
+    );
   if (reused.length > 0) say(`using ${reused.join(', ')}`);
 }
 
 function secretLine(label: string, s: DemoSecret, variable: string, what: string): string {
-  return s.file === null ? `    ${label} from ${variable} (${what})` : `    ${label} ${s.value}   (${shown(s.file)}; ${what})`;
+  return s.file === null
+    ? `    ${label} from ${variable} (${what})`
+    : `    ${label} ${s.value}   (${shown(s.file)}; ${what})`;
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace(/\.000Z$/, 'Z');
 
 /** The guide printed once everything runs. */
-function printGuide(config: MeterstreamConfig, c: DemoCredentials, fleet: DemoFleet, stream: FleetStream, port: number): void {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+function printGuide(
+  config: MeterstreamConfig,
+  c: DemoCredentials,
+  fleet: DemoFleet,
+  stream: FleetStream,
+  port: number,
+): void {
+  const host =
+    config.host === '0.0.0.0' || config.host === '::'
+      ? '127.0.0.1'
+      : config.host.includes(':')
+        ? `[${config.host}]`
+        : config.host;
   const base = `http://${host}:${port}`;
   const { options } = fleet;
   const plan = stream.plan;
@@ -251,26 +284,38 @@ function printGuide(config: MeterstreamConfig, c: DemoCredentials, fleet: DemoFl
   ];
   if (example !== undefined) {
     const kind = example.kind;
-    lines.push(`    ${base}/v1/meters/${pseudonymOf(requirePseudonymKey(config), example.tenant, example.meterId)}/hourly?kind=${kind}&from=${iso(now - 7 * 86_400_000)}&to=${iso(now + 7 * 86_400_000)}`);
-    lines.push(`                 one ${leaking.has(example.meterId) ? 'leaking ' : ''}${kind === 'WATER' ? 'water meter' : 'meter'}'s hourly rows, by its pseudonym`);
+    lines.push(
+      `    ${base}/v1/meters/${pseudonymOf(requirePseudonymKey(config), example.tenant, example.meterId)}/hourly?kind=${kind}&from=${iso(now - 7 * 86_400_000)}&to=${iso(now + 7 * 86_400_000)}`,
+    );
+    lines.push(
+      `                 one ${leaking.has(example.meterId) ? 'leaking ' : ''}${kind === 'WATER' ? 'water meter' : 'meter'}'s hourly rows, by its pseudonym`,
+    );
   }
   lines.push(
     '',
     '  The /v1 routes need a bearer token:',
     secretLine('API token:  ', c.apiToken, 'METERSTREAM_API_TOKEN', 'read routes'),
     secretLine('admin token:', c.adminToken, 'METERSTREAM_ADMIN_TOKEN', 'export and erasure'),
-    c.pseudonymKey.file === null ? '    pseudonym key from METERSTREAM_PSEUDONYM_KEY' : `    pseudonym key in ${shown(c.pseudonymKey.file)} (mode 0600)`,
+    c.pseudonymKey.file === null
+      ? '    pseudonym key from METERSTREAM_PSEUDONYM_KEY'
+      : `    pseudonym key in ${shown(c.pseudonymKey.file)} (mode 0600)`,
     '',
     '  Try:',
     `    curl -s -H 'Authorization: Bearer ${token}' '${base}/v1/alerts?status=FIRING&limit=10'`,
     '',
     `  Simulated fleet: ${options.fleet.meters} meters (seed ${options.fleet.seed}), history ${iso(plan.start)} .. ${iso(options.fleet.end)}` +
       (fleet.resumeFrom === null ? ' sent at once' : `, continuing from ${iso(fleet.resumeFrom)}`) +
-      (options.speed > 0 ? `, then live at ${options.speed}x (data time runs ahead of the clock).` : ', then stops (--speed 0).'),
+      (options.speed > 0
+        ? `, then live at ${options.speed}x (data time runs ahead of the clock).`
+        : ', then stops (--speed 0).'),
     `  Its progress goes to stderr every ${PROGRESS_EVERY_MS / 1000} s; data in ${shown(resolve(config.clickhouse.dataDir))}, fleet state in ${shown(fleet.file)}.`,
     '  Ctrl-C stops everything; the next start continues where this one stopped.',
     '',
   );
-  if (fleet.replaced !== null) lines.push(`  (A new simulated fleet: ${fleet.replaced}. The previous fleet's meters will be reported silent.)`, '');
+  if (fleet.replaced !== null)
+    lines.push(
+      `  (A new simulated fleet: ${fleet.replaced}. The previous fleet's meters will be reported silent.)`,
+      '',
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -64,7 +64,16 @@ export async function paceDeliveries(o: PaceOptions): Promise<ProduceProgress> {
   const everyMs = o.progressEveryMs ?? 5000;
   const wall0 = now();
   const clock = () => (o.speed === 0 ? Number.POSITIVE_INFINITY : o.clockStart + (now() - wall0) * o.speed);
-  const p: ProduceProgress = { messages: 0, readings: 0, invoices: 0, dataTime: null, rate: 0, live: false, done: false, stopped: false };
+  const p: ProduceProgress = {
+    messages: 0,
+    readings: 0,
+    invoices: 0,
+    dataTime: null,
+    rate: 0,
+    live: false,
+    done: false,
+    stopped: false,
+  };
   let readings: Message[] = [];
   let invoices: Message[] = [];
   let batchReadings = 0;

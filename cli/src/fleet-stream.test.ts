@@ -12,7 +12,14 @@ const H = 3_600_000;
 const DAY = 24 * H;
 // Europe/Oslo changes to summer time on 2026-03-29: the third span crosses it.
 const END = Date.UTC(2026, 2, 20, 5);
-const FLEET: FleetOptions = { seed: 11, meters: 60, days: 14, end: END, timeZone: 'Europe/Oslo', rates: { leak: 0.1, burst: 0.1, frost: 0.3, invoiceError: 0.3, silent: 0.1 } };
+const FLEET: FleetOptions = {
+  seed: 11,
+  meters: 60,
+  days: 14,
+  end: END,
+  timeZone: 'Europe/Oslo',
+  rates: { leak: 0.1, burst: 0.1, frost: 0.3, invoiceError: 0.3, silent: 0.1 },
+};
 
 test('without follow, the stream is the planned span, labels included', () => {
   const stream = new FleetStream(FLEET, false);
@@ -52,7 +59,12 @@ test('following: three spans read as one fleet that keeps running', () => {
   for (const d of got) {
     if (d.topic === 'invoices') {
       const list = invoices.get(d.key) ?? [];
-      list.push({ start: d.value.periodStart, end: d.value.periodEnd, billed: d.value.billedQuantity, id: d.value.invoiceId });
+      list.push({
+        start: d.value.periodStart,
+        end: d.value.periodEnd,
+        billed: d.value.billedQuantity,
+        id: d.value.invoiceId,
+      });
       invoices.set(d.key, list);
       continue;
     }
@@ -67,13 +79,28 @@ test('following: three spans read as one fleet that keeps running', () => {
     const s = series.get(m.meterId) ?? [];
     assert.ok(s.length > 0, `${m.role} ${m.meterId} sent nothing`);
     for (let i = 1; i < s.length; i++) {
-      assert.ok(s[i].ts > s[i - 1].ts, `${m.role} ${m.meterId}: reading at ${new Date(s[i].ts).toISOString()} repeats or goes back`);
-      if (m.readingType === 'REGISTER') assert.ok(s[i].value >= s[i - 1].value, `${m.meterId}: the register falls at ${new Date(s[i].ts).toISOString()} (${s[i - 1].value} -> ${s[i].value})`);
-      if (!silent.has(m.meterId)) assert.equal(s[i].ts - s[i - 1].ts, step[m.role], `${m.role} ${m.meterId}: a gap at ${new Date(s[i].ts).toISOString()}`);
+      assert.ok(
+        s[i].ts > s[i - 1].ts,
+        `${m.role} ${m.meterId}: reading at ${new Date(s[i].ts).toISOString()} repeats or goes back`,
+      );
+      if (m.readingType === 'REGISTER')
+        assert.ok(
+          s[i].value >= s[i - 1].value,
+          `${m.meterId}: the register falls at ${new Date(s[i].ts).toISOString()} (${s[i - 1].value} -> ${s[i].value})`,
+        );
+      if (!silent.has(m.meterId))
+        assert.equal(
+          s[i].ts - s[i - 1].ts,
+          step[m.role],
+          `${m.role} ${m.meterId}: a gap at ${new Date(s[i].ts).toISOString()}`,
+        );
     }
     // Data reaches past both boundaries.
     if (!silent.has(m.meterId) && m.role !== 'electricity') {
-      assert.ok(s[s.length - 1].ts >= until - step[m.role] - H, `${m.role} ${m.meterId} stops at ${new Date(s[s.length - 1].ts).toISOString()}`);
+      assert.ok(
+        s[s.length - 1].ts >= until - step[m.role] - H,
+        `${m.role} ${m.meterId} stops at ${new Date(s[s.length - 1].ts).toISOString()}`,
+      );
       checkedBoundaries++;
     }
   }
@@ -94,7 +121,10 @@ test('following: three spans read as one fleet that keeps running', () => {
   }
   assert.ok(checked > 10, `${checked} invoices checked`);
   // The second span's first billing period starts before its boundary, on days the first span sent.
-  assert.ok([...invoices.values()].some((list) => list.some((inv) => inv.start > END - 7 * DAY && inv.start < END)), 'later spans bill too');
+  assert.ok(
+    [...invoices.values()].some((list) => list.some((inv) => inv.start > END - 7 * DAY && inv.start < END)),
+    'later spans bill too',
+  );
 
   // Labels: the first span's as planned (open ones closed at the boundary), later ones within their span.
   const first = plan.labels;
@@ -106,7 +136,11 @@ test('following: three spans read as one fleet that keeps running', () => {
   assert.ok(stream.labels.length > first.length, 'later spans inject new anomalies');
   const invoiceIds = new Set([...invoices.values()].flatMap((list) => list.map((inv) => inv.id)));
   for (const l of stream.labels.slice(first.length)) {
-    if (l.type === 'INVOICE_MISMATCH') assert.ok(invoiceIds.has(l.invoiceId!) || l.start > until - 9 * DAY, `the wrong invoice ${l.invoiceId} was not sent`);
+    if (l.type === 'INVOICE_MISMATCH')
+      assert.ok(
+        invoiceIds.has(l.invoiceId!) || l.start > until - 9 * DAY,
+        `the wrong invoice ${l.invoiceId} was not sent`,
+      );
     else assert.ok(l.start >= END, `${l.type} label starts before its span`);
   }
 });

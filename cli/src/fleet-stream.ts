@@ -18,7 +18,16 @@
  *
  * Pure, lazy and deterministic: memory is per meter, the same options give the same stream.
  */
-import { deliveries, planFleet, type Delivery, type ElectricityProfile, type FleetOptions, type FleetPlan, type Label, type SimMeter } from '@meterstream/simulator';
+import {
+  deliveries,
+  planFleet,
+  type Delivery,
+  type ElectricityProfile,
+  type FleetOptions,
+  type FleetPlan,
+  type Label,
+  type SimMeter,
+} from '@meterstream/simulator';
 import type { BatchReading, Invoice } from '@meterstream/core';
 
 const DAY = 86_400_000;
@@ -67,12 +76,16 @@ export class FleetStream implements Iterable<Delivery> {
   *[Symbol.iterator](): Generator<Delivery> {
     const { options } = this.plan;
     for (let span = 0; ; span++) {
-      const plan = span === 0 ? this.plan : planFleet({ ...options, days: options.days + OVERLAP_DAYS, end: options.end + span * options.days * DAY });
+      const plan =
+        span === 0
+          ? this.plan
+          : planFleet({ ...options, days: options.days + OVERLAP_DAYS, end: options.end + span * options.days * DAY });
       if (span > 0) {
         this.#boundary = options.end + (span - 1) * options.days * DAY;
         this.#registerShift = new Map();
         this.#spanMeters = new Map(plan.meters.map((m) => [m.meterId, m]));
-        if (plan.meters.some((m, i) => m.meterId !== this.plan.meters[i].meterId)) throw new Error('the simulator planned different meters for the same seed');
+        if (plan.meters.some((m, i) => m.meterId !== this.plan.meters[i].meterId))
+          throw new Error('the simulator planned different meters for the same seed');
       }
       this.#addLabels(plan.labels);
       this.#onLabels?.(this.#labels);
@@ -94,7 +107,8 @@ export class FleetStream implements Iterable<Delivery> {
     for (const l of labels) {
       // A billing period's label keeps its period (its invoice is billed again if need be).
       if (l.type === 'INVOICE_MISMATCH') this.#labels.push(l);
-      else if (l.end === null || l.end > boundary) this.#labels.push(l.start < boundary ? { ...l, start: boundary } : l);
+      else if (l.end === null || l.end > boundary)
+        this.#labels.push(l.start < boundary ? { ...l, start: boundary } : l);
     }
   }
 
@@ -139,14 +153,18 @@ export class FleetStream implements Iterable<Delivery> {
 
   /** An invoice billed again from the days actually sent in its period, or null if none were. */
   #rebill(inv: Invoice): Invoice | null {
-    const days = (this.#daySums.get(inv.meterId) ?? []).filter((d) => d.from >= inv.periodStart && d.from < inv.periodEnd);
+    const days = (this.#daySums.get(inv.meterId) ?? []).filter(
+      (d) => d.from >= inv.periodStart && d.from < inv.periodEnd,
+    );
     if (days.length === 0) return null;
     const m = this.#spanMeters.get(inv.meterId)!;
-    const factor = m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === inv.invoiceId ? m.injection.factor : 1;
+    const factor =
+      m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === inv.invoiceId ? m.injection.factor : 1;
     const billedQuantity = Math.round(days.reduce((a, d) => a + d.sum, 0) * factor * 100) / 100;
     const price = (m.profile as ElectricityProfile).pricePerKwh;
     // The amount keeps its fixed part: amount - billed x price.
-    const amount = inv.amount === null ? null : Math.round((inv.amount + (billedQuantity - inv.billedQuantity) * price) * 100) / 100;
+    const amount =
+      inv.amount === null ? null : Math.round((inv.amount + (billedQuantity - inv.billedQuantity) * price) * 100) / 100;
     return { ...inv, billedQuantity, amount };
   }
 

@@ -36,7 +36,9 @@ test('without a pseudonym key the ingestor and the anomaly service (invoices) re
 });
 
 test('pseudonym look-up prints the design construction (vector from Python hmac)', () => {
-  const r = run(['pseudonym', '--tenant', 'oslo-vann', '--meter', '707057500000000017'], { METERSTREAM_PSEUDONYM_KEY: KEY });
+  const r = run(['pseudonym', '--tenant', 'oslo-vann', '--meter', '707057500000000017'], {
+    METERSTREAM_PSEUDONYM_KEY: KEY,
+  });
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out.trim(), 'bbbd3dc77bf56159fa8ea6cd3740a755');
 });

@@ -3,7 +3,14 @@
  * configuration, wires the components and runs them until SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, isMeterError, loadConfig, pseudonymOf, requirePseudonymKey, type MeterstreamConfig } from '@meterstream/core';
+import {
+  ConfigError,
+  isMeterError,
+  loadConfig,
+  pseudonymOf,
+  requirePseudonymKey,
+  type MeterstreamConfig,
+} from '@meterstream/core';
 import { demoCommand } from './demo.js';
 import { ALL_SERVICES, runServices } from './services.js';
 import { simulateCommand } from './simulate.js';
@@ -61,13 +68,19 @@ export async function main(argv: string[], env: Env): Promise<number> {
       process.stderr.write(`meterstream: configuration error: ${err.message}\n`);
       return 78; // EX_CONFIG
     }
-    process.stderr.write(`meterstream: ${isMeterError(err) ? `${err.code}: ` : ''}${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(
+      `meterstream: ${isMeterError(err) ? `${err.code}: ` : ''}${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   }
 }
 
 function pseudonymCommand(args: string[], config: MeterstreamConfig): number {
-  const { values } = parseArgs({ args, options: { tenant: { type: 'string', default: 'default' }, meter: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { tenant: { type: 'string', default: 'default' }, meter: { type: 'string' } },
+    strict: true,
+  });
   if (!values.meter) throw new ConfigError('--meter', 'required');
   process.stdout.write(`${pseudonymOf(requirePseudonymKey(config), values.tenant!, values.meter)}\n`);
   return 0;

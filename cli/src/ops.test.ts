@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistry, repoPath } from '@meterstream/core';
 
-const INSTALL_HINT = 'install Debian\'s packages with `apt-get install -y --no-install-recommends prometheus docker-compose` (.ci/run does this in CI)';
+const INSTALL_HINT =
+  "install Debian's packages with `apt-get install -y --no-install-recommends prometheus docker-compose` (.ci/run does this in CI)";
 
 interface RunResult {
   code: number | null;
@@ -23,9 +24,21 @@ interface RunResult {
 }
 
 /** Runs a command line tool; a missing tool fails the test with the install hint. */
-function tool(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; hint?: string } = {}): RunResult {
-  const r = spawnSync(cmd, args, { cwd: repoPath(), env: options.env ?? process.env, input: options.input, encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`${cmd} is not installed: ${options.hint ?? INSTALL_HINT}`);
+function tool(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; hint?: string } = {},
+): RunResult {
+  const r = spawnSync(cmd, args, {
+    cwd: repoPath(),
+    env: options.env ?? process.env,
+    input: options.input,
+    encoding: 'utf8',
+    timeout: 180_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    assert.fail(`${cmd} is not installed: ${options.hint ?? INSTALL_HINT}`);
   if (r.error) throw r.error;
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -36,7 +49,10 @@ function tool(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; i
  */
 function parseYaml(text: string, what: string): any {
   const hint = `python3 with PyYAML (python3-yaml) parses the YAML files here; Debian's docker-compose brings both: ${INSTALL_HINT}`;
-  const r = tool('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: text, hint });
+  const r = tool('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
+    input: text,
+    hint,
+  });
   assert.equal(r.code, 0, `parsing ${what} as YAML failed (${hint}):\n${r.err}`);
   return JSON.parse(r.out);
 }
@@ -98,7 +114,10 @@ function namesInExpr(expr: string): { metrics: string[]; recorded: string[] } {
 
 /** The names that match no exported metric (histogram series `_bucket`/`_sum`/`_count` count as their metric). */
 function unknownMetrics(used: Iterable<string>, known: Set<string>): string[] {
-  const ok = (n: string) => known.has(n) || PROMETHEUS_SERIES.has(n) || ['_bucket', '_sum', '_count'].some((s) => n.endsWith(s) && known.has(n.slice(0, -s.length)));
+  const ok = (n: string) =>
+    known.has(n) ||
+    PROMETHEUS_SERIES.has(n) ||
+    ['_bucket', '_sum', '_count'].some((s) => n.endsWith(s) && known.has(n.slice(0, -s.length)));
   return [...new Set(used)].filter((n) => !ok(n)).sort();
 }
 
@@ -134,12 +153,22 @@ test('promtool accepts the Prometheus config and the rules it loads', () => {
 test('every alert has a duration, a severity, a summary and a runbook-like description', (t) => {
   const alerts = rules().filter((r) => r.alert);
   const names = alerts.map((a) => a.alert);
-  for (const wanted of ['MeterstreamTargetDown', 'MeterstreamConsumerLagGrowing', 'MeterstreamDeadLetters', 'MeterstreamClickHouseInsertErrors', 'MeterstreamNoReadings', 'MeterstreamAlertStorm']) {
+  for (const wanted of [
+    'MeterstreamTargetDown',
+    'MeterstreamConsumerLagGrowing',
+    'MeterstreamDeadLetters',
+    'MeterstreamClickHouseInsertErrors',
+    'MeterstreamNoReadings',
+    'MeterstreamAlertStorm',
+  ]) {
     assert.ok(names.includes(wanted), `rules.yml has no alert ${wanted}`);
   }
   for (const a of alerts) {
     assert.match(a.for ?? '', /^\d+[smh]$/, `${a.alert}: needs a for: duration`);
-    assert.ok(['warning', 'critical'].includes(a.labels?.severity ?? ''), `${a.alert}: severity must be warning or critical, got ${a.labels?.severity}`);
+    assert.ok(
+      ['warning', 'critical'].includes(a.labels?.severity ?? ''),
+      `${a.alert}: severity must be warning or critical, got ${a.labels?.severity}`,
+    );
     assert.ok((a.annotations?.summary ?? '').length > 10, `${a.alert}: needs a summary`);
     assert.ok((a.annotations?.description ?? '').length > 80, `${a.alert}: needs a description that says what to do`);
   }
@@ -154,15 +183,24 @@ test('rules use only metrics the code exports, recorded series that rules.yml re
   for (const r of all) {
     const { metrics, recorded } = namesInExpr(r.expr);
     used.push(...metrics);
-    for (const name of recorded) assert.ok(recordedHere.has(name), `${r.alert ?? r.record} uses ${name}, which no rule records (the alert could never fire)`);
+    for (const name of recorded)
+      assert.ok(
+        recordedHere.has(name),
+        `${r.alert ?? r.record} uses ${name}, which no rule records (the alert could never fire)`,
+      );
   }
   assert.ok(used.length > 10, `found only ${used.length} metric names in rules.yml: the extraction is broken`);
   assert.deepEqual(unknownMetrics(used, known), [], 'rules.yml uses metrics the code does not export');
 
-  const scraped = new Set((readYaml('deploy', 'prometheus', 'prometheus.yml').scrape_configs as { job_name: string }[]).map((s) => s.job_name));
+  const scraped = new Set(
+    (readYaml('deploy', 'prometheus', 'prometheus.yml').scrape_configs as { job_name: string }[]).map(
+      (s) => s.job_name,
+    ),
+  );
   const jobs = all.flatMap((r) => [...r.expr.matchAll(/job="([^"]+)"/g)].map((m) => m[1]));
   assert.ok(jobs.length >= 3);
-  for (const job of jobs) assert.ok(scraped.has(job), `rules.yml names job ${job}, which prometheus.yml does not scrape`);
+  for (const job of jobs)
+    assert.ok(scraped.has(job), `rules.yml names job ${job}, which prometheus.yml does not scrape`);
   t.diagnostic(`${new Set(used).size} metric names checked against ${known.size} exported ones`);
 });
 
@@ -170,7 +208,9 @@ test('the metric check itself catches a metric the code does not export', async 
   const known = new Set([...exportedMetricNames(), ...(await defaultMetricNames())]);
   assert.ok(known.has('meterstream_ingestor_readings_total'));
   assert.ok(known.has('meterstream_process_resident_memory_bytes'));
-  const { metrics } = namesInExpr('sum by (job) (rate(meterstream_ingestor_readings_totl[5m])) > 0 and histogram_quantile(0.9, rate(meterstream_clickhouse_insert_duration_seconds_bucket{table="x"}[1m]))');
+  const { metrics } = namesInExpr(
+    'sum by (job) (rate(meterstream_ingestor_readings_totl[5m])) > 0 and histogram_quantile(0.9, rate(meterstream_clickhouse_insert_duration_seconds_bucket{table="x"}[1m]))',
+  );
   assert.deepEqual(unknownMetrics(metrics, known), ['meterstream_ingestor_readings_totl']);
 });
 
@@ -180,12 +220,21 @@ test('promtool test rules: the alerts fire on synthetic series and stay quiet ot
   assert.match(r.out + r.err, /SUCCESS/);
 
   // Which alerts the unit tests show firing and quiet.
-  const suite = readYaml('deploy', 'prometheus', 'rules.test.yml') as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] };
+  const suite = readYaml('deploy', 'prometheus', 'rules.test.yml') as {
+    tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+  };
   const firing = new Set<string>();
   const quiet = new Set<string>();
-  for (const c of suite.tests.flatMap((x) => x.alert_rule_test ?? [])) ((c.exp_alerts ?? []).length > 0 ? firing : quiet).add(c.alertname);
-  for (const a of rules().filter((x) => x.alert)) assert.ok(firing.has(a.alert!), `rules.test.yml never shows ${a.alert} firing`);
-  for (const a of ['MeterstreamDeadLetters', 'MeterstreamNoReadings', 'MeterstreamAlertStorm', 'MeterstreamConsumerLagGrowing']) {
+  for (const c of suite.tests.flatMap((x) => x.alert_rule_test ?? []))
+    ((c.exp_alerts ?? []).length > 0 ? firing : quiet).add(c.alertname);
+  for (const a of rules().filter((x) => x.alert))
+    assert.ok(firing.has(a.alert!), `rules.test.yml never shows ${a.alert} firing`);
+  for (const a of [
+    'MeterstreamDeadLetters',
+    'MeterstreamNoReadings',
+    'MeterstreamAlertStorm',
+    'MeterstreamConsumerLagGrowing',
+  ]) {
     assert.ok(quiet.has(a), `rules.test.yml never shows ${a} staying quiet`);
   }
   t.diagnostic(`alerts shown firing: ${firing.size}, shown quiet: ${quiet.size}`);
@@ -197,16 +246,28 @@ test('the rule unit tests fail when the DLQ or no-readings alert is broken', () 
     const original = readFileSync(repoPath('deploy', 'prometheus', 'rules.yml'), 'utf8');
     // Only the test groups of these two alerts (JSON is YAML to promtool): the full suite's
     // day-long series take seconds per run.
-    const suite = readYaml('deploy', 'prometheus', 'rules.test.yml') as { tests: { alert_rule_test?: { alertname: string }[] }[] };
-    suite.tests = suite.tests.filter((x) => (x.alert_rule_test ?? []).some((c) => ['MeterstreamDeadLetters', 'MeterstreamNoReadings'].includes(c.alertname)));
+    const suite = readYaml('deploy', 'prometheus', 'rules.test.yml') as {
+      tests: { alert_rule_test?: { alertname: string }[] }[];
+    };
+    suite.tests = suite.tests.filter((x) =>
+      (x.alert_rule_test ?? []).some((c) => ['MeterstreamDeadLetters', 'MeterstreamNoReadings'].includes(c.alertname)),
+    );
     assert.ok(suite.tests.length >= 2);
     writeFileSync(join(dir, 'rules.test.yml'), JSON.stringify(suite));
     writeFileSync(join(dir, 'rules.yml'), original);
     const intact = tool('promtool', ['test', 'rules', join(dir, 'rules.test.yml')]);
     assert.equal(intact.code, 0, `the extracted rule tests fail on the intact rules:\n${intact.out}${intact.err}`);
     const sabotage = [
-      { alert: 'MeterstreamDeadLetters', from: 'expr: job_reason:meterstream_dlq_messages:rate5m > 0', to: 'expr: job_reason:meterstream_dlq_messages:rate5m > 1000' },
-      { alert: 'MeterstreamNoReadings', from: 'sum by (job) (rate(meterstream_ingestor_readings_total[15m])) == 0', to: 'sum by (job) (rate(meterstream_ingestor_readings_total[15m])) < 0' },
+      {
+        alert: 'MeterstreamDeadLetters',
+        from: 'expr: job_reason:meterstream_dlq_messages:rate5m > 0',
+        to: 'expr: job_reason:meterstream_dlq_messages:rate5m > 1000',
+      },
+      {
+        alert: 'MeterstreamNoReadings',
+        from: 'sum by (job) (rate(meterstream_ingestor_readings_total[15m])) == 0',
+        to: 'sum by (job) (rate(meterstream_ingestor_readings_total[15m])) < 0',
+      },
     ];
     for (const s of sabotage) {
       assert.ok(original.includes(s.from), `rules.yml no longer contains ${JSON.stringify(s.from)}; update this test`);
@@ -238,9 +299,13 @@ function composeConfig(vars: Record<string, string>, extra: string[] = []): RunR
   const dir = mkdtempSync(join(tmpdir(), 'meterstream-compose-'));
   try {
     writeFileSync(join(dir, 'empty.env'), '');
-    return tool('docker-compose', ['-f', 'docker-compose.yml', '--env-file', join(dir, 'empty.env'), 'config', ...extra], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
-    });
+    return tool(
+      'docker-compose',
+      ['-f', 'docker-compose.yml', '--env-file', join(dir, 'empty.env'), 'config', ...extra],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -259,13 +324,15 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
   assert.equal(r.code, 0, `docker-compose config failed:\n${r.err}`);
   const config = parseYaml(r.out, 'docker-compose config output');
   const services = config.services as Record<string, any>;
-  for (const name of ['kafka', 'clickhouse', ...SERVICES, 'prometheus', 'grafana', 'simulator']) assert.ok(services[name], `no service ${name}`);
+  for (const name of ['kafka', 'clickhouse', ...SERVICES, 'prometheus', 'grafana', 'simulator'])
+    assert.ok(services[name], `no service ${name}`);
 
   // Debian's docker-compose 1.29 prints services of every profile with their `profiles` key.
   assert.deepEqual(services.simulator.profiles, ['simulator']);
   assert.deepEqual(services.simulator.command, ['simulate', '--follow', '--speed', '1']);
   assert.equal(services.simulator.environment.KAFKA_BROKERS, 'kafka:9092');
-  for (const name of Object.keys(services).filter((n) => n !== 'simulator')) assert.equal(services[name].profiles, undefined, `${name} must start by default`);
+  for (const name of Object.keys(services).filter((n) => n !== 'simulator'))
+    assert.equal(services[name].profiles, undefined, `${name} must start by default`);
   const profiles = composeConfig(SECRETS, ['--profiles']);
   assert.equal(profiles.code, 0, profiles.err);
   assert.deepEqual(profiles.out.trim().split('\n'), ['simulator']);
@@ -276,10 +343,14 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
   assert.match(String(services.kafka.environment.KAFKA_PROCESS_ROLES), /controller/);
   assert.match(services.kafka.environment.KAFKA_ADVERTISED_LISTENERS, /PLAINTEXT:\/\/kafka:9092/);
   assert.match(services.clickhouse.image, /^clickhouse\/clickhouse-server:/);
-  for (const name of ['kafka', 'clickhouse']) assert.ok(services[name].healthcheck?.test, `${name} needs a health check`);
+  for (const name of ['kafka', 'clickhouse'])
+    assert.ok(services[name].healthcheck?.test, `${name} needs a health check`);
 
   const documented = documentedVariables();
-  assert.ok(documented.has('KAFKA_BROKERS') && documented.has('METERSTREAM_PSEUDONYM_KEY'), 'could not read the README configuration table');
+  assert.ok(
+    documented.has('KAFKA_BROKERS') && documented.has('METERSTREAM_PSEUDONYM_KEY'),
+    'could not read the README configuration table',
+  );
   const repo = repoPath();
   for (const name of SERVICES) {
     const s = services[name];
@@ -293,9 +364,14 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
     assert.match(s.healthcheck.test.join(' '), /node -e .*fetch\(.*\/healthz/);
     assert.equal(s.depends_on.clickhouse.condition, 'service_healthy');
     // A service refuses to start on a METERSTREAM_* variable it does not know.
-    for (const v of Object.keys(s.environment)) assert.ok(documented.has(v), `${name} sets ${v}, which the README's configuration table does not list`);
+    for (const v of Object.keys(s.environment))
+      assert.ok(documented.has(v), `${name} sets ${v}, which the README's configuration table does not list`);
     // Replicas get distinct transactional ids from their container host names (see the file's header).
-    assert.equal(s.environment.METERSTREAM_INSTANCE_ID, undefined, `${name}: a fixed METERSTREAM_INSTANCE_ID breaks --scale`);
+    assert.equal(
+      s.environment.METERSTREAM_INSTANCE_ID,
+      undefined,
+      `${name}: a fixed METERSTREAM_INSTANCE_ID breaks --scale`,
+    );
   }
   // The key goes only where meter IDs are pseudonymised.
   assert.equal(services.ingestor.environment.METERSTREAM_PSEUDONYM_KEY, SECRETS.METERSTREAM_PSEUDONYM_KEY);
@@ -303,16 +379,23 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
   assert.equal(services.aggregator.environment.METERSTREAM_PSEUDONYM_KEY, undefined);
 
   // Prometheus and Grafana mount the files under deploy/, where their configs expect them.
-  const mounts = (name: string) => new Map((services[name].volumes as string[]).map((v) => v.split(':')).map(([src, dst]) => [dst, src]));
+  const mounts = (name: string) =>
+    new Map((services[name].volumes as string[]).map((v) => v.split(':')).map(([src, dst]) => [dst, src]));
   assert.equal(mounts('prometheus').get('/etc/prometheus'), repoPath('deploy', 'prometheus'));
   assert.ok((services.prometheus.command as string[]).includes('--config.file=/etc/prometheus/prometheus.yml'));
   assert.equal(mounts('grafana').get('/etc/grafana/provisioning'), repoPath('deploy', 'grafana', 'provisioning'));
   const provider = readYaml('deploy', 'grafana', 'provisioning', 'dashboards', 'meterstream.yml').providers[0];
-  assert.equal(mounts('grafana').get(provider.options.path), repoPath('deploy', 'grafana', 'dashboards'), 'the dashboards provider reads where compose mounts the dashboards');
+  assert.equal(
+    mounts('grafana').get(provider.options.path),
+    repoPath('deploy', 'grafana', 'dashboards'),
+    'the dashboards provider reads where compose mounts the dashboards',
+  );
 
   // Named volumes for every stateful service, all declared.
   for (const name of ['kafka', 'clickhouse', 'prometheus', 'grafana']) {
-    const named = (services[name].volumes as string[]).map((v) => v.split(':')[0]).filter((src) => !src.startsWith('/'));
+    const named = (services[name].volumes as string[])
+      .map((v) => v.split(':')[0])
+      .filter((src) => !src.startsWith('/'));
     assert.equal(named.length, 1, `${name} keeps its data in a named volume`);
     assert.ok(named[0] in config.volumes, `volume ${named[0]} is not declared`);
   }
@@ -330,7 +413,10 @@ test('the scrape config targets the compose services on the port they listen on'
   const r = composeConfig(SECRETS);
   assert.equal(r.code, 0, r.err);
   const services = parseYaml(r.out, 'docker-compose config output').services as Record<string, any>;
-  const scrape = readYaml('deploy', 'prometheus', 'prometheus.yml').scrape_configs as { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+  const scrape = readYaml('deploy', 'prometheus', 'prometheus.yml').scrape_configs as {
+    job_name: string;
+    dns_sd_configs?: { names: string[]; port: number }[];
+  }[];
   for (const name of SERVICES) {
     const job = scrape.find((s) => s.job_name === `meterstream-${name}`);
     assert.ok(job, `prometheus.yml has no job meterstream-${name}`);
@@ -359,7 +445,11 @@ test('the Grafana dashboard: every panel queries the provisioned Prometheus, on 
   for (const p of panels) {
     assert.ok(!ids.has(p.id), `panel id ${p.id} is used twice`);
     ids.add(p.id);
-    assert.equal(p.datasource?.uid, datasource.uid, `panel "${p.title}" must use the provisioned datasource ${datasource.uid}`);
+    assert.equal(
+      p.datasource?.uid,
+      datasource.uid,
+      `panel "${p.title}" must use the provisioned datasource ${datasource.uid}`,
+    );
     assert.ok(Array.isArray(p.targets) && p.targets.length > 0, `panel "${p.title}" has no query`);
     for (const target of p.targets) {
       assert.ok(typeof target.expr === 'string' && target.expr.length > 0, `panel "${p.title}" has an empty query`);
@@ -373,11 +463,21 @@ test('the Grafana dashboard: every panel queries the provisioned Prometheus, on 
 
   // The panels the operators asked for stay on the dashboard.
   for (const metric of [
-    'meterstream_ingestor_readings_total', 'meterstream_kafka_messages_consumed_total', 'meterstream_kafka_consumer_lag_messages',
-    'meterstream_dlq_messages_total', 'meterstream_clickhouse_insert_duration_seconds_bucket', 'meterstream_clickhouse_insert_errors_total',
-    'meterstream_aggregator_pool_utilization_ratio', 'meterstream_aggregator_pool_queue_tasks', 'meterstream_aggregator_hours_emitted_total',
-    'meterstream_aggregator_hours_revised_total', 'meterstream_anomaly_alerts_total', 'meterstream_anomaly_detector_seconds_bucket',
-    'meterstream_anomaly_invoices_checked_total', 'meterstream_process_resident_memory_bytes', 'meterstream_process_cpu_seconds_total',
+    'meterstream_ingestor_readings_total',
+    'meterstream_kafka_messages_consumed_total',
+    'meterstream_kafka_consumer_lag_messages',
+    'meterstream_dlq_messages_total',
+    'meterstream_clickhouse_insert_duration_seconds_bucket',
+    'meterstream_clickhouse_insert_errors_total',
+    'meterstream_aggregator_pool_utilization_ratio',
+    'meterstream_aggregator_pool_queue_tasks',
+    'meterstream_aggregator_hours_emitted_total',
+    'meterstream_aggregator_hours_revised_total',
+    'meterstream_anomaly_alerts_total',
+    'meterstream_anomaly_detector_seconds_bucket',
+    'meterstream_anomaly_invoices_checked_total',
+    'meterstream_process_resident_memory_bytes',
+    'meterstream_process_cpu_seconds_total',
   ]) {
     assert.ok(used.includes(metric), `no panel shows ${metric}`);
   }

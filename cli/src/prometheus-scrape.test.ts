@@ -15,9 +15,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AvroCodec, repoPath, type MeterReadingBatch } from '@meterstream/core';
-import { createTopic, produce, startService, testEnv, testKafka, waitFor, type ServiceProcess } from '@meterstream/core/testing';
+import {
+  createTopic,
+  produce,
+  startService,
+  testEnv,
+  testKafka,
+  waitFor,
+  type ServiceProcess,
+} from '@meterstream/core/testing';
 
-const INSTALL_HINT = 'install Debian\'s package with `apt-get install -y --no-install-recommends prometheus` (.ci/run does this in CI)';
+const INSTALL_HINT =
+  "install Debian's package with `apt-get install -y --no-install-recommends prometheus` (.ci/run does this in CI)";
 const JOB = 'meterstream-ingestor';
 
 /** A port that was free a moment ago (Prometheus is restarted on another one if it was taken meanwhile). */
@@ -32,7 +41,9 @@ async function freePort(): Promise<number> {
 /** Resolves with the promise's value, or rejects once `ms` have passed. */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -64,12 +75,16 @@ async function startPrometheus(configFile: string, dataDir: string): Promise<Pro
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
-    const child = spawn('prometheus', [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dataDir, `tsdb-${attempt}`)}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'prometheus',
+      [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dataDir, `tsdb-${attempt}`)}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -114,7 +129,8 @@ async function query(prom: Prometheus, promql: string): Promise<Sample[]> {
 
 test('Prometheus scrapes the real ingestor: up, counters of the readings consumed, process metrics, rules evaluate', async (t) => {
   const version = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
-  if ((version.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') assert.fail(`prometheus is not installed: ${INSTALL_HINT}`);
+  if ((version.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    assert.fail(`prometheus is not installed: ${INSTALL_HINT}`);
   t.diagnostic((version.stdout + version.stderr).split('\n')[0]);
 
   const env = testEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
@@ -130,8 +146,19 @@ test('Prometheus scrapes the real ingestor: up, counters of the readings consume
     const meterIds = Array.from({ length: 12 }, (_, i) => `70705750000${String(4200000 + i)}`);
     const messages = meterIds.map((meterId, i) => {
       const batch: MeterReadingBatch = {
-        meterId, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: null, priceArea: 'NO1',
-        readings: Array.from({ length: 24 }, (_, h) => ({ ts: day + h * 3_600_000, value: (i + h) / 10, quality: 'MEASURED' as const })),
+        meterId,
+        tenant: 'default',
+        kind: 'ELECTRICITY_IMPORT',
+        unit: 'KWH',
+        readingType: 'INTERVAL',
+        intervalSeconds: 3600,
+        zoneId: null,
+        priceArea: 'NO1',
+        readings: Array.from({ length: 24 }, (_, h) => ({
+          ts: day + h * 3_600_000,
+          value: (i + h) / 10,
+          quality: 'MEASURED' as const,
+        })),
       };
       return { key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', batch) };
     });
@@ -147,37 +174,56 @@ test('Prometheus scrapes the real ingestor: up, counters of the readings consume
     t.diagnostic(`ingestor ready after ${Date.now() - started} ms at ${address}`);
 
     const configFile = join(promDir, 'prometheus.yml');
-    writeFileSync(configFile, [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      '  evaluation_interval: 1s',
-      'rule_files:',
-      `  - ${JSON.stringify(repoPath('deploy', 'prometheus', 'rules.yml'))}`,
-      'scrape_configs:',
-      `  - job_name: ${JOB}`,
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target)}]`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${JSON.stringify(repoPath('deploy', 'prometheus', 'rules.yml'))}`,
+        'scrape_configs:',
+        `  - job_name: ${JOB}`,
+        '    static_configs:',
+        `      - targets: [${JSON.stringify(target)}]`,
+        '',
+      ].join('\n'),
+    );
     prom = await startPrometheus(configFile, promDir);
     const p = prom;
     t.diagnostic(`prometheus ready at ${p.url}`);
 
-    const up = await waitFor(`up{job="${JOB}"} == 1`, async () => {
-      const r = await query(p, `up{job="${JOB}"}`);
-      return r.length === 1 && r[0].value[1] === '1' ? r[0] : null;
-    }, 90_000, 500);
+    const up = await waitFor(
+      `up{job="${JOB}"} == 1`,
+      async () => {
+        const r = await query(p, `up{job="${JOB}"}`);
+        return r.length === 1 && r[0].value[1] === '1' ? r[0] : null;
+      },
+      90_000,
+      500,
+    );
     assert.equal(up.metric.instance, target);
 
     // The readings produced above, counted by the ingestor and seen through Prometheus.
-    const ingested = await waitFor(`meterstream_ingestor_readings_total to reach ${readings}`, async () => {
-      const r = await query(p, `sum(meterstream_ingestor_readings_total{job="${JOB}"})`);
-      return r.length === 1 && Number(r[0].value[1]) >= readings ? Number(r[0].value[1]) : null;
-    }, 180_000, 500);
-    const consumed = await query(p, `meterstream_kafka_messages_consumed_total{job="${JOB}", topic="${env.METERSTREAM_TOPIC_READINGS}"}`);
+    const ingested = await waitFor(
+      `meterstream_ingestor_readings_total to reach ${readings}`,
+      async () => {
+        const r = await query(p, `sum(meterstream_ingestor_readings_total{job="${JOB}"})`);
+        return r.length === 1 && Number(r[0].value[1]) >= readings ? Number(r[0].value[1]) : null;
+      },
+      180_000,
+      500,
+    );
+    const consumed = await query(
+      p,
+      `meterstream_kafka_messages_consumed_total{job="${JOB}", topic="${env.METERSTREAM_TOPIC_READINGS}"}`,
+    );
     assert.equal(consumed.length, 1, 'messages consumed from the readings topic are counted under its name');
-    assert.ok(Number(consumed[0].value[1]) >= messages.length, `consumed ${consumed[0].value[1]} of ${messages.length} messages`);
+    assert.ok(
+      Number(consumed[0].value[1]) >= messages.length,
+      `consumed ${consumed[0].value[1]} of ${messages.length} messages`,
+    );
     assert.equal(consumed[0].metric.service, 'ingestor', 'every series carries the service label');
 
     const rss = await query(p, `meterstream_process_resident_memory_bytes{job="${JOB}"}`);
@@ -185,18 +231,30 @@ test('Prometheus scrapes the real ingestor: up, counters of the readings consume
     assert.ok(Number(rss[0].value[1]) > 0);
 
     // Every rule of rules.yml has been evaluated on these series, and none failed.
-    const rules = await waitFor('every rule evaluated at least once', async () => {
-      const res = await fetch(`${p.url}/api/v1/rules`);
-      const body = (await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] } };
-      const all = body.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001-')) ? all : null;
-    }, 60_000, 500);
+    const rules = await waitFor(
+      'every rule evaluated at least once',
+      async () => {
+        const res = await fetch(`${p.url}/api/v1/rules`);
+        const body = (await res.json()) as {
+          data: { groups: { rules: { name: string; health: string; lastError?: string; lastEvaluation: string }[] }[] };
+        };
+        const all = body.data.groups.flatMap((g) => g.rules);
+        return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001-')) ? all : null;
+      },
+      60_000,
+      500,
+    );
     const failed = rules.filter((r) => r.health === 'err').map((r) => `${r.name}: ${r.lastError}`);
     assert.deepEqual(failed, [], 'rules that fail to evaluate');
-    const recorded = await waitFor('the ingest rate recording rule', async () => {
-      const r = await query(p, `job:meterstream_ingestor_readings:rate5m{job="${JOB}"}`);
-      return r.length === 1 ? r : null;
-    }, 60_000, 500);
+    const recorded = await waitFor(
+      'the ingest rate recording rule',
+      async () => {
+        const r = await query(p, `job:meterstream_ingestor_readings:rate5m{job="${JOB}"}`);
+        return r.length === 1 ? r : null;
+      },
+      60_000,
+      500,
+    );
     assert.equal(recorded[0].metric.job, JOB);
 
     // No label value anywhere in the scraped series is a raw meter ID.
@@ -206,7 +264,9 @@ test('Prometheus scrapes the real ingestor: up, counters of the readings consume
     const leaked = series.filter((labels) => Object.values(labels).some((v) => meterIds.some((id) => v.includes(id))));
     assert.deepEqual(leaked, [], 'series whose labels carry a raw meter ID');
 
-    t.diagnostic(`readings counted ${ingested} (produced ${readings}), ${series.length} series, ${rules.length} rules evaluated, ingestor RSS ${Math.round(Number(rss[0].value[1]) / 1e6)} MB`);
+    t.diagnostic(
+      `readings counted ${ingested} (produced ${readings}), ${series.length} series, ${rules.length} rules evaluated, ingestor RSS ${Math.round(Number(rss[0].value[1]) / 1e6)} MB`,
+    );
   } finally {
     if (prom) await stop(prom.child, prom.exited);
     if (service) await stop(service.child, service.exited);

@@ -26,7 +26,6 @@ import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
 import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
 
-
 export type ServiceName = 'ingestor' | 'aggregator' | 'anomaly';
 export const ALL_SERVICES: readonly ServiceName[] = ['ingestor', 'aggregator', 'anomaly'];
 
@@ -62,7 +61,11 @@ export interface StartOptions {
  * Starts the named services. Resolves once HTTP listens and every stage has started; if a
  * stage fails to start, what was started is stopped again before the error is thrown.
  */
-export async function startServices(names: readonly ServiceName[], config: MeterstreamConfig, options: StartOptions = {}): Promise<RunningServices> {
+export async function startServices(
+  names: readonly ServiceName[],
+  config: MeterstreamConfig,
+  options: StartOptions = {},
+): Promise<RunningServices> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const key = names.includes('ingestor') || names.includes('anomaly') ? requirePseudonymKey(config) : null;
   const registry = createRegistry(names.length === 1 ? names[0] : 'all');
@@ -95,9 +98,11 @@ export async function startServices(names: readonly ServiceName[], config: Meter
     stages.push(anomaly);
   }
   const http = createHttpServer({ registry, logger, readiness });
-  if (names.includes('aggregator')) registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
+  if (names.includes('aggregator'))
+    registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   registerMeterDataRoutes(http, { clickhouse, database: config.clickhouse.database, adminToken: config.adminToken });
-  if (names.includes('anomaly')) registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
+  if (names.includes('anomaly'))
+    registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   const address = await http.listen({ port: config.port, host: config.host });
   const bound = http.server.address();
   const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;

@@ -49,7 +49,14 @@ export interface SimulateDefaults {
 }
 
 /** `meterstream simulate`'s defaults. */
-export const SIMULATE_DEFAULTS: Readonly<SimulateDefaults> = Object.freeze({ meters: 200, days: 14, speed: 1, seed: 1, follow: false, rates: DEFAULT_RATES });
+export const SIMULATE_DEFAULTS: Readonly<SimulateDefaults> = Object.freeze({
+  meters: 200,
+  days: 14,
+  speed: 1,
+  seed: 1,
+  follow: false,
+  rates: DEFAULT_RATES,
+});
 
 const RATE_FLAGS: Record<string, keyof AnomalyRates> = {
   'leak-rate': 'leak',
@@ -134,12 +141,14 @@ export function parseSimulateFlags(args: string[]): SimulateFlags {
   if (end !== undefined) {
     // Date.parse accepts plain words on some platforms' fallbacks; insist on an ISO date.
     const t = /^\d{4}-\d{2}-\d{2}/.test(end) ? Date.parse(end) : Number.NaN;
-    if (!Number.isFinite(t)) fail('end', `expected an ISO 8601 time such as 2026-05-01T00:00Z, got ${JSON.stringify(end)}`);
+    if (!Number.isFinite(t))
+      fail('end', `expected an ISO 8601 time such as 2026-05-01T00:00Z, got ${JSON.stringify(end)}`);
     flags.end = Math.floor(t / HOUR) * HOUR;
   }
   const granularity = str('granularity');
   if (granularity !== undefined) {
-    if (granularity !== 'reading' && granularity !== 'day') fail('granularity', `expected reading or day, got ${JSON.stringify(granularity)}`);
+    if (granularity !== 'reading' && granularity !== 'day')
+      fail('granularity', `expected reading or day, got ${JSON.stringify(granularity)}`);
     flags.granularity = granularity;
   }
   const tenant = str('tenant');
@@ -165,7 +174,12 @@ export function currentHour(now: number): number {
 }
 
 /** Options of one run: the flags given, else `defaults`; `timeZone` is the tenants' (config). */
-export function simulateOptions(flags: SimulateFlags, defaults: SimulateDefaults, now: number, timeZone: string): SimulateOptions {
+export function simulateOptions(
+  flags: SimulateFlags,
+  defaults: SimulateDefaults,
+  now: number,
+  timeZone: string,
+): SimulateOptions {
   const speed = flags.speed ?? defaults.speed;
   const follow = flags.follow ?? defaults.follow;
   if (follow && speed === 0) fail('follow', 'needs a --speed above 0 (--speed 0 sends the span at once and exits)');

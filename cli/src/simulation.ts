@@ -47,7 +47,13 @@ export async function runSimulation(deps: SimulationDeps): Promise<ProduceProgre
     await admin.disconnect();
   }
   const labelsFile = options.labelsFile === null ? null : resolve(options.labelsFile);
-  const stream = deps.stream ?? new FleetStream(options.fleet, options.follow, labelsFile === null ? undefined : (labels) => writeLabels(labelsFile, options, labels));
+  const stream =
+    deps.stream ??
+    new FleetStream(
+      options.fleet,
+      options.follow,
+      labelsFile === null ? undefined : (labels) => writeLabels(labelsFile, options, labels),
+    );
   const producer = await connectProducer(kafka);
   try {
     return await paceDeliveries({
@@ -87,7 +93,10 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** `12,000 messages (11,800 readings, 40 invoices), data time 2026-05-14 18:00Z, 9,500 msg/s, backfill`. */
 export function progressLine(p: ProduceProgress, speed: number): string {
-  const time = p.dataTime === null ? 'no data yet' : `data time ${new Date(p.dataTime).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+  const time =
+    p.dataTime === null
+      ? 'no data yet'
+      : `data time ${new Date(p.dataTime).toISOString().slice(0, 16).replace('T', ' ')}Z`;
   const phase = p.stopped ? 'stopped' : p.done ? 'done' : p.live ? `live at ${speed}x` : 'backfill';
   return `${n(p.messages)} messages (${n(p.readings)} readings, ${n(p.invoices)} invoices), ${time}, ${n(Math.round(p.rate))} msg/s, ${phase}`;
 }

@@ -30,8 +30,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync,
-  statSync, unlinkSync, writeFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -114,8 +123,15 @@ function resolveClasspath(dir, version) {
     );
   }
   const tmp = `${file}.tmp-${process.pid}`;
-  const args = ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${tmp}`,
-    `-Dkafka.version=${version}`];
+  const args = [
+    '-q',
+    '-B',
+    '-f',
+    POM,
+    'dependency:build-classpath',
+    `-Dmdep.outputFile=${tmp}`,
+    `-Dkafka.version=${version}`,
+  ];
   if (/^[0-3]\./.test(version)) args.push('-P', 'kafka3');
   log(`resolving Apache Kafka ${version} with mvn (first time only) ...`);
   const r = spawnSync(mvn, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -167,32 +183,38 @@ function writeConfigs(p, { port, controllerPort }) {
   ].join('\n');
   writeFileSync(p.props, props);
   // Kafka 4.x (log4j2) and 3.x (log4j 1 / reload4j): everything to stdout -> broker.log.
-  writeFileSync(p.log4j2, [
-    'status = warn',
-    'shutdownHook = disable', // keep logging during the broker's controlled shutdown
-    'appender.stdout.type = Console',
-    'appender.stdout.name = STDOUT',
-    'appender.stdout.layout.type = PatternLayout',
-    'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
-    'rootLogger.level = INFO',
-    'rootLogger.appenderRef.stdout.ref = STDOUT',
-    'logger.request.name = kafka.request.logger',
-    'logger.request.level = WARN',
-    'logger.zk.name = org.apache.zookeeper',
-    'logger.zk.level = WARN',
-    'logger.authorizer.name = kafka.authorizer.logger',
-    'logger.authorizer.level = WARN',
-    '',
-  ].join('\n'));
-  writeFileSync(p.log4j1, [
-    'log4j.rootLogger=INFO, stdout',
-    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    'log4j.logger.kafka.request.logger=WARN',
-    'log4j.logger.kafka.authorizer.logger=WARN',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    p.log4j2,
+    [
+      'status = warn',
+      'shutdownHook = disable', // keep logging during the broker's controlled shutdown
+      'appender.stdout.type = Console',
+      'appender.stdout.name = STDOUT',
+      'appender.stdout.layout.type = PatternLayout',
+      'appender.stdout.layout.pattern = [%d] %p %m (%c)%n',
+      'rootLogger.level = INFO',
+      'rootLogger.appenderRef.stdout.ref = STDOUT',
+      'logger.request.name = kafka.request.logger',
+      'logger.request.level = WARN',
+      'logger.zk.name = org.apache.zookeeper',
+      'logger.zk.level = WARN',
+      'logger.authorizer.name = kafka.authorizer.logger',
+      'logger.authorizer.level = WARN',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    p.log4j1,
+    [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka.request.logger=WARN',
+      'log4j.logger.kafka.authorizer.logger=WARN',
+      '',
+    ].join('\n'),
+  );
 }
 
 function jvmArgs(p, cp) {
@@ -205,7 +227,8 @@ function jvmArgs(p, cp) {
     `-Dlog4j2.configurationFile=${p.log4j2}`,
     `-Dlog4j.configuration=file:${p.log4j1}`,
     `-Dkafka.logs.dir=${p.dir}`,
-    '-cp', cp,
+    '-cp',
+    cp,
   ];
 }
 
@@ -219,8 +242,7 @@ function formatStorage(p, java, cp) {
   const clusterId = randomBytes(16).toString('base64url'); // a Kafka Uuid, as `kafka-storage random-uuid`
   const tried = [];
   for (const cls of ['kafka.tools.StorageTool', 'org.apache.kafka.tools.StorageTool']) {
-    const r = spawnSync(java, [...jvmArgs(p, cp), cls, 'format', '-t', clusterId, '-c', p.props],
-      { encoding: 'utf8' });
+    const r = spawnSync(java, [...jvmArgs(p, cp), cls, 'format', '-t', clusterId, '-c', p.props], { encoding: 'utf8' });
     const out = `${r.stdout || ''}${r.stderr || ''}`;
     if (r.status === 0) {
       log(`formatted KRaft storage (cluster id ${clusterId}) with ${cls}`);
@@ -238,7 +260,12 @@ function formatStorage(p, java, cp) {
 // ---------------------------------------------------------------- process helpers
 
 function mvnErrors(text) {
-  const errs = text.split('\n').filter((l) => /\[ERROR\]\s*\S/.test(l) && !/Re-run Maven|For more information|\[ERROR\] \[Help|full debug logging/.test(l));
+  const errs = text
+    .split('\n')
+    .filter(
+      (l) =>
+        /\[ERROR\]\s*\S/.test(l) && !/Re-run Maven|For more information|\[ERROR\] \[Help|full debug logging/.test(l),
+    );
   return (errs.length ? errs.slice(0, 12).join('\n') : tail(text, 40)).replace(/\x1b\[[0-9;]*m/g, '');
 }
 
@@ -252,7 +279,11 @@ function tailFile(file, n = 40) {
   const len = Math.min(size, 64 * 1024);
   const buf = Buffer.alloc(len);
   const fd = openSync(file, 'r');
-  try { readSync(fd, buf, 0, len, size - len); } finally { closeSync(fd); }
+  try {
+    readSync(fd, buf, 0, len, size - len);
+  } finally {
+    closeSync(fd);
+  }
   return tail(buf.toString('utf8').trimEnd(), n);
 }
 
@@ -279,7 +310,11 @@ function readState(p) {
   try {
     const pid = Number(readFileSync(p.pid, 'utf8').trim());
     let st = {};
-    try { st = JSON.parse(readFileSync(p.state, 'utf8')); } catch { /* older/no state file */ }
+    try {
+      st = JSON.parse(readFileSync(p.state, 'utf8'));
+    } catch {
+      /* older/no state file */
+    }
     return { pid, port: st.port, controllerPort: st.controllerPort, version: st.version };
   } catch {
     return null;
@@ -319,7 +354,11 @@ export function metadataProbe(port, host = HOST, timeoutMs = 2000) {
     size.writeInt32BE(body.length);
     const sock = net.connect({ host, port });
     let buf = Buffer.alloc(0);
-    const done = (err, val) => { clearTimeout(t); sock.destroy(); err ? rej(err) : res(val); };
+    const done = (err, val) => {
+      clearTimeout(t);
+      sock.destroy();
+      err ? rej(err) : res(val);
+    };
     const t = setTimeout(() => done(new Error('metadata probe timed out')), timeoutMs);
     sock.on('error', (e) => done(e));
     sock.on('connect', () => sock.write(Buffer.concat([size, body])));
@@ -343,7 +382,9 @@ async function waitReady({ p, pid, port, sinceOffset, timeoutMs }) {
   let lastErr = 'not started';
   while (Date.now() < deadline) {
     if (!isAlive(pid)) {
-      throw new LocalKafkaError(`Kafka broker (pid ${pid}) exited during startup. Tail of ${p.log}:\n${tailFile(p.log, 60)}`);
+      throw new LocalKafkaError(
+        `Kafka broker (pid ${pid}) exited during startup. Tail of ${p.log}:\n${tailFile(p.log, 60)}`,
+      );
     }
     let started = sinceOffset == null;
     if (!started && existsSync(p.log)) {
@@ -379,8 +420,16 @@ function acquireLock(p) {
       if (e.code !== 'EEXIST') throw e;
       const owner = Number(readFileSync(p.lock, 'utf8').trim() || 0);
       let ownerAlive = false;
-      try { process.kill(owner, 0); ownerAlive = true; } catch { /* gone */ }
-      if (!ownerAlive) { rmSync(p.lock, { force: true }); continue; }
+      try {
+        process.kill(owner, 0);
+        ownerAlive = true;
+      } catch {
+        /* gone */
+      }
+      if (!ownerAlive) {
+        rmSync(p.lock, { force: true });
+        continue;
+      }
       spawnSync('sleep', ['0.2']);
     }
   }
@@ -416,7 +465,10 @@ export async function startLocalKafka({ dir, port } = {}) {
     const java = checkJava();
     const cp = resolveClasspath(dir, version);
 
-    for (const [name, pt] of [['broker', port], ['controller', controllerPort]]) {
+    for (const [name, pt] of [
+      ['broker', port],
+      ['controller', controllerPort],
+    ]) {
       if (!(await portFree(pt))) {
         throw new LocalKafkaError(
           `${name} port ${HOST}:${pt} is already in use by another process; set KAFKA_LOCAL_PORT to another port`,
@@ -450,7 +502,10 @@ export async function startLocalKafka({ dir, port } = {}) {
     child.unref();
     const pid = child.pid;
     writeFileSync(p.pid, `${pid}\n`);
-    writeFileSync(p.state, JSON.stringify({ pid, port, controllerPort, version, startedAt: new Date().toISOString() }, null, 2));
+    writeFileSync(
+      p.state,
+      JSON.stringify({ pid, port, controllerPort, version, startedAt: new Date().toISOString() }, null, 2),
+    );
 
     try {
       await waitReady({ p, pid, port, sinceOffset: 0, timeoutMs });
@@ -472,12 +527,20 @@ export async function stopLocalKafka({ dir, timeoutMs = 30000 } = {}) {
   if (!st) return false;
   const { pid } = st;
   if (isAlive(pid)) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     const deadline = Date.now() + timeoutMs;
     while (isAlive(pid) && Date.now() < deadline) await sleep(100);
     if (isAlive(pid)) {
       log(`broker pid ${pid} did not stop within ${timeoutMs} ms; sending SIGKILL`);
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       const killDeadline = Date.now() + 10000;
       while (isAlive(pid) && Date.now() < killDeadline) await sleep(100);
     }

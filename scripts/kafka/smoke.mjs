@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'));
 const { Kafka, logLevel, Partitioners } = require('kafkajs');
 
-const BROKERS = (process.env.KAFKA_BROKERS || '').split(',').map((s) => s.trim()).filter(Boolean);
+const BROKERS = (process.env.KAFKA_BROKERS || '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 if (BROKERS.length === 0) {
   console.error('smoke: set KAFKA_BROKERS (e.g. from `node scripts/kafka/local-kafka.mjs up`)');
   process.exit(2);
@@ -57,35 +60,44 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
   // no client-level `retry` here: it would also apply to the idempotent producers and make
   // kafkajs warn "Limiting retries for the idempotent producer may invalidate EoS guarantees"
-  logCreator: () => ({ namespace, level, label, log }) => {
-    const { message, ...extra } = log;
-    const line = `kafkajs ${label} [${namespace}] ${message} ${JSON.stringify(extra)}`;
-    if (level <= logLevel.WARN) warnings.push(line);
-    console.error(line);
-  },
+  logCreator:
+    () =>
+    ({ namespace, level, label, log }) => {
+      const { message, ...extra } = log;
+      const line = `kafkajs ${label} [${namespace}] ${message} ${JSON.stringify(extra)}`;
+      if (level <= logLevel.WARN) warnings.push(line);
+      console.error(line);
+    },
 });
 
 const clients = [];
-function track(c) { clients.push(c); return c; }
+function track(c) {
+  clients.push(c);
+  return c;
+}
 
 /** A consume-transform-produce worker: eachBatch + autoCommit:false + transactional producer. */
 async function startWorker(name) {
-  const consumer = track(kafka.consumer({
-    groupId: GROUP,
-    readUncommitted: false,
-    sessionTimeout: 10000,
-    rebalanceTimeout: 20000,
-    heartbeatInterval: 500,
-    maxWaitTimeInMs: 200,
-    allowAutoTopicCreation: false,
-  }));
-  const producer = track(kafka.producer({
-    transactionalId: `smoke-tx-${RUN}-${name}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  }));
+  const consumer = track(
+    kafka.consumer({
+      groupId: GROUP,
+      readUncommitted: false,
+      sessionTimeout: 10000,
+      rebalanceTimeout: 20000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    }),
+  );
+  const producer = track(
+    kafka.producer({
+      transactionalId: `smoke-tx-${RUN}-${name}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    }),
+  );
   const w = { name, consumer, producer, joins: [], processed: [] };
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const parts = Object.values(e.payload.memberAssignment).flat();
@@ -112,10 +124,12 @@ async function startWorker(name) {
         });
         await txn.sendOffsets({
           consumerGroupId: GROUP,
-          topics: [{
-            topic: batch.topic,
-            partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }],
-          }],
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }],
+            },
+          ],
         });
         await txn.commit();
       } catch (e) {
@@ -157,12 +171,18 @@ async function main() {
   // 1. topics
   const created = await admin.createTopics({
     waitForLeaders: true,
-    topics: [{ topic: IN, numPartitions: 3, replicationFactor: 1 }, { topic: OUT, numPartitions: 3, replicationFactor: 1 }],
+    topics: [
+      { topic: IN, numPartitions: 3, replicationFactor: 1 },
+      { topic: OUT, numPartitions: 3, replicationFactor: 1 },
+    ],
   });
   assert(created === true, 'createTopics returned true');
   const initial = await admin.fetchTopicOffsets(IN);
   assert(initial.length === 3, `fetchTopicOffsets lists 3 partitions (got ${initial.length})`);
-  assert(initial.every((o) => o.high === '0' && o.low === '0'), 'new topic offsets are 0');
+  assert(
+    initial.every((o) => o.high === '0' && o.low === '0'),
+    'new topic offsets are 0',
+  );
   const listed = await admin.listTopics();
   assert(listed.includes(IN) && listed.includes(OUT), 'listTopics lists the new topics');
   const md = await admin.fetchTopicMetadata({ topics: [IN] });
@@ -170,7 +190,9 @@ async function main() {
   step(`1. createTopics ${IN}, ${OUT} (3 partitions each), listTopics, fetchTopicMetadata, fetchTopicOffsets ok`);
 
   // input
-  const plain = track(kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false }));
+  const plain = track(
+    kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false }),
+  );
   await plain.connect();
   await plain.send({
     topic: IN,
@@ -185,22 +207,32 @@ async function main() {
   // 2+3. consume-transform-produce with transactions
   const w1 = await startWorker('c1');
   await waitFor(`c1 processed ${N1}`, () => w1.processed.length >= N1, 45000);
-  step(`2/3. c1 (eachBatch, autoCommit:false) processed ${w1.processed.length} messages in transactions (send + sendOffsets + commit)`);
+  step(
+    `2/3. c1 (eachBatch, autoCommit:false) processed ${w1.processed.length} messages in transactions (send + sendOffsets + commit)`,
+  );
 
   // 3b. an aborted transaction, then one more committed one (so the LSO moves past the abort)
-  const aborter = track(kafka.producer({
-    transactionalId: `smoke-tx-${RUN}-aborter`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  }));
+  const aborter = track(
+    kafka.producer({
+      transactionalId: `smoke-tx-${RUN}-aborter`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    }),
+  );
   await aborter.connect();
   const ta = await aborter.transaction();
-  await ta.send({ topic: OUT, messages: Array.from({ length: 6 }, (_, i) => ({ key: `meter-${i}`, value: `ABORTED-${i}` })) });
+  await ta.send({
+    topic: OUT,
+    messages: Array.from({ length: 6 }, (_, i) => ({ key: `meter-${i}`, value: `ABORTED-${i}` })),
+  });
   await ta.abort();
   const tc = await aborter.transaction();
-  await tc.send({ topic: OUT, messages: Array.from({ length: 3 }, (_, i) => ({ key: `meter-${i}`, value: `after-abort-${i}` })) });
+  await tc.send({
+    topic: OUT,
+    messages: Array.from({ length: 3 }, (_, i) => ({ key: `meter-${i}`, value: `after-abort-${i}` })),
+  });
   await tc.commit();
   step('3b. aborted a transaction with 6 messages, then committed 3 more');
 
@@ -210,10 +242,21 @@ async function main() {
 
   // 4. read_committed verifier
   const seen = [];
-  const verifier = track(kafka.consumer({ groupId: VERIFY_GROUP, readUncommitted: false, maxWaitTimeInMs: 200, allowAutoTopicCreation: false }));
+  const verifier = track(
+    kafka.consumer({
+      groupId: VERIFY_GROUP,
+      readUncommitted: false,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    }),
+  );
   await verifier.connect();
   await verifier.subscribe({ topics: [OUT], fromBeginning: true });
-  await verifier.run({ eachMessage: async ({ message }) => { seen.push(message.value.toString()); } });
+  await verifier.run({
+    eachMessage: async ({ message }) => {
+      seen.push(message.value.toString());
+    },
+  });
   const expected = N1 + 3;
   await waitFor(`verifier sees ${expected} committed messages`, () => seen.length >= expected, 30000);
   await sleep(1500); // anything extra (aborted) would show up now
@@ -225,7 +268,9 @@ async function main() {
   const endOut = await endOffsets(admin, OUT);
   const rawOut = [...endOut.values()].reduce((a, b) => a + b, 0);
   assert(rawOut > expected, `OUT log holds aborted records + markers (${rawOut} > ${expected})`);
-  step(`4. read_committed consumer saw exactly the ${expected} committed messages, none of the 6 aborted (OUT end offsets sum ${rawOut})`);
+  step(
+    `4. read_committed consumer saw exactly the ${expected} committed messages, none of the 6 aborted (OUT end offsets sum ${rawOut})`,
+  );
 
   // 6. rebalance: a second consumer joins the group
   const joinsBefore = w1.joins.length;
@@ -249,18 +294,34 @@ async function main() {
     acks: -1,
     messages: Array.from({ length: N2 }, (_, i) => ({ key: `meter-${i % 7}`, value: `s${i}` })),
   });
-  await waitFor(`c1+c2 process ${N2} new messages`, () => (w1.processed.length - before1) + w2.processed.length >= N2, 30000);
+  await waitFor(
+    `c1+c2 process ${N2} new messages`,
+    () => w1.processed.length - before1 + w2.processed.length >= N2,
+    30000,
+  );
   const dupes = w2.processed.filter((v) => v.startsWith('r'));
   assert(dupes.length === 0, `c2 re-processed already committed input: ${dupes.join(',')}`);
   assert(w2.processed.length > 0, 'c2 processed messages after the rebalance');
-  const caught2 = await waitFor('committed offsets == end offsets after rebalance', () => offsetsCaughtUp(admin), 20000);
+  const caught2 = await waitFor(
+    'committed offsets == end offsets after rebalance',
+    () => offsetsCaughtUp(admin),
+    20000,
+  );
   const want = N1 + 3 + N2;
   await waitFor(`verifier sees ${want} committed messages`, () => seen.length >= want, 30000);
   await sleep(500);
-  assert(seen.length === want && new Set(seen).size === want, `exactly-once output: ${seen.length} messages, ${new Set(seen).size} distinct, expected ${want}`);
+  assert(
+    seen.length === want && new Set(seen).size === want,
+    `exactly-once output: ${seen.length} messages, ${new Set(seen).size} distinct, expected ${want}`,
+  );
   const [desc] = (await admin.describeGroups([GROUP])).groups;
-  assert(desc.state === 'Stable' && desc.members.length === 2, `describeGroups: ${desc.state} with ${desc.members.length} members`);
-  step(`   after rebalance c1 processed ${w1.processed.length - before1}, c2 ${w2.processed.length}; committed ${JSON.stringify([...caught2.com])}`);
+  assert(
+    desc.state === 'Stable' && desc.members.length === 2,
+    `describeGroups: ${desc.state} with ${desc.members.length} members`,
+  );
+  step(
+    `   after rebalance c1 processed ${w1.processed.length - before1}, c2 ${w2.processed.length}; committed ${JSON.stringify([...caught2.com])}`,
+  );
 
   // stop the clients before deleting the topics (else fetches log "does not host this topic-partition")
   for (const c of clients.filter((c) => c !== admin)) await c.disconnect();
@@ -284,5 +345,7 @@ for (const c of clients.reverse()) {
 }
 clearTimeout(timer);
 if (warnings.length) console.error(`smoke: ${warnings.length} kafkajs warning/error log line(s) (see above)`);
-console.log(failed ? 'smoke: FAILED' : `smoke: OK against ${BROKERS.join(',')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+console.log(
+  failed ? 'smoke: FAILED' : `smoke: OK against ${BROKERS.join(',')} in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+);
 process.exit(failed ? 1 : 0);

@@ -42,12 +42,18 @@ const bad: [Record<string, string>, string][] = [
 ];
 for (const [env, field] of bad) {
   test(`bad ${Object.keys(env)[0]}=${Object.values(env)[0]} is refused naming ${field}`, () => {
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.field === field && err.message.startsWith(field));
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.field === field && err.message.startsWith(field),
+    );
   });
 }
 
 test('services that pseudonymise refuse to start without a key', () => {
-  assert.throws(() => requirePseudonymKey(loadConfig({})), (e: unknown) => e instanceof ConfigError && e.field === 'METERSTREAM_PSEUDONYM_KEY');
+  assert.throws(
+    () => requirePseudonymKey(loadConfig({})),
+    (e: unknown) => e instanceof ConfigError && e.field === 'METERSTREAM_PSEUDONYM_KEY',
+  );
   assert.equal(requirePseudonymKey(loadConfig({ METERSTREAM_PSEUDONYM_KEY: 'ab'.repeat(32) })).length, 32);
 });
 
@@ -57,7 +63,9 @@ test('every variable is documented in the README configuration table', () => {
 });
 
 test('detector thresholds: DOMAIN.md defaults, overridable per tenant', () => {
-  const c = loadConfig({ METERSTREAM_TENANT_DETECTORS: '{"stockholm":{"timeZone":"Europe/Stockholm","nightFlowWarningLph":20}}' });
+  const c = loadConfig({
+    METERSTREAM_TENANT_DETECTORS: '{"stockholm":{"timeZone":"Europe/Stockholm","nightFlowWarningLph":20}}',
+  });
   assert.equal(c.anomaly.detectors.nightFlowWarningLph, 12.5);
   assert.equal(c.anomaly.detectors.nightStartHour, 2);
   assert.equal(c.anomaly.detectors.nightEndHour, 5);

@@ -195,7 +195,11 @@ interface Variable {
 
 /** Every variable meterstream reads, for the README and the unknown-variable check. */
 export const VARIABLES: readonly Variable[] = Object.freeze([
-  { name: 'KAFKA_BROKERS', default: '(unset: local broker)', doc: 'Comma-separated host:port list of the Kafka cluster.' },
+  {
+    name: 'KAFKA_BROKERS',
+    default: '(unset: local broker)',
+    doc: 'Comma-separated host:port list of the Kafka cluster.',
+  },
   { name: 'KAFKA_CLIENT_ID', default: 'meterstream', doc: 'Kafka client id.' },
   { name: 'KAFKA_SSL', default: 'false', doc: 'Connect to Kafka over TLS (`true`/`false`).' },
   { name: 'KAFKA_SASL_MECHANISM', default: '(unset: no SASL)', doc: '`plain`, `scram-sha-256` or `scram-sha-512`.' },
@@ -206,59 +210,195 @@ export const VARIABLES: readonly Variable[] = Object.freeze([
   { name: 'CLICKHOUSE_PASSWORD', default: '(empty)', doc: 'ClickHouse password.' },
   { name: 'CLICKHOUSE_DATABASE', default: 'meterstream', doc: 'Database holding the tables.' },
   { name: 'METERSTREAM_DATA_DIR', default: './data', doc: 'Data directory of the embedded ClickHouse engine.' },
-  { name: 'METERSTREAM_DEMO_DIR', default: '(`demo-keys/` beside the data dir)', doc: '`meterstream demo` only: where it keeps the pseudonym key, API tokens and simulated fleet state it generates (directory 0700, files 0600).' },
-  { name: 'METERSTREAM_PSEUDONYM_KEY', default: '(required)', doc: 'HMAC key for pseudonyms, hex, at least 32 bytes. Keep it apart from the data.' },
-  { name: 'METERSTREAM_API_TOKEN', default: '(unset: /v1 read routes refuse)', doc: 'Bearer token for the `/v1` read routes.' },
-  { name: 'METERSTREAM_ADMIN_TOKEN', default: '(unset: export/erasure refuse)', doc: 'Bearer token for export and erasure.' },
-  { name: 'SCHEMA_REGISTRY_URL', default: '(unset)', doc: 'Confluent-compatible schema registry; enables Confluent-framed messages.' },
+  {
+    name: 'METERSTREAM_DEMO_DIR',
+    default: '(`demo-keys/` beside the data dir)',
+    doc: '`meterstream demo` only: where it keeps the pseudonym key, API tokens and simulated fleet state it generates (directory 0700, files 0600).',
+  },
+  {
+    name: 'METERSTREAM_PSEUDONYM_KEY',
+    default: '(required)',
+    doc: 'HMAC key for pseudonyms, hex, at least 32 bytes. Keep it apart from the data.',
+  },
+  {
+    name: 'METERSTREAM_API_TOKEN',
+    default: '(unset: /v1 read routes refuse)',
+    doc: 'Bearer token for the `/v1` read routes.',
+  },
+  {
+    name: 'METERSTREAM_ADMIN_TOKEN',
+    default: '(unset: export/erasure refuse)',
+    doc: 'Bearer token for export and erasure.',
+  },
+  {
+    name: 'SCHEMA_REGISTRY_URL',
+    default: '(unset)',
+    doc: 'Confluent-compatible schema registry; enables Confluent-framed messages.',
+  },
   { name: 'PORT', default: '8080', doc: 'HTTP port of the service (0: any free port).' },
   { name: 'HOST', default: '0.0.0.0', doc: 'HTTP bind address.' },
-  { name: 'METERSTREAM_INSTANCE_ID', default: '(host name)', doc: 'Stable instance name; keep it across restarts of the same instance (Kafka transactional id).' },
+  {
+    name: 'METERSTREAM_INSTANCE_ID',
+    default: '(host name)',
+    doc: 'Stable instance name; keep it across restarts of the same instance (Kafka transactional id).',
+  },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino log level (`fatal`..`trace`).' },
   { name: 'METERSTREAM_TOPIC_READINGS', default: 'meter.readings.v1', doc: 'Raw readings topic (input).' },
   { name: 'METERSTREAM_TOPIC_INVOICES', default: 'meter.invoices.v1', doc: 'Invoices topic (input).' },
   { name: 'METERSTREAM_TOPIC_CLEAN', default: 'meter.readings.clean.v1', doc: 'Pseudonymised, validated readings.' },
   { name: 'METERSTREAM_TOPIC_HOURLY', default: 'meter.hourly.v1', doc: 'Hourly rows.' },
   { name: 'METERSTREAM_TOPIC_ALERTS', default: 'meter.alerts.v1', doc: 'Alerts.' },
-  { name: 'METERSTREAM_TOPIC_DLQ', default: 'meter.readings.dlq.v1', doc: 'Dead-letter topic: original bytes plus error headers.' },
+  {
+    name: 'METERSTREAM_TOPIC_DLQ',
+    default: 'meter.readings.dlq.v1',
+    doc: 'Dead-letter topic: original bytes plus error headers.',
+  },
   { name: 'METERSTREAM_RAW_TTL_DAYS', default: '90', doc: 'Retention of `readings_raw`, days after the reading time.' },
-  { name: 'METERSTREAM_HOURLY_TTL_DAYS', default: '1096', doc: 'Retention of `readings_hourly`, days after the hour (3 years).' },
+  {
+    name: 'METERSTREAM_HOURLY_TTL_DAYS',
+    default: '1096',
+    doc: 'Retention of `readings_hourly`, days after the hour (3 years).',
+  },
   { name: 'METERSTREAM_ALERTS_TTL_DAYS', default: '365', doc: 'Retention of `alerts`, days after the alert started.' },
-  { name: 'METERSTREAM_INVOICE_CHECKS_TTL_YEARS', default: '5', doc: 'Retention of `invoice_checks`, years after the end of the fiscal year.' },
+  {
+    name: 'METERSTREAM_INVOICE_CHECKS_TTL_YEARS',
+    default: '5',
+    doc: 'Retention of `invoice_checks`, years after the end of the fiscal year.',
+  },
   { name: 'METERSTREAM_INGESTOR_GROUP_ID', default: 'meterstream-ingestor', doc: 'Consumer group of the ingestors.' },
-  { name: 'METERSTREAM_MAX_BATCH_READINGS', default: '10000', doc: 'Largest `MeterReadingBatch` accepted; larger ones go to the DLQ.' },
-  { name: 'METERSTREAM_MAX_FUTURE_SECONDS', default: '3600', doc: 'Readings further in the future than this go to the DLQ.' },
-  { name: 'METERSTREAM_FETCH_MAX_BYTES', default: '16777216', doc: 'Bytes per Kafka fetch response (bounds memory per batch).' },
+  {
+    name: 'METERSTREAM_MAX_BATCH_READINGS',
+    default: '10000',
+    doc: 'Largest `MeterReadingBatch` accepted; larger ones go to the DLQ.',
+  },
+  {
+    name: 'METERSTREAM_MAX_FUTURE_SECONDS',
+    default: '3600',
+    doc: 'Readings further in the future than this go to the DLQ.',
+  },
+  {
+    name: 'METERSTREAM_FETCH_MAX_BYTES',
+    default: '16777216',
+    doc: 'Bytes per Kafka fetch response (bounds memory per batch).',
+  },
   { name: 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', default: '8388608', doc: 'Bytes per partition per fetch.' },
   { name: 'METERSTREAM_FETCH_MIN_BYTES', default: '1', doc: 'Bytes the broker waits for before answering a fetch.' },
   { name: 'METERSTREAM_FETCH_MAX_WAIT_MS', default: '500', doc: 'How long the broker may wait to fill a fetch.' },
-  { name: 'METERSTREAM_BULK_FETCH_MIN_BYTES', default: '1', doc: 'Bytes the aggregator and the anomaly service\'s hourly input wait for before a fetch is answered. Raise it (e.g. 262144) for fewer, larger batches against a ClickHouse server; with the embedded engine, larger statements delay the latency path.' },
-  { name: 'METERSTREAM_BULK_FETCH_MAX_WAIT_MS', default: '500', doc: 'How long the broker may wait to fill such a fetch.' },
-  { name: 'METERSTREAM_AGGREGATOR_GROUP_ID', default: 'meterstream-aggregator', doc: 'Consumer group of the aggregators.' },
-  { name: 'METERSTREAM_AGGREGATOR_WORKERS', default: '(CPU cores)', doc: 'Worker threads of the aggregator\'s roll-up pool.' },
-  { name: 'METERSTREAM_AGGREGATOR_CONCURRENCY', default: '2', doc: 'Partition batches the aggregator processes at once.' },
-  { name: 'METERSTREAM_INGESTOR_CONCURRENCY', default: '2', doc: 'Partition batches the ingestor processes at once (one transactional producer each).' },
-  { name: 'METERSTREAM_AUDIT_TTL_DAYS', default: '1826', doc: 'Retention of `erasure_audit`, days after the erasure (5 years).' },
-  { name: 'METERSTREAM_ANOMALY_GROUP_ID', default: 'meterstream-anomaly', doc: 'Consumer group prefix of the anomaly service (`-hourly`, `-temperature`, `-invoices`).' },
-  { name: 'METERSTREAM_ANOMALY_CONCURRENCY', default: '2', doc: 'Partition batches the anomaly service processes at once per input topic.' },
-  { name: 'METERSTREAM_TIME_ZONE', default: 'Europe/Oslo', doc: 'Tenants\' local time zone (night window, local days).' },
+  {
+    name: 'METERSTREAM_BULK_FETCH_MIN_BYTES',
+    default: '1',
+    doc: "Bytes the aggregator and the anomaly service's hourly input wait for before a fetch is answered. Raise it (e.g. 262144) for fewer, larger batches against a ClickHouse server; with the embedded engine, larger statements delay the latency path.",
+  },
+  {
+    name: 'METERSTREAM_BULK_FETCH_MAX_WAIT_MS',
+    default: '500',
+    doc: 'How long the broker may wait to fill such a fetch.',
+  },
+  {
+    name: 'METERSTREAM_AGGREGATOR_GROUP_ID',
+    default: 'meterstream-aggregator',
+    doc: 'Consumer group of the aggregators.',
+  },
+  {
+    name: 'METERSTREAM_AGGREGATOR_WORKERS',
+    default: '(CPU cores)',
+    doc: "Worker threads of the aggregator's roll-up pool.",
+  },
+  {
+    name: 'METERSTREAM_AGGREGATOR_CONCURRENCY',
+    default: '2',
+    doc: 'Partition batches the aggregator processes at once.',
+  },
+  {
+    name: 'METERSTREAM_INGESTOR_CONCURRENCY',
+    default: '2',
+    doc: 'Partition batches the ingestor processes at once (one transactional producer each).',
+  },
+  {
+    name: 'METERSTREAM_AUDIT_TTL_DAYS',
+    default: '1826',
+    doc: 'Retention of `erasure_audit`, days after the erasure (5 years).',
+  },
+  {
+    name: 'METERSTREAM_ANOMALY_GROUP_ID',
+    default: 'meterstream-anomaly',
+    doc: 'Consumer group prefix of the anomaly service (`-hourly`, `-temperature`, `-invoices`).',
+  },
+  {
+    name: 'METERSTREAM_ANOMALY_CONCURRENCY',
+    default: '2',
+    doc: 'Partition batches the anomaly service processes at once per input topic.',
+  },
+  {
+    name: 'METERSTREAM_TIME_ZONE',
+    default: 'Europe/Oslo',
+    doc: "Tenants' local time zone (night window, local days).",
+  },
   { name: 'METERSTREAM_NIGHT_WINDOW', default: '02-05', doc: 'Local night window `HH-HH` for minimum night flow.' },
-  { name: 'METERSTREAM_NIGHT_FLOW_WARNING_LPH', default: '12.5', doc: 'Minimum night flow (L/h) that makes a night leaky (0.5 % of Q3 = 2.5 m3/h).' },
-  { name: 'METERSTREAM_NIGHT_FLOW_CRITICAL_LPH', default: '50', doc: 'Minimum night flow (L/h) that makes a leak CRITICAL.' },
+  {
+    name: 'METERSTREAM_NIGHT_FLOW_WARNING_LPH',
+    default: '12.5',
+    doc: 'Minimum night flow (L/h) that makes a night leaky (0.5 % of Q3 = 2.5 m3/h).',
+  },
+  {
+    name: 'METERSTREAM_NIGHT_FLOW_CRITICAL_LPH',
+    default: '50',
+    doc: 'Minimum night flow (L/h) that makes a leak CRITICAL.',
+  },
   { name: 'METERSTREAM_NIGHT_FLOW_NIGHTS', default: '2', doc: 'Consecutive leaky nights before NIGHT_FLOW fires.' },
-  { name: 'METERSTREAM_CONTINUOUS_FLOW_HOURS', default: '24', doc: 'Hours without a zero-flow hour that fire NIGHT_FLOW (continuous flow).' },
+  {
+    name: 'METERSTREAM_CONTINUOUS_FLOW_HOURS',
+    default: '24',
+    doc: 'Hours without a zero-flow hour that fire NIGHT_FLOW (continuous flow).',
+  },
   { name: 'METERSTREAM_BURST_LPH', default: '500', doc: 'Flow (L/h) of a burst (20 % of Q3).' },
-  { name: 'METERSTREAM_BURST_MINUTES', default: '30', doc: 'Minutes above the burst flow before BURST fires (CRITICAL).' },
-  { name: 'METERSTREAM_FROST_WARNING_C', default: '5', doc: 'Room temperature (°C) at or below which FROST_RISK warns.' },
-  { name: 'METERSTREAM_FROST_CRITICAL_C', default: '2', doc: 'Room temperature (°C) at or below which FROST_RISK is CRITICAL.' },
-  { name: 'METERSTREAM_FROST_RESOLVE_C', default: '8', doc: 'Temperature (°C) at or above which FROST_RISK resolves (hysteresis).' },
+  {
+    name: 'METERSTREAM_BURST_MINUTES',
+    default: '30',
+    doc: 'Minutes above the burst flow before BURST fires (CRITICAL).',
+  },
+  {
+    name: 'METERSTREAM_FROST_WARNING_C',
+    default: '5',
+    doc: 'Room temperature (°C) at or below which FROST_RISK warns.',
+  },
+  {
+    name: 'METERSTREAM_FROST_CRITICAL_C',
+    default: '2',
+    doc: 'Room temperature (°C) at or below which FROST_RISK is CRITICAL.',
+  },
+  {
+    name: 'METERSTREAM_FROST_RESOLVE_C',
+    default: '8',
+    doc: 'Temperature (°C) at or above which FROST_RISK resolves (hysteresis).',
+  },
   { name: 'METERSTREAM_FROST_TREND_HOURS', default: '2', doc: 'Hours of readings in the frost trend fit.' },
-  { name: 'METERSTREAM_FROST_HORIZON_HOURS', default: '4', doc: 'Early frost warning when the trend reaches 0 °C within this many hours.' },
-  { name: 'METERSTREAM_SILENCE_HOURS', default: '48', doc: 'Hours without a reading before METER_SILENT (or 3 x the usual gap, if longer).' },
-  { name: 'METERSTREAM_INVOICE_TOLERANCE_ABS', default: '1', doc: 'Invoice tolerance in the invoice\'s unit (the larger of this and the percentage applies).' },
+  {
+    name: 'METERSTREAM_FROST_HORIZON_HOURS',
+    default: '4',
+    doc: 'Early frost warning when the trend reaches 0 °C within this many hours.',
+  },
+  {
+    name: 'METERSTREAM_SILENCE_HOURS',
+    default: '48',
+    doc: 'Hours without a reading before METER_SILENT (or 3 x the usual gap, if longer).',
+  },
+  {
+    name: 'METERSTREAM_INVOICE_TOLERANCE_ABS',
+    default: '1',
+    doc: "Invoice tolerance in the invoice's unit (the larger of this and the percentage applies).",
+  },
   { name: 'METERSTREAM_INVOICE_TOLERANCE_PCT', default: '2', doc: 'Invoice tolerance in % of the metered quantity.' },
-  { name: 'METERSTREAM_INVOICE_WAIT_DAYS', default: '10', doc: 'Days after the period end before incomplete data makes a check INSUFFICIENT_DATA.' },
-  { name: 'METERSTREAM_TENANT_DETECTORS', default: '(unset)', doc: 'Per-tenant threshold overrides, JSON: `{"<tenant>": {"nightFlowWarningLph": 20, "timeZone": "Europe/Stockholm"}}` (keys as in `DetectorSettings`).' },
+  {
+    name: 'METERSTREAM_INVOICE_WAIT_DAYS',
+    default: '10',
+    doc: 'Days after the period end before incomplete data makes a check INSUFFICIENT_DATA.',
+  },
+  {
+    name: 'METERSTREAM_TENANT_DETECTORS',
+    default: '(unset)',
+    doc: 'Per-tenant threshold overrides, JSON: `{"<tenant>": {"nightFlowWarningLph": 20, "timeZone": "Europe/Stockholm"}}` (keys as in `DetectorSettings`).',
+  },
 ]);
 
 const KNOWN = new Set(VARIABLES.map((v) => v.name));
@@ -278,7 +418,8 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
   return n;
 }
 
@@ -286,7 +427,8 @@ function num(env: Env, name: string, fallback: number, min: number, max: number)
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw.trim());
-  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
+  if (!/^-?\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n))
+    throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
   if (n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
   return n;
 }
@@ -302,11 +444,24 @@ function timeZone(name: string, tz: string): string {
 
 /** Limits of every detector setting, for the defaults and the per-tenant overrides alike. */
 const DETECTOR_LIMITS: Record<Exclude<keyof DetectorSettings, 'timeZone'>, [number, number]> = {
-  nightStartHour: [0, 23], nightEndHour: [1, 24], nightFlowWarningLph: [0, 1e6], nightFlowCriticalLph: [0, 1e6],
-  nightFlowNights: [1, 30], continuousFlowHours: [1, 24 * 14], burstLph: [1, 1e7], burstMinutes: [1, 60],
-  frostWarningC: [-50, 50], frostCriticalC: [-50, 50], frostResolveC: [-50, 50], frostTrendHours: [0.25, 48],
-  frostHorizonHours: [0, 48], silenceHours: [1, 24 * 365], silenceIntervals: [1, 1000],
-  invoiceToleranceAbs: [0, 1e9], invoiceTolerancePct: [0, 100], invoiceWaitDays: [0, 3650],
+  nightStartHour: [0, 23],
+  nightEndHour: [1, 24],
+  nightFlowWarningLph: [0, 1e6],
+  nightFlowCriticalLph: [0, 1e6],
+  nightFlowNights: [1, 30],
+  continuousFlowHours: [1, 24 * 14],
+  burstLph: [1, 1e7],
+  burstMinutes: [1, 60],
+  frostWarningC: [-50, 50],
+  frostCriticalC: [-50, 50],
+  frostResolveC: [-50, 50],
+  frostTrendHours: [0.25, 48],
+  frostHorizonHours: [0, 48],
+  silenceHours: [1, 24 * 365],
+  silenceIntervals: [1, 1000],
+  invoiceToleranceAbs: [0, 1e9],
+  invoiceTolerancePct: [0, 100],
+  invoiceWaitDays: [0, 3650],
 };
 
 function checkDetectors(name: string, where: string, d: Partial<DetectorSettings>): void {
@@ -320,7 +475,10 @@ function checkDetectors(name: string, where: string, d: Partial<DetectorSettings
     const limits = DETECTOR_LIMITS[k as keyof typeof DETECTOR_LIMITS];
     if (limits === undefined) throw new ConfigError(name, `${where}unknown setting ${JSON.stringify(k)}`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < limits[0] || v > limits[1]) {
-      throw new ConfigError(name, `${where}${k} must be a number from ${limits[0]} to ${limits[1]}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(
+        name,
+        `${where}${k} must be a number from ${limits[0]} to ${limits[1]}, got ${JSON.stringify(v)}`,
+      );
     }
   }
   if (d.nightStartHour !== undefined && d.nightEndHour !== undefined && d.nightStartHour >= d.nightEndHour) {
@@ -337,7 +495,8 @@ function checkDetectors(name: string, where: string, d: Partial<DetectorSettings
 function detectorSettings(env: Env): DetectorSettings {
   const window = str(env, 'METERSTREAM_NIGHT_WINDOW', '02-05');
   const m = /^(\d{1,2})-(\d{1,2})$/.exec(window.trim());
-  if (m === null) throw new ConfigError('METERSTREAM_NIGHT_WINDOW', `expected HH-HH local hours, got ${JSON.stringify(window)}`);
+  if (m === null)
+    throw new ConfigError('METERSTREAM_NIGHT_WINDOW', `expected HH-HH local hours, got ${JSON.stringify(window)}`);
   const d: DetectorSettings = {
     timeZone: timeZone('METERSTREAM_TIME_ZONE', str(env, 'METERSTREAM_TIME_ZONE', 'Europe/Oslo')),
     nightStartHour: Number(m[1]),
@@ -360,10 +519,21 @@ function detectorSettings(env: Env): DetectorSettings {
     invoiceWaitDays: num(env, 'METERSTREAM_INVOICE_WAIT_DAYS', 10, 0, 3650),
   };
   if (d.nightStartHour > 23 || d.nightEndHour > 24 || d.nightStartHour >= d.nightEndHour) {
-    throw new ConfigError('METERSTREAM_NIGHT_WINDOW', `expected a window inside one night (start < end <= 24), got ${JSON.stringify(window)}`);
+    throw new ConfigError(
+      'METERSTREAM_NIGHT_WINDOW',
+      `expected a window inside one night (start < end <= 24), got ${JSON.stringify(window)}`,
+    );
   }
-  if (d.frostCriticalC > d.frostWarningC) throw new ConfigError('METERSTREAM_FROST_CRITICAL_C', `must not be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC})`);
-  if (d.frostResolveC <= d.frostWarningC) throw new ConfigError('METERSTREAM_FROST_RESOLVE_C', `must be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC}): the hysteresis`);
+  if (d.frostCriticalC > d.frostWarningC)
+    throw new ConfigError(
+      'METERSTREAM_FROST_CRITICAL_C',
+      `must not be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC})`,
+    );
+  if (d.frostResolveC <= d.frostWarningC)
+    throw new ConfigError(
+      'METERSTREAM_FROST_RESOLVE_C',
+      `must be above METERSTREAM_FROST_WARNING_C (${d.frostWarningC}): the hysteresis`,
+    );
   return d;
 }
 
@@ -377,21 +547,38 @@ function tenantDetectors(env: Env, defaults: DetectorSettings): Record<string, P
   } catch (err) {
     throw new ConfigError(name, `not JSON: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(name, 'expected an object of tenant → settings');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(name, 'expected an object of tenant → settings');
   const out: Record<string, Partial<DetectorSettings>> = {};
   for (const [tenant, settings] of Object.entries(parsed)) {
-    if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) throw new ConfigError(name, `tenant ${JSON.stringify(tenant)}: expected an object`);
+    if (settings === null || typeof settings !== 'object' || Array.isArray(settings))
+      throw new ConfigError(name, `tenant ${JSON.stringify(tenant)}: expected an object`);
     checkDetectors(name, `tenant ${JSON.stringify(tenant)}: `, settings as Partial<DetectorSettings>);
-    checkDetectors(name, `tenant ${JSON.stringify(tenant)}: `, { ...defaults, ...(settings as Partial<DetectorSettings>) });
+    checkDetectors(name, `tenant ${JSON.stringify(tenant)}: `, {
+      ...defaults,
+      ...(settings as Partial<DetectorSettings>),
+    });
     out[tenant] = settings as Partial<DetectorSettings>;
   }
   return out;
 }
 
-function fetchConfig(env: Env, minName: string, minDefault: number, waitName: string, waitDefault: number): FetchConfig {
+function fetchConfig(
+  env: Env,
+  minName: string,
+  minDefault: number,
+  waitName: string,
+  waitDefault: number,
+): FetchConfig {
   return {
     maxBytes: int(env, 'METERSTREAM_FETCH_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    maxBytesPerPartition: int(env, 'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxBytesPerPartition: int(
+      env,
+      'METERSTREAM_FETCH_MAX_BYTES_PER_PARTITION',
+      8 * 1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+    ),
     minBytes: int(env, minName, minDefault, 1, 64 * 1024 * 1024),
     maxWaitTimeInMs: int(env, waitName, waitDefault, 0, 60_000),
   };
@@ -414,22 +601,28 @@ function url(env: Env, name: string): string | null {
   } catch {
     throw new ConfigError(name, `not a URL: ${JSON.stringify(raw)}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(name, `expected an http(s) URL, got ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new ConfigError(name, `expected an http(s) URL, got ${parsed.protocol}`);
   return raw.replace(/\/+$/, '');
 }
 
 function topic(env: Env, name: string, fallback: string): string {
   const t = str(env, name, fallback);
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(t)) throw new ConfigError(name, `not a valid Kafka topic name: ${JSON.stringify(t)}`);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(t))
+    throw new ConfigError(name, `not a valid Kafka topic name: ${JSON.stringify(t)}`);
   return t;
 }
 
 function brokers(env: Env): string[] | null {
   const raw = optional(env, 'KAFKA_BROKERS');
   if (raw === null) return null;
-  const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   for (const b of list) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `expected host:port entries, got ${JSON.stringify(b)}`);
+    if (!/^[^\s:]+:\d{1,5}$/.test(b))
+      throw new ConfigError('KAFKA_BROKERS', `expected host:port entries, got ${JSON.stringify(b)}`);
   }
   if (list.length === 0) throw new ConfigError('KAFKA_BROKERS', 'empty broker list');
   return list;
@@ -440,7 +633,10 @@ function sasl(env: Env): KafkaConfig['sasl'] {
   if (mechanism === null) return null;
   const m = mechanism.toLowerCase();
   if (m !== 'plain' && m !== 'scram-sha-256' && m !== 'scram-sha-512') {
-    throw new ConfigError('KAFKA_SASL_MECHANISM', `expected plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(mechanism)}`);
+    throw new ConfigError(
+      'KAFKA_SASL_MECHANISM',
+      `expected plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(mechanism)}`,
+    );
   }
   const username = optional(env, 'KAFKA_SASL_USERNAME');
   const password = optional(env, 'KAFKA_SASL_PASSWORD');
@@ -454,7 +650,8 @@ export function parsePseudonymKey(raw: string, field = 'METERSTREAM_PSEUDONYM_KE
   const hex = raw.trim();
   if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new ConfigError(field, 'expected hex digits');
   const key = Buffer.from(hex, 'hex');
-  if (key.length < 32) throw new ConfigError(field, `expected at least 32 bytes (64 hex digits), got ${key.length} bytes`);
+  if (key.length < 32)
+    throw new ConfigError(field, `expected at least 32 bytes (64 hex digits), got ${key.length} bytes`);
   return key;
 }
 
@@ -540,10 +737,17 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     host: str(env, 'HOST', '0.0.0.0'),
     instanceId: str(env, 'METERSTREAM_INSTANCE_ID', hostname()),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
-    demoDir: str(env, 'METERSTREAM_DEMO_DIR', join(dirname(str(env, 'METERSTREAM_DATA_DIR', './data').replace(/\/+$/, '') || '/'), 'demo-keys')),
+    demoDir: str(
+      env,
+      'METERSTREAM_DEMO_DIR',
+      join(dirname(str(env, 'METERSTREAM_DATA_DIR', './data').replace(/\/+$/, '') || '/'), 'demo-keys'),
+    ),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(config.logLevel)}`);
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `expected fatal, error, warn, info, debug, trace or silent, got ${JSON.stringify(config.logLevel)}`,
+    );
   }
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(config.instanceId)) {
     throw new ConfigError('METERSTREAM_INSTANCE_ID', 'letters, digits, dot, dash and underscore only');
@@ -557,7 +761,10 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
 /** The key, or a ConfigError naming the variable: services that pseudonymise refuse to start without it. */
 export function requirePseudonymKey(config: MeterstreamConfig): Buffer {
   if (config.pseudonymKey === null) {
-    throw new ConfigError('METERSTREAM_PSEUDONYM_KEY', 'required (hex, at least 32 bytes); generate one with `openssl rand -hex 32` and keep it apart from the data');
+    throw new ConfigError(
+      'METERSTREAM_PSEUDONYM_KEY',
+      'required (hex, at least 32 bytes); generate one with `openssl rand -hex 32` and keep it apart from the data',
+    );
   }
   return config.pseudonymKey;
 }

@@ -50,7 +50,12 @@ export class MeterError extends Error {
     return { code: this.code, message: this.message, retriable: this.retriable, context: this.context };
   }
 
-  static fromJSON(json: { code: MeterErrorCode; message: string; retriable?: boolean; context?: RecordContext }): MeterError {
+  static fromJSON(json: {
+    code: MeterErrorCode;
+    message: string;
+    retriable?: boolean;
+    context?: RecordContext;
+  }): MeterError {
     return new MeterError(json.code, json.message, { retriable: json.retriable, context: json.context });
   }
 }

@@ -102,10 +102,14 @@ export async function createTopic(kafka: Kafka, topic: string, numPartitions: nu
 
 /** Produces messages (plain producer, acks=all). */
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, messages: messages.slice(i, i + 2000), acks: -1 });
+    for (let i = 0; i < messages.length; i += 2000)
+      await producer.send({ topic, messages: messages.slice(i, i + 2000), acks: -1 });
   } finally {
     await producer.disconnect();
   }
@@ -125,7 +129,11 @@ export interface ReadRecord {
  * throw-away group; transaction markers take offsets, so "end" is reached when the consumer's
  * position passes the high watermark.
  */
-export async function readAll(kafka: Kafka, topic: string, options: { readUncommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+export async function readAll(
+  kafka: Kafka,
+  topic: string,
+  options: { readUncommitted?: boolean; timeoutMs?: number } = {},
+): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map<number, bigint>();
@@ -140,11 +148,18 @@ export async function readAll(kafka: Kafka, topic: string, options: { readUncomm
   const seen = new Set<string>();
   const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
   if (pending.size === 0) return records;
-  const consumer = kafka.consumer({ groupId: `test-reader-${randomSuffix()}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId: `test-reader-${randomSuffix()}`,
+    readUncommitted: options.readUncommitted ?? false,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`readAll(${topic}) timed out; partitions not finished: ${[...pending]}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`readAll(${topic}) timed out; partitions not finished: ${[...pending]}`)),
+      options.timeoutMs ?? 60_000,
+    );
     // END_BATCH_PROCESS also fires for batches holding only transaction markers or aborted
     // records, so it tells when the position has passed the end seen at the start.
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
@@ -163,7 +178,13 @@ export async function readAll(kafka: Kafka, topic: string, options: { readUncomm
           const id = `${batch.partition}:${m.offset}`;
           if (seen.has(id)) continue;
           seen.add(id);
-          records.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers ?? {} });
+          records.push({
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: m.headers ?? {},
+          });
         }
       },
     });
@@ -177,7 +198,12 @@ export async function readAll(kafka: Kafka, topic: string, options: { readUncomm
 }
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -193,18 +219,27 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 }
 
 /** Waits until a consumer group has committed offsets up to the end of every partition of a topic. */
-export async function waitForGroupCaughtUp(kafka: Kafka, groupId: string, topic: string, timeoutMs = 90_000): Promise<void> {
+export async function waitForGroupCaughtUp(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 90_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor(`group ${groupId} caught up on ${topic}`, async () => {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return ends.every((e) => {
-        const c = committed.partitions.find((p) => p.partition === e.partition);
-        return BigInt(e.high) === 0n || (c !== undefined && BigInt(c.offset) >= BigInt(e.high));
-      });
-    }, timeoutMs);
+    await waitFor(
+      `group ${groupId} caught up on ${topic}`,
+      async () => {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return ends.every((e) => {
+          const c = committed.partitions.find((p) => p.partition === e.partition);
+          return BigInt(e.high) === 0n || (c !== undefined && BigInt(c.offset) >= BigInt(e.high));
+        });
+      },
+      timeoutMs,
+    );
   } finally {
     await admin.disconnect();
   }
@@ -231,7 +266,10 @@ export interface ServiceProcess {
 
 /** Starts `meterstream <command>` with the test's environment on top of this process's. */
 export function startService(command: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [repoPath('bin', 'meterstream.mjs'), command], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

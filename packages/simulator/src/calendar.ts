@@ -24,7 +24,13 @@ export class Calendar {
   /** Throws RangeError for a time zone the platform does not know. */
   constructor(readonly timeZone: string) {
     this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
     });
   }
 
@@ -35,7 +41,8 @@ export class Calendar {
     if (off === undefined) {
       const at = slot * SLOT;
       const p: Record<string, number> = {};
-      for (const part of this.parts.formatToParts(new Date(at))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+      for (const part of this.parts.formatToParts(new Date(at)))
+        if (part.type !== 'literal') p[part.type] = Number(part.value);
       off = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - at;
       this.offsets.set(slot, off);
     }

@@ -22,7 +22,16 @@ interface Sample {
 
 /** The header fields of a meter's readings. */
 function header(m: SimMeter) {
-  return { meterId: m.meterId, tenant: m.tenant, kind: m.kind, unit: m.unit, readingType: m.readingType, intervalSeconds: m.intervalSeconds, zoneId: m.zoneId, priceArea: m.priceArea };
+  return {
+    meterId: m.meterId,
+    tenant: m.tenant,
+    kind: m.kind,
+    unit: m.unit,
+    readingType: m.readingType,
+    intervalSeconds: m.intervalSeconds,
+    zoneId: m.zoneId,
+    priceArea: m.priceArea,
+  };
 }
 
 /** Sends samples one by one, or per local day as a batch at the day's end (never after `end`). */
@@ -31,8 +40,17 @@ function* send(plan: FleetPlan, m: SimMeter, calendar: Calendar, samples: Iterab
   if (plan.options.granularity === 'reading') {
     for (const s of samples) {
       const value: MeterReading = {
-        meterId: h.meterId, tenant: h.tenant, kind: h.kind, unit: h.unit, readingType: h.readingType, ts: s.ts,
-        intervalSeconds: h.intervalSeconds, value: s.value, quality: 'MEASURED', zoneId: h.zoneId, priceArea: h.priceArea,
+        meterId: h.meterId,
+        tenant: h.tenant,
+        kind: h.kind,
+        unit: h.unit,
+        readingType: h.readingType,
+        ts: s.ts,
+        intervalSeconds: h.intervalSeconds,
+        value: s.value,
+        quality: 'MEASURED',
+        zoneId: h.zoneId,
+        priceArea: h.priceArea,
       };
       yield { at: s.at, topic: 'readings', key: m.meterId, schema: 'MeterReading', value };
     }
@@ -42,7 +60,11 @@ function* send(plan: FleetPlan, m: SimMeter, calendar: Calendar, samples: Iterab
   let readings: BatchReading[] = [];
   let lastAt = 0;
   const flush = (): Delivery => ({
-    at: Math.max(lastAt, Math.min(calendar.at(day + 1), plan.options.end)), topic: 'readings', key: m.meterId, schema: 'MeterReadingBatch', value: { ...h, readings },
+    at: Math.max(lastAt, Math.min(calendar.at(day + 1), plan.options.end)),
+    topic: 'readings',
+    key: m.meterId,
+    schema: 'MeterReadingBatch',
+    value: { ...h, readings },
   });
   for (const s of samples) {
     const sDay = calendar.day(s.ts);
@@ -75,7 +97,8 @@ function* waterSamples(plan: FleetPlan, m: SimMeter, calendar: Calendar): Genera
       litres += use.litres(t);
     }
   } else {
-    for (let t = plan.start; t + HOUR <= end && t < stop; t += HOUR) yield { ts: t, value: Math.round(use.litres(t) * 10) / 10, at: t + HOUR };
+    for (let t = plan.start; t + HOUR <= end && t < stop; t += HOUR)
+      yield { ts: t, value: Math.round(use.litres(t) * 10) / 10, at: t + HOUR };
   }
 }
 
@@ -83,7 +106,8 @@ function* waterSamples(plan: FleetPlan, m: SimMeter, calendar: Calendar): Genera
 function* roomSamples(plan: FleetPlan, m: SimMeter): Generator<Sample> {
   const profile = m.profile as RoomProfile;
   const stop = stopOf(m);
-  for (let t = plan.start; t < plan.options.end && t < stop; t += ROOM_INTERVAL_MS) yield { ts: t, value: roomCelsius(profile, m.seed, m.injection, t), at: t };
+  for (let t = plan.start; t < plan.options.end && t < stop; t += ROOM_INTERVAL_MS)
+    yield { ts: t, value: roomCelsius(profile, m.seed, m.injection, t), at: t };
 }
 
 /**
@@ -102,17 +126,34 @@ function* electricityDeliveries(plan: FleetPlan, m: SimMeter, calendar: Calendar
   let covered = plan.start;
   const h = header(m);
   function* invoicesDue(until: number): Generator<Delivery> {
-    for (; invoiced < periods.length && periods[invoiced].deliverAt <= until && periods[invoiced].periodEnd <= covered; invoiced++) {
+    for (
+      ;
+      invoiced < periods.length && periods[invoiced].deliverAt <= until && periods[invoiced].periodEnd <= covered;
+      invoiced++
+    ) {
       const p = periods[invoiced];
       const invoiceId = invoiceIdOf(calendar, index, p.periodStart);
-      const factor = m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === invoiceId ? m.injection.factor : 1;
+      const factor =
+        m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === invoiceId ? m.injection.factor : 1;
       const billedQuantity = Math.round(sums[invoiced] * factor * 100) / 100;
       const currency = currencyOf(m.priceArea);
       yield {
-        at: p.deliverAt, topic: 'invoices', key: m.meterId, schema: 'Invoice',
+        at: p.deliverAt,
+        topic: 'invoices',
+        key: m.meterId,
+        schema: 'Invoice',
         value: {
-          invoiceId, tenant: m.tenant, meterId: m.meterId, kind: m.kind, periodStart: p.periodStart, periodEnd: p.periodEnd, billedQuantity, unit: m.unit,
-          amount: currency === null ? null : Math.round((billedQuantity * profile.pricePerKwh + 49) * 100) / 100, currency, priceArea: m.priceArea,
+          invoiceId,
+          tenant: m.tenant,
+          meterId: m.meterId,
+          kind: m.kind,
+          periodStart: p.periodStart,
+          periodEnd: p.periodEnd,
+          billedQuantity,
+          unit: m.unit,
+          amount: currency === null ? null : Math.round((billedQuantity * profile.pricePerKwh + 49) * 100) / 100,
+          currency,
+          priceArea: m.priceArea,
         },
       };
     }

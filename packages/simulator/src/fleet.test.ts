@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { AvroCodec, type Invoice } from '@meterstream/core';
 import { Calendar } from './calendar.js';
 import { gs1CheckDigit } from './ids.js';
-import { deliveries, planFleet, ROLE_MIX, type Delivery, type FleetOptions, type FleetPlan, type MeterRole } from './index.js';
+import {
+  deliveries,
+  planFleet,
+  ROLE_MIX,
+  type Delivery,
+  type FleetOptions,
+  type FleetPlan,
+  type MeterRole,
+} from './index.js';
 
 const H = 3_600_000;
 const DAY = 86_400_000;
@@ -42,7 +50,10 @@ test('determinism: the same options give the same plan and deliveries; another s
     assert.deepEqual([...deliveries(planFleet(opts))], [...deliveries(planFleet(opts))]);
   }
   const other = planFleet({ ...small, seed: 8 });
-  assert.notDeepEqual(other.meters.map((m) => m.meterId), smallPlan.meters.map((m) => m.meterId));
+  assert.notDeepEqual(
+    other.meters.map((m) => m.meterId),
+    smallPlan.meters.map((m) => m.meterId),
+  );
 });
 
 test('deliveries are in time order, inside [start, end], and never sent before their data exists', () => {
@@ -58,7 +69,8 @@ test('deliveries are in time order, inside [start, end], and never sent before t
       }
       const v = d.value;
       const step = v.intervalSeconds * 1000;
-      for (const r of 'readings' in v ? v.readings : [v]) assert.ok(r.ts + step <= d.at && r.ts >= plan.start, `${v.meterId}: reading at ${r.ts} sent at ${d.at}`);
+      for (const r of 'readings' in v ? v.readings : [v])
+        assert.ok(r.ts + step <= d.at && r.ts >= plan.start, `${v.meterId}: reading at ${r.ts} sent at ${d.at}`);
     }
   }
 });
@@ -66,7 +78,8 @@ test('deliveries are in time order, inside [start, end], and never sent before t
 test('role mix, zones, IDs and anomaly counts follow the options', () => {
   const plan = planFleet({ seed: 11, meters: 1000, days: 14, end: END });
   const count = (role: MeterRole) => plan.meters.filter((m) => m.role === role).length;
-  for (const [role, share] of Object.entries(ROLE_MIX) as [MeterRole, number][]) assert.ok(Math.abs(count(role) - share * 1000) <= 1, `${role}: ${count(role)}`);
+  for (const [role, share] of Object.entries(ROLE_MIX) as [MeterRole, number][])
+    assert.ok(Math.abs(count(role) - share * 1000) <= 1, `${role}: ${count(role)}`);
   assert.equal(new Set(plan.meters.map((m) => m.meterId)).size, 1000, 'unique meter IDs');
   for (const m of plan.meters) {
     if (m.role === 'electricity') {
@@ -86,13 +99,22 @@ test('role mix, zones, IDs and anomaly counts follow the options', () => {
   assert.ok(labels('BURST') >= 15 && labels('BURST') <= 18, `bursts ${labels('BURST')}`);
   assert.ok(labels('METER_SILENT') >= 25 && labels('METER_SILENT') <= 30, `silent ${labels('METER_SILENT')}`);
   assert.equal(new Set(plan.labels.map((l) => l.meterId)).size, plan.labels.length, 'at most one anomaly per meter');
-  const none = planFleet({ seed: 11, meters: 300, days: 14, end: END, rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0 } });
+  const none = planFleet({
+    seed: 11,
+    meters: 300,
+    days: 14,
+    end: END,
+    rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0 },
+  });
   assert.deepEqual(none.labels, []);
 });
 
 test('every delivered value encodes as Avro single-object and decodes back unchanged', () => {
   const codec = new AvroCodec();
-  const plans = [planFleet({ ...small, meters: 40, days: 10 }), planFleet({ ...small, meters: 40, days: 10, granularity: 'day' })];
+  const plans = [
+    planFleet({ ...small, meters: 40, days: 10 }),
+    planFleet({ ...small, meters: 40, days: 10, granularity: 'day' }),
+  ];
   const seen = new Set<string>();
   for (const plan of plans) {
     for (const d of all(plan)) {
@@ -111,7 +133,10 @@ test('normal water use: a zero-flow hour every local day, no hour near the burst
   for (const m of smallPlan.meters) {
     if (m.kind !== 'WATER' || m.injection !== null) continue;
     const rs = readingsOf(smallPlan, m.meterId);
-    const hours = m.readingType === 'REGISTER' ? rs.slice(1).map((r, i) => ({ hour: rs[i].ts, litres: Math.round((r.value - rs[i].value) * 1e6) / 1e3 })) : rs.map((r) => ({ hour: r.ts, litres: r.value }));
+    const hours =
+      m.readingType === 'REGISTER'
+        ? rs.slice(1).map((r, i) => ({ hour: rs[i].ts, litres: Math.round((r.value - rs[i].value) * 1e6) / 1e3 }))
+        : rs.map((r) => ({ hour: r.ts, litres: r.value }));
     assert.equal(hours.length, 14 * 24);
     assert.ok(Math.max(...hours.map((h) => h.litres)) < 400, `${m.meterId}: hourly maximum`);
     for (const day of cal.fullDays(smallPlan.start, smallPlan.options.end)) {
@@ -122,7 +147,10 @@ test('normal water use: a zero-flow hour every local day, no hour near the burst
     if (holiday !== null) {
       const away = hours.filter((h) => h.hour >= holiday.from && h.hour < holiday.to);
       assert.ok(away.length >= 48 || holiday.to > smallPlan.options.end, 'readings keep coming while away');
-      assert.ok(away.every((h) => h.litres === 0), `${m.meterId}: nothing used while away`);
+      assert.ok(
+        away.every((h) => h.litres === 0),
+        `${m.meterId}: nothing used while away`,
+      );
       holidays++;
     }
   }
@@ -137,12 +165,16 @@ test('rooms stay between 10 and 20 °C; a frost episode goes cold and is back at
     if (m.role !== 'technical-room') continue;
     const rs = readingsOf(plan, m.meterId);
     const label = frosts.find((l) => l.meterId === m.meterId);
-    const normal = label ? rs.filter((r) => r.ts < label.start || (label.end !== null && r.ts >= label.end + 6 * H)) : rs;
-    for (const r of normal) assert.ok(r.value >= 10 && r.value <= 20, `${m.meterId}: ${r.value} °C at ${new Date(r.ts).toISOString()}`);
+    const normal = label
+      ? rs.filter((r) => r.ts < label.start || (label.end !== null && r.ts >= label.end + 6 * H))
+      : rs;
+    for (const r of normal)
+      assert.ok(r.value >= 10 && r.value <= 20, `${m.meterId}: ${r.value} °C at ${new Date(r.ts).toISOString()}`);
     if (label && m.injection?.type === 'FROST_RISK') {
       const coldest = Math.min(...rs.filter((r) => r.ts >= label.start).map((r) => r.value));
       assert.ok(coldest <= 4.2 && coldest >= 0.3, `${m.meterId}: coldest ${coldest}`);
-      if (label.end !== null) assert.ok((rs.find((r) => r.ts === label.end)?.value ?? 0) >= 8, 'back at 8 °C at the label end');
+      if (label.end !== null)
+        assert.ok((rs.find((r) => r.ts === label.end)?.value ?? 0) >= 8, 'back at 8 °C at the label end');
     }
   }
 });
@@ -161,17 +193,28 @@ test('silent meters stop at their label; electricity comes in daily batches at D
     const day = cal.day(d.value.readings[0].ts);
     assert.equal(d.value.readings.length, 96);
     assert.equal(d.value.readings[0].ts, cal.at(day));
-    assert.ok(d.at >= cal.at(day + 1, 6 * H) && d.at < cal.at(day + 1, 7 * H), 'sent between 06:00 and 07:00 the next day');
+    assert.ok(
+      d.at >= cal.at(day + 1, 6 * H) && d.at < cal.at(day + 1, 7 * H),
+      'sent between 06:00 and 07:00 the next day',
+    );
   }
   for (const { value: inv, at } of invoices) {
     assert.equal(at, cal.at(cal.day(inv.periodEnd) + 2));
     assert.equal(inv.periodEnd - inv.periodStart, 7 * DAY);
-    const metered = readingsOf(smallPlan, inv.meterId).filter((r) => r.ts >= inv.periodStart && r.ts < inv.periodEnd).reduce((a, r) => a + r.value, 0);
+    const metered = readingsOf(smallPlan, inv.meterId)
+      .filter((r) => r.ts >= inv.periodStart && r.ts < inv.periodEnd)
+      .reduce((a, r) => a + r.value, 0);
     const label = smallPlan.labels.find((l) => l.invoiceId === inv.invoiceId);
     if (label) {
-      assert.ok(inv.billedQuantity >= metered * 1.099 && inv.billedQuantity <= metered * 1.401, `${inv.invoiceId}: billed 10-40 % high`);
+      assert.ok(
+        inv.billedQuantity >= metered * 1.099 && inv.billedQuantity <= metered * 1.401,
+        `${inv.invoiceId}: billed 10-40 % high`,
+      );
     } else {
-      assert.ok(Math.abs(inv.billedQuantity - metered) <= 0.005 + 1e-9, `${inv.invoiceId}: billed ${inv.billedQuantity}, metered ${metered}`);
+      assert.ok(
+        Math.abs(inv.billedQuantity - metered) <= 0.005 + 1e-9,
+        `${inv.invoiceId}: billed ${inv.billedQuantity}, metered ${metered}`,
+      );
     }
   }
 });
@@ -179,9 +222,16 @@ test('silent meters stop at their label; electricity comes in daily batches at D
 test('local days follow DST: 92 and 100 quarter hours on the days clocks change', () => {
   const spring = planFleet({ seed: 5, meters: 40, days: 4, end: Date.UTC(2026, 2, 31, 12), rates: { silent: 0 } });
   const autumn = planFleet({ seed: 5, meters: 40, days: 4, end: Date.UTC(2026, 9, 27, 12), rates: { silent: 0 } });
-  const sizes = (plan: FleetPlan) => new Set(all(plan).flatMap((d) => (d.schema === 'MeterReadingBatch' ? [d.value.readings.length] : [])));
-  assert.deepEqual([...sizes(spring)].sort((a, b) => a - b), [92, 96]);
-  assert.deepEqual([...sizes(autumn)].sort((a, b) => a - b), [96, 100]);
+  const sizes = (plan: FleetPlan) =>
+    new Set(all(plan).flatMap((d) => (d.schema === 'MeterReadingBatch' ? [d.value.readings.length] : [])));
+  assert.deepEqual(
+    [...sizes(spring)].sort((a, b) => a - b),
+    [92, 96],
+  );
+  assert.deepEqual(
+    [...sizes(autumn)].sort((a, b) => a - b),
+    [96, 100],
+  );
 });
 
 test('bad options are refused with the field named', () => {

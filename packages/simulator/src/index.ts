@@ -5,7 +5,23 @@
  * deterministic from the seed: no Kafka, no I/O. Used by the anomaly service's tests, the
  * `meterstream simulate` command and the anomaly benchmark.
  */
-export type { AnomalyRates, Delivery, ElectricityProfile, FleetOptions, FleetPlan, Granularity, Injection, InvoicePeriod, Label, MeterProfile, MeterRole, ResolvedFleetOptions, RoomProfile, SimMeter, WaterProfile } from './types.js';
+export type {
+  AnomalyRates,
+  Delivery,
+  ElectricityProfile,
+  FleetOptions,
+  FleetPlan,
+  Granularity,
+  Injection,
+  InvoicePeriod,
+  Label,
+  MeterProfile,
+  MeterRole,
+  ResolvedFleetOptions,
+  RoomProfile,
+  SimMeter,
+  WaterProfile,
+} from './types.js';
 export { DEFAULT_RATES } from './options.js';
 export { planFleet, ROLE_MIX, ROOM_INTERVAL_MS } from './fleet.js';
 export { deliveries } from './deliveries.js';

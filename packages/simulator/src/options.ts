@@ -3,7 +3,13 @@ import { HOUR } from './calendar.js';
 import type { AnomalyRates, FleetOptions, ResolvedFleetOptions } from './types.js';
 
 /** Default anomaly rates: a few percent of the eligible meters each. */
-export const DEFAULT_RATES: Readonly<AnomalyRates> = Object.freeze({ leak: 0.04, burst: 0.03, frost: 0.05, invoiceError: 0.05, silent: 0.03 });
+export const DEFAULT_RATES: Readonly<AnomalyRates> = Object.freeze({
+  leak: 0.04,
+  burst: 0.03,
+  frost: 0.05,
+  invoiceError: 0.05,
+  silent: 0.03,
+});
 
 const OPTION_KEYS = new Set(['seed', 'meters', 'days', 'end', 'tenant', 'timeZone', 'rates', 'granularity']);
 
@@ -28,11 +34,13 @@ export function resolveOptions(options: FleetOptions): ResolvedFleetOptions {
     fail('timeZone', `unknown time zone ${JSON.stringify(timeZone)}`);
   }
   const granularity = options.granularity ?? 'reading';
-  if (granularity !== 'reading' && granularity !== 'day') fail('granularity', `must be 'reading' or 'day', got ${JSON.stringify(granularity)}`);
+  if (granularity !== 'reading' && granularity !== 'day')
+    fail('granularity', `must be 'reading' or 'day', got ${JSON.stringify(granularity)}`);
   const rates: AnomalyRates = { ...DEFAULT_RATES };
   for (const [key, value] of Object.entries(options.rates ?? {})) {
     if (!(key in DEFAULT_RATES)) fail(`rates.${key}`, 'unknown anomaly rate');
-    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) fail(`rates.${key}`, `must be a number in [0, 1], got ${value}`);
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+      fail(`rates.${key}`, `must be a number in [0, 1], got ${value}`);
     rates[key as keyof AnomalyRates] = value;
   }
   return Object.freeze({ seed, meters, days, end, tenant, timeZone, rates: Object.freeze(rates), granularity });

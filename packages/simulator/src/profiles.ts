@@ -13,7 +13,10 @@ import type { ElectricityProfile, Injection, RoomProfile, WaterProfile } from '.
 export const WATER_MAX_NORMAL_LPH = 350;
 
 /** Chance that someone uses water in a given local hour (0-23). Hours 0-4 see only toilet flushes. */
-const USE_CHANCE = [0, 0, 0, 0, 0, 0.15, 0.6, 0.85, 0.7, 0.45, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.45, 0.6, 0.7, 0.75, 0.7, 0.6, 0.45, 0.2];
+const USE_CHANCE = [
+  0, 0, 0, 0, 0, 0.15, 0.6, 0.85, 0.7, 0.45, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.45, 0.6, 0.7, 0.75, 0.7, 0.6, 0.45,
+  0.2,
+];
 /** Mean litres per person in an hour with use: showers in the morning, cooking and baths in the evening (about 170 L/person/day). */
 const LITRES_PER_PERSON = [0, 0, 0, 0, 0, 8, 25, 35, 25, 15, 10, 10, 10, 10, 10, 10, 12, 18, 22, 22, 18, 20, 15, 8];
 /** Local hours in which night flushes fall: the 02:00-05:00 minimum-night-flow window and around it. */
@@ -27,7 +30,12 @@ export class WaterUse {
   private readonly d: Draw;
   private night = { day: Number.NaN, flushHours: [] as number[] };
 
-  constructor(private readonly profile: WaterProfile, private readonly injection: Injection | null, private readonly calendar: Calendar, next: () => number) {
+  constructor(
+    private readonly profile: WaterProfile,
+    private readonly injection: Injection | null,
+    private readonly calendar: Calendar,
+    next: () => number,
+  ) {
     this.d = draw(next);
   }
 
@@ -45,7 +53,10 @@ export class WaterUse {
       }
       if (!away && this.night.flushHours.includes(local)) litres = this.d.int(6, 9);
     } else if (this.d.chance(USE_CHANCE[local]) && !away) {
-      litres = Math.min(WATER_MAX_NORMAL_LPH, Math.round(this.profile.persons * LITRES_PER_PERSON[local] * this.d.uniform(0.5, 1.5)));
+      litres = Math.min(
+        WATER_MAX_NORMAL_LPH,
+        Math.round(this.profile.persons * LITRES_PER_PERSON[local] * this.d.uniform(0.5, 1.5)),
+      );
     }
     const inj = this.injection;
     if (inj?.type === 'NIGHT_FLOW' && hour >= inj.from) litres += inj.litresPerHour;
@@ -87,7 +98,12 @@ export function roomCelsius(profile: RoomProfile, seed: number, injection: Injec
 const bell = (hourOfDay: number, centre: number, width: number) => Math.exp(-(((hourOfDay - centre) / width) ** 2));
 
 /** kWh used in the quarter hour starting at `ts` (rounded to Wh), with ±15 % noise from `next`. */
-export function electricityKwh(profile: ElectricityProfile, calendar: Calendar, ts: number, next: () => number): number {
+export function electricityKwh(
+  profile: ElectricityProfile,
+  calendar: Calendar,
+  ts: number,
+  next: () => number,
+): number {
   const h = calendar.hourOfDay(ts);
   const kw = profile.baseKw + profile.morningKw * bell(h, 7.5, 1.2) + profile.eveningKw * bell(h, 19, 2.2);
   return Math.round(kw * 0.25 * (0.85 + 0.3 * next()) * 1000) / 1000;

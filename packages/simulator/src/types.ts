@@ -2,7 +2,15 @@
  * The simulator's public data: options, the planned fleet with its injected anomalies and
  * ground-truth labels, and the deliveries a head-end would send. Plain JSON-able data.
  */
-import type { AlertType, Invoice, MeterKind, MeterReading, MeterReadingBatch, ReadingType, Unit } from '@meterstream/core';
+import type {
+  AlertType,
+  Invoice,
+  MeterKind,
+  MeterReading,
+  MeterReadingBatch,
+  ReadingType,
+  Unit,
+} from '@meterstream/core';
 
 /** Share of eligible meters that get each anomaly, each in [0, 1]. */
 export interface AnomalyRates {
@@ -102,8 +110,20 @@ export type MeterProfile = WaterProfile | RoomProfile | ElectricityProfile;
 export type Injection =
   | { type: 'NIGHT_FLOW'; /** First hour of the leak; it runs until the end. */ from: number; litresPerHour: number }
   | { type: 'BURST'; /** First burst hour. */ from: number; hours: number; litresPerHour: number }
-  | { type: 'FROST_RISK'; /** Cooling starts. */ from: number; coolMs: number; coldC: number; holdMs: number; warmMs: number }
-  | { type: 'INVOICE_MISMATCH'; invoiceId: string; periodStart: number; /** billed = metered x factor. */ factor: number }
+  | {
+      type: 'FROST_RISK';
+      /** Cooling starts. */ from: number;
+      coolMs: number;
+      coldC: number;
+      holdMs: number;
+      warmMs: number;
+    }
+  | {
+      type: 'INVOICE_MISMATCH';
+      invoiceId: string;
+      periodStart: number;
+      /** billed = metered x factor. */ factor: number;
+    }
   | { type: 'METER_SILENT'; /** First reading time that is never reported. */ from: number };
 
 /** One simulated meter. */

@@ -7,7 +7,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AvroCodec, createClickHouse, createRegistry, migrate, type ClickHouseClient } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitForGroupCaughtUp, testSeed, TEST_KEY_HEX } from '@meterstream/core/testing';
+import {
+  capturingLogger,
+  createTopic,
+  produce,
+  readAll,
+  testConfig,
+  testKafka,
+  waitForGroupCaughtUp,
+  testSeed,
+  TEST_KEY_HEX,
+} from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from './aggregator.js';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
@@ -52,7 +62,8 @@ test('hourly rows equal the distinct readings whatever the delivery: shuffled, d
         published.set(k, Math.max(published.get(k) ?? -1, row.version));
       }
     }
-    for (const r of rows) assert.equal(published.get(`${r.meter}|${r.kind}|${r.hour}`), r.version, 'latest version published');
+    for (const r of rows)
+      assert.equal(published.get(`${r.meter}|${r.kind}|${r.hour}`), r.version, 'latest version published');
   } finally {
     await aggregator.close();
     await ingestor.close();

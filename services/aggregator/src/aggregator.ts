@@ -75,7 +75,13 @@ export class Aggregator implements Stage {
     const pipeline = pipelineMetrics(registry);
     this.#metrics = aggregatorMetrics(registry, this.#pool);
     this.#raw = new ReadingsRawSource(deps.clickhouse, config.clickhouse.database);
-    this.#sink = new ReadingsHourlySink(deps.clickhouse, config.clickhouse.database, pipeline, this.#log, this.#abort.signal);
+    this.#sink = new ReadingsHourlySink(
+      deps.clickhouse,
+      config.clickhouse.database,
+      pipeline,
+      this.#log,
+      this.#abort.signal,
+    );
     this.#source = new TransactionalConsumer({
       kafka: deps.kafka,
       groupId: config.aggregator.groupId,
@@ -131,7 +137,10 @@ export class Aggregator implements Stage {
     for (let i = 0; i < values.length; i++) view.set(values[i], bounds[i]);
     const phase = this.#metrics.phase;
     let end = phase.startTimer({ phase: 'decode' });
-    const decoded = (await this.#pool.run({ op: 'decode', data, bounds, now: Date.now() }, { transferList: [data, bounds.buffer] })) as DecodeResult;
+    const decoded = (await this.#pool.run(
+      { op: 'decode', data, bounds, now: Date.now() },
+      { transferList: [data, bounds.buffer] },
+    )) as DecodeResult;
 
     // 2. The hours to recompute and the stored readings they need.
     end();
@@ -150,7 +159,11 @@ export class Aggregator implements Stage {
     // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
     this.#metrics.readings.inc(decoded.readings);
     decoded.late.forEach((n, i) => n > 0 && this.#metrics.lateReadings.inc({ age: this.#metrics.lateLabels[i] }, n));
-    const messages: Message[] = hourlyBatches(rows).map((b) => ({ key: b.meter, value: this.#codec.encodeSingleObject('HourlyBatch', b), partition: batch.partition }));
+    const messages: Message[] = hourlyBatches(rows).map((b) => ({
+      key: b.meter,
+      value: this.#codec.encodeSingleObject('HourlyBatch', b),
+      partition: batch.partition,
+    }));
     return {
       records: messages.length > 0 ? [{ topic: config.topics.hourly, messages }] : [],
       confirm: this.#sink.write(rows).then(() => {
@@ -171,7 +184,9 @@ export class Aggregator implements Stage {
     const near = await this.#raw.neighbours(registers.map((s) => ({ s, before: s.minTs, after: s.maxTs })));
     const windows = touched.map((s) => recomputeWindow(s, near.get(seriesKey(s))));
     const registerWindows = windows.filter((w) => w.series.readingType === 'REGISTER');
-    const outer = await this.#raw.neighbours(registerWindows.map((w) => ({ s: w.series, before: w.fromHour, after: w.toHour - 1 })));
+    const outer = await this.#raw.neighbours(
+      registerWindows.map((w) => ({ s: w.series, before: w.fromHour, after: w.toHour - 1 })),
+    );
     for (const w of registerWindows) {
       const o = outer.get(seriesKey(w.series))!;
       w.readFrom = o.prev ?? w.fromHour;
@@ -180,7 +195,11 @@ export class Aggregator implements Stage {
     return windows;
   }
 
-  async #rollUp(windows: RecomputeWindow[], stored: Map<string, { ts: number[]; value: number[]; offset: number[] }>, versions: Map<string, number>): Promise<HourlyRow[]> {
+  async #rollUp(
+    windows: RecomputeWindow[],
+    stored: Map<string, { ts: number[]; value: number[]; offset: number[] }>,
+    versions: Map<string, number>,
+  ): Promise<HourlyRow[]> {
     const parts = Math.max(1, Math.min(this.#deps.config.aggregator.workers, windows.length));
     const chunks: RecomputeWindow[][] = Array.from({ length: parts }, () => []);
     windows.forEach((w, i) => chunks[i % parts].push(w));
@@ -188,7 +207,13 @@ export class Aggregator implements Stage {
       chunks.map(async (chunk) => {
         let n = 0;
         for (const w of chunk) n += stored.get(seriesKey(w.series))?.ts.length ?? 0;
-        const task: RollUpTask = { op: 'rollup', meta: [], ts: new Float64Array(n), value: new Float64Array(n), offset: new Float64Array(n) };
+        const task: RollUpTask = {
+          op: 'rollup',
+          meta: [],
+          ts: new Float64Array(n),
+          value: new Float64Array(n),
+          offset: new Float64Array(n),
+        };
         let at = 0;
         for (const w of chunk) {
           const s = stored.get(seriesKey(w.series));
@@ -198,11 +223,20 @@ export class Aggregator implements Stage {
             task.value.set(s.value, at);
             task.offset.set(s.offset, at);
           }
-          const meta: SeriesMeta = { readingType: w.series.readingType, intervalSeconds: w.series.intervalSeconds, start: at, end: at + len, fromHour: w.fromHour, toHour: w.toHour };
+          const meta: SeriesMeta = {
+            readingType: w.series.readingType,
+            intervalSeconds: w.series.intervalSeconds,
+            start: at,
+            end: at + len,
+            fromHour: w.fromHour,
+            toHour: w.toHour,
+          };
           task.meta.push(meta);
           at += len;
         }
-        const result = (await this.#pool.run(task, { transferList: [task.ts.buffer, task.value.buffer, task.offset.buffer] as ArrayBuffer[] })) as RollUpResult;
+        const result = (await this.#pool.run(task, {
+          transferList: [task.ts.buffer, task.value.buffer, task.offset.buffer] as ArrayBuffer[],
+        })) as RollUpResult;
         return { chunk, result };
       }),
     );
@@ -214,10 +248,21 @@ export class Aggregator implements Stage {
         const s = chunk[r.series[i]].series;
         const before = versions.get(`${seriesKey(s)}\u001f${r.hour[i]}`);
         rows.push({
-          tenant: s.tenant, meter: s.meter, kind: s.kind, unit: s.unit, hour: r.hour[i],
-          valueSum: r.sum[i], valueMin: r.min[i], valueMax: r.max[i], samples: r.samples[i],
-          firstTs: r.firstTs[i], lastTs: r.lastTs[i], coverage: r.coverage[i], zoneId: s.zoneId,
-          version: r.version[i], revision: before !== undefined && before < r.version[i],
+          tenant: s.tenant,
+          meter: s.meter,
+          kind: s.kind,
+          unit: s.unit,
+          hour: r.hour[i],
+          valueSum: r.sum[i],
+          valueMin: r.min[i],
+          valueMax: r.max[i],
+          samples: r.samples[i],
+          firstTs: r.firstTs[i],
+          lastTs: r.lastTs[i],
+          coverage: r.coverage[i],
+          zoneId: s.zoneId,
+          version: r.version[i],
+          revision: before !== undefined && before < r.version[i],
         });
       }
     }
@@ -231,8 +276,20 @@ function hourlyBatches(rows: readonly HourlyRow[]): HourlyBatch[] {
   for (const r of rows) {
     const key = seriesKey(r);
     let b = out.get(key);
-    if (b === undefined) out.set(key, (b = { tenant: r.tenant, meter: r.meter, kind: r.kind, unit: r.unit, zoneId: r.zoneId, rows: [] }));
-    b.rows.push({ hour: r.hour, valueSum: r.valueSum, valueMin: r.valueMin, valueMax: r.valueMax, samples: r.samples, firstTs: r.firstTs, lastTs: r.lastTs, coverage: r.coverage, version: r.version, revision: r.revision });
+    if (b === undefined)
+      out.set(key, (b = { tenant: r.tenant, meter: r.meter, kind: r.kind, unit: r.unit, zoneId: r.zoneId, rows: [] }));
+    b.rows.push({
+      hour: r.hour,
+      valueSum: r.valueSum,
+      valueMin: r.valueMin,
+      valueMax: r.valueMax,
+      samples: r.samples,
+      firstTs: r.firstTs,
+      lastTs: r.lastTs,
+      coverage: r.coverage,
+      version: r.version,
+      revision: r.revision,
+    });
   }
   return [...out.values()];
 }

@@ -6,11 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AvroCodec, createClickHouse, loadConfig } from '@meterstream/core';
-import { TEST_KEY_HEX, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp, startService, testSeed } from '@meterstream/core/testing';
+import {
+  TEST_KEY_HEX,
+  createTopic,
+  produce,
+  testEnv,
+  testKafka,
+  waitForGroupCaughtUp,
+  startService,
+  testSeed,
+} from '@meterstream/core/testing';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
-
 
 test('kill -9 of the aggregator at random moments: every hourly row still exact', async (t) => {
   const seed = testSeed((m) => t.diagnostic(m));
@@ -33,7 +41,10 @@ test('kill -9 of the aggregator at random moments: every hourly row still exact'
   const behind = async () => {
     const ends = await admin.fetchTopicOffsets(config.topics.clean).catch(() => []);
     const [c] = await admin.fetchOffsets({ groupId: config.aggregator.groupId, topics: [config.topics.clean] });
-    return ends.length === 0 || ends.some((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1') < BigInt(e.high));
+    return (
+      ends.length === 0 ||
+      ends.some((e) => BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1') < BigInt(e.high))
+    );
   };
   let killedMidStream = 0;
   for (const round of rounds) {

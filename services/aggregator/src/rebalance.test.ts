@@ -4,8 +4,24 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AvroCodec, createClickHouse, createRegistry, loadConfig, migrate, type ClickHouseClient } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, testEnv, testKafka, waitForGroupCaughtUp, testSeed, TEST_KEY_HEX } from '@meterstream/core/testing';
+import {
+  AvroCodec,
+  createClickHouse,
+  createRegistry,
+  loadConfig,
+  migrate,
+  type ClickHouseClient,
+} from '@meterstream/core';
+import {
+  capturingLogger,
+  createTopic,
+  produce,
+  testEnv,
+  testKafka,
+  waitForGroupCaughtUp,
+  testSeed,
+  TEST_KEY_HEX,
+} from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from './aggregator.js';
 import { assertHourlyExact, generateFleet } from './test-fleet.js';
@@ -24,9 +40,31 @@ test('a second aggregator joins and the first leaves mid-stream: rows stay exact
   await migrate(clickhouse, { database: configA.clickhouse.database, retention: configA.retention });
   await createTopic(kafka, configA.topics.readings, 3);
   const { logger, lines } = capturingLogger();
-  const ingestor = new Ingestor({ config: configA, pseudonymKey: key, kafka, clickhouse, registry: createRegistry('ingestor'), logger, codec });
-  const a = new Aggregator({ config: configA, kafka, clickhouse, registry: createRegistry('a'), logger: logger.child({ instance: 'a' }), codec });
-  const b = new Aggregator({ config: configB, kafka, clickhouse, registry: createRegistry('b'), logger: logger.child({ instance: 'b' }), codec });
+  const ingestor = new Ingestor({
+    config: configA,
+    pseudonymKey: key,
+    kafka,
+    clickhouse,
+    registry: createRegistry('ingestor'),
+    logger,
+    codec,
+  });
+  const a = new Aggregator({
+    config: configA,
+    kafka,
+    clickhouse,
+    registry: createRegistry('a'),
+    logger: logger.child({ instance: 'a' }),
+    codec,
+  });
+  const b = new Aggregator({
+    config: configB,
+    kafka,
+    clickhouse,
+    registry: createRegistry('b'),
+    logger: logger.child({ instance: 'b' }),
+    codec,
+  });
   const { meters, rounds } = generateFleet(codec, seed, 32);
   await ingestor.start();
   await a.start();

@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { prng } from '@meterstream/simulator';
-import { pseudonymOf, type AvroCodec, type ClickHouseClient, type MeterKind, type MeterReading, type MeterReadingBatch, type Quality, type ReadingType, type Unit } from '@meterstream/core';
+import {
+  pseudonymOf,
+  type AvroCodec,
+  type ClickHouseClient,
+  type MeterKind,
+  type MeterReading,
+  type MeterReadingBatch,
+  type Quality,
+  type ReadingType,
+  type Unit,
+} from '@meterstream/core';
 
 const H = 3_600_000;
 
@@ -19,7 +29,9 @@ export interface MeterSpec {
 }
 
 /** Independent reference: each hour from first principles, minute by minute where it helps. */
-export function expectedHours(m: MeterSpec): Map<number, { sum: number; min: number; max: number; samples: number; coverage: number }> {
+export function expectedHours(
+  m: MeterSpec,
+): Map<number, { sum: number; min: number; max: number; samples: number; coverage: number }> {
   const out = new Map<number, { sum: number; min: number; max: number; samples: number; coverage: number }>();
   const put = (hour: number, amount: number, coveredMs: number) => {
     const e = out.get(hour) ?? { sum: 0, min: Infinity, max: -Infinity, samples: 0, coverage: 0 };
@@ -64,15 +76,27 @@ export function expectedHours(m: MeterSpec): Map<number, { sum: number; min: num
   return out;
 }
 
-
 /** A fleet of `size` meters (water interval, quarter-hour electricity, water registers, temperature) over two days, in three delivery rounds: most readings shuffled, the late rest, corrections; duplicates throughout. */
-export function generateFleet(codec: AvroCodec, seed: number, size = 24): { meters: MeterSpec[]; rounds: { key: string; value: Buffer }[][] } {
+export function generateFleet(
+  codec: AvroCodec,
+  seed: number,
+  size = 24,
+): { meters: MeterSpec[]; rounds: { key: string; value: Buffer }[][] } {
   const rnd = prng(seed);
   const day0 = Date.UTC(2026, 10, 21);
   const meters: MeterSpec[] = [];
   const rounds: { key: string; value: Buffer }[][] = [[], [], []];
   const send = (round: number, m: MeterSpec, readings: { ts: number; value: number; quality: Quality }[]) => {
-    const header = { meterId: m.meterId, tenant: 'default', kind: m.kind, unit: m.unit, readingType: m.readingType, intervalSeconds: m.intervalSeconds, zoneId: null, priceArea: null };
+    const header = {
+      meterId: m.meterId,
+      tenant: 'default',
+      kind: m.kind,
+      unit: m.unit,
+      readingType: m.readingType,
+      intervalSeconds: m.intervalSeconds,
+      zoneId: null,
+      priceArea: null,
+    };
     // Split into singles and batches of random size.
     let i = 0;
     while (i < readings.length) {
@@ -90,17 +114,49 @@ export function generateFleet(codec: AvroCodec, seed: number, size = 24): { mete
   for (let i = 0; i < 24; i++) {
     const type = i % 4;
     const m: MeterSpec =
-      type === 0 ? { meterId: `W${i}`, kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, truth: new Map() }
-      : type === 1 ? { meterId: `E${i}`, kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, truth: new Map() }
-      : type === 2 ? { meterId: `R${i}`, kind: 'WATER', unit: 'L', readingType: 'REGISTER', intervalSeconds: 0, truth: new Map() }
-      : { meterId: `T${i}`, kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', intervalSeconds: 0, truth: new Map() };
+      type === 0
+        ? {
+            meterId: `W${i}`,
+            kind: 'WATER',
+            unit: 'L',
+            readingType: 'INTERVAL',
+            intervalSeconds: 3600,
+            truth: new Map(),
+          }
+        : type === 1
+          ? {
+              meterId: `E${i}`,
+              kind: 'ELECTRICITY_IMPORT',
+              unit: 'KWH',
+              readingType: 'INTERVAL',
+              intervalSeconds: 900,
+              truth: new Map(),
+            }
+          : type === 2
+            ? {
+                meterId: `R${i}`,
+                kind: 'WATER',
+                unit: 'L',
+                readingType: 'REGISTER',
+                intervalSeconds: 0,
+                truth: new Map(),
+              }
+            : {
+                meterId: `T${i}`,
+                kind: 'TEMPERATURE',
+                unit: 'CELSIUS',
+                readingType: 'INSTANT',
+                intervalSeconds: 0,
+                truth: new Map(),
+              };
     meters.push(m);
     const readings: { ts: number; value: number; quality: Quality }[] = [];
     if (m.readingType === 'INTERVAL') {
       const step = m.intervalSeconds * 1000;
       // Two days, with a random gap, and one odd 30-minute offset start for hour straddling.
       const offset = i % 3 === 0 ? 30 * 60_000 : 0;
-      for (let ts = day0 + offset; ts < day0 + 48 * H; ts += step) if (rnd() > 0.05) readings.push({ ts, value: Math.round(rnd() * 1000) / 100, quality: 'MEASURED' });
+      for (let ts = day0 + offset; ts < day0 + 48 * H; ts += step)
+        if (rnd() > 0.05) readings.push({ ts, value: Math.round(rnd() * 1000) / 100, quality: 'MEASURED' });
     } else if (m.readingType === 'REGISTER') {
       let v = i % 8 === 2 ? 99_000 : 500;
       for (let ts = day0; ts < day0 + 48 * H; ts += (20 + Math.floor(rnd() * 80)) * 60_000) {
@@ -110,16 +166,26 @@ export function generateFleet(codec: AvroCodec, seed: number, size = 24): { mete
         readings.push({ ts, value: v, quality: 'MEASURED' });
       }
     } else {
-      for (let ts = day0; ts < day0 + 48 * H; ts += (5 + Math.floor(rnd() * 40)) * 60_000) readings.push({ ts, value: Math.round((rnd() * 30 - 5) * 10) / 10, quality: 'MEASURED' });
+      for (let ts = day0; ts < day0 + 48 * H; ts += (5 + Math.floor(rnd() * 40)) * 60_000)
+        readings.push({ ts, value: Math.round((rnd() * 30 - 5) * 10) / 10, quality: 'MEASURED' });
     }
     for (const r of readings) m.truth.set(r.ts, r.value);
     // Round 0: most readings, shuffled; round 1: the rest, late; round 2: corrections.
-    const shuffled = readings.map((r) => ({ r, k: rnd() })).sort((a, b) => a.k - b.k).map((x) => x.r);
+    const shuffled = readings
+      .map((r) => ({ r, k: rnd() }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.r);
     const cut = Math.floor(shuffled.length * 0.8);
     send(0, m, shuffled.slice(0, cut));
-    send(1, m, shuffled.slice(cut).sort((a, b) => a.ts - b.ts));
+    send(
+      1,
+      m,
+      shuffled.slice(cut).sort((a, b) => a.ts - b.ts),
+    );
     if (m.readingType !== 'REGISTER') {
-      const corrections = shuffled.filter(() => rnd() < 0.05).map((r) => ({ ...r, value: Math.round(rnd() * 500) / 100, quality: 'CORRECTED' as const }));
+      const corrections = shuffled
+        .filter(() => rnd() < 0.05)
+        .map((r) => ({ ...r, value: Math.round(rnd() * 500) / 100, quality: 'CORRECTED' as const }));
       for (const c of corrections) m.truth.set(c.ts, c.value);
       send(2, m, corrections);
     }
@@ -129,31 +195,49 @@ export function generateFleet(codec: AvroCodec, seed: number, size = 24): { mete
 }
 
 /** Compares readings_hourly FINAL with the reference; returns the number of rows checked. */
-export async function assertHourlyExact(clickhouse: ClickHouseClient, db: string, key: Buffer, meters: MeterSpec[]): Promise<{ checked: number; rows: { meter: string; kind: string; hour: number; version: number }[] }> {
-    const rs = await clickhouse.query({
-      query: `SELECT meter, kind, toUnixTimestamp(hour) * 1000 AS hour, value_sum, value_min, value_max, samples, coverage, version FROM ${db}.readings_hourly FINAL`,
-      format: 'JSONEachRow',
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    const rows = await rs.json<{ meter: string; kind: string; hour: number; value_sum: number; value_min: number; value_max: number; samples: number; coverage: number; version: number }>();
-    const got = new Map(rows.map((r) => [`${r.meter}|${r.kind}|${r.hour}`, r]));
-    let checked = 0;
-    for (const m of meters) {
-      const p = pseudonymOf(key, 'default', m.meterId);
-      for (const [hour, e] of expectedHours(m)) {
-        const g = got.get(`${p}|${m.kind}|${hour}`);
-        const where = `${m.meterId} ${m.readingType} at ${new Date(hour).toISOString()}`;
-        assert.ok(g, `${where}: row missing`);
-        assert.ok(Math.abs(g.value_sum - e.sum) < 1e-6 * Math.max(1, Math.abs(e.sum)), `${where}: sum ${g.value_sum} != ${e.sum}`);
-        assert.ok(Math.abs(g.value_min - e.min) < 1e-6 && Math.abs(g.value_max - e.max) < 1e-6, `${where}: min/max`);
-        assert.equal(g.samples, e.samples, `${where}: samples`);
-        assert.ok(Math.abs(g.coverage - e.coverage) < 1e-4, `${where}: coverage ${g.coverage} != ${e.coverage}`);
-        got.delete(`${p}|${m.kind}|${hour}`);
-        checked++;
-      }
+export async function assertHourlyExact(
+  clickhouse: ClickHouseClient,
+  db: string,
+  key: Buffer,
+  meters: MeterSpec[],
+): Promise<{ checked: number; rows: { meter: string; kind: string; hour: number; version: number }[] }> {
+  const rs = await clickhouse.query({
+    query: `SELECT meter, kind, toUnixTimestamp(hour) * 1000 AS hour, value_sum, value_min, value_max, samples, coverage, version FROM ${db}.readings_hourly FINAL`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await rs.json<{
+    meter: string;
+    kind: string;
+    hour: number;
+    value_sum: number;
+    value_min: number;
+    value_max: number;
+    samples: number;
+    coverage: number;
+    version: number;
+  }>();
+  const got = new Map(rows.map((r) => [`${r.meter}|${r.kind}|${r.hour}`, r]));
+  let checked = 0;
+  for (const m of meters) {
+    const p = pseudonymOf(key, 'default', m.meterId);
+    for (const [hour, e] of expectedHours(m)) {
+      const g = got.get(`${p}|${m.kind}|${hour}`);
+      const where = `${m.meterId} ${m.readingType} at ${new Date(hour).toISOString()}`;
+      assert.ok(g, `${where}: row missing`);
+      assert.ok(
+        Math.abs(g.value_sum - e.sum) < 1e-6 * Math.max(1, Math.abs(e.sum)),
+        `${where}: sum ${g.value_sum} != ${e.sum}`,
+      );
+      assert.ok(Math.abs(g.value_min - e.min) < 1e-6 && Math.abs(g.value_max - e.max) < 1e-6, `${where}: min/max`);
+      assert.equal(g.samples, e.samples, `${where}: samples`);
+      assert.ok(Math.abs(g.coverage - e.coverage) < 1e-4, `${where}: coverage ${g.coverage} != ${e.coverage}`);
+      got.delete(`${p}|${m.kind}|${hour}`);
+      checked++;
     }
-    // Rows left over may only be register reset spans (touched, no consumption).
-    for (const [k, r] of got) assert.ok(r.samples === 0 && r.value_sum === 0, `unexpected row ${k}`);
+  }
+  // Rows left over may only be register reset spans (touched, no consumption).
+  for (const [k, r] of got) assert.ok(r.samples === 0 && r.value_sum === 0, `unexpected row ${k}`);
 
-    return { checked, rows };
+  return { checked, rows };
 }

@@ -29,7 +29,10 @@ function digest(parts: (string | number)[]): string {
 }
 
 /** The episode's identity: one per (tenant, meter, type, variant, episode start). */
-export function dedupKeyOf(subject: AlertSubject, t: Pick<AlertTransition, 'type' | 'variant' | 'episodeStart'>): string {
+export function dedupKeyOf(
+  subject: AlertSubject,
+  t: Pick<AlertTransition, 'type' | 'variant' | 'episodeStart'>,
+): string {
   return digest([subject.tenant, subject.meter, t.type, t.variant ?? '', t.episodeStart]);
 }
 
@@ -62,11 +65,30 @@ export function alertVersion(a: Alert, at: number): bigint {
 }
 
 /** Columns of the `alerts` insert, in the order of {@link alertTsv}. */
-export const ALERT_COLUMNS = ['alert_id', 'dedup_key', 'type', 'status', 'severity', 'tenant', 'meter', 'zone_id', 'starts_at', 'ends_at', 'summary', 'details', 'version', 'source', 'partition', 'source_offset'] as const;
+export const ALERT_COLUMNS = [
+  'alert_id',
+  'dedup_key',
+  'type',
+  'status',
+  'severity',
+  'tenant',
+  'meter',
+  'zone_id',
+  'starts_at',
+  'ends_at',
+  'summary',
+  'details',
+  'version',
+  'source',
+  'partition',
+  'source_offset',
+] as const;
 
 /** One TabSeparated `alerts` row. */
 export function alertTsv(a: Alert, at: number, origin: AlertOrigin): string {
   // Map literal; keys are the detectors' own names (letters and digits only, kept so).
-  const details = `{${Object.entries(a.details).map(([k, v]) => `'${k.replace(/[^A-Za-z0-9_]/g, '')}':${v}`).join(',')}}`;
+  const details = `{${Object.entries(a.details)
+    .map(([k, v]) => `'${k.replace(/[^A-Za-z0-9_]/g, '')}':${v}`)
+    .join(',')}}`;
   return `${a.alertId}\t${a.dedupKey}\t${a.type}\t${a.status}\t${a.severity}\t${tsvEscape(a.tenant)}\t${a.meter}\t${tsvNullable(a.zoneId)}\t${tsvMillis(a.startsAt)}\t${a.endsAt === null ? '\\N' : tsvMillis(a.endsAt)}\t${tsvEscape(a.summary)}\t${details}\t${alertVersion(a, at)}\t${tsvEscape(origin.source)}\t${origin.partition}\t${origin.offset}\n`;
 }

@@ -10,12 +10,29 @@ export interface AnomalyMetrics {
 
 export function anomalyMetrics(registry: Registry): AnomalyMetrics {
   return {
-    alerts: new Counter({ name: 'meterstream_anomaly_alerts_total', help: 'Alert state changes published, by type, severity and status (FIRING/RESOLVED).', labelNames: ['type', 'severity', 'status'], registers: [registry] }),
-    detectorSeconds: new Histogram({
-      name: 'meterstream_anomaly_detector_seconds', help: 'Time to evaluate one input batch, by detector group.', labelNames: ['detector'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    alerts: new Counter({
+      name: 'meterstream_anomaly_alerts_total',
+      help: 'Alert state changes published, by type, severity and status (FIRING/RESOLVED).',
+      labelNames: ['type', 'severity', 'status'],
+      registers: [registry],
     }),
-    invoicesChecked: new Counter({ name: 'meterstream_anomaly_invoices_checked_total', help: 'Invoice checks, by outcome (MATCH, MISMATCH, PENDING, INSUFFICIENT_DATA).', labelNames: ['outcome'], registers: [registry] }),
-    lateTemperature: new Counter({ name: 'meterstream_anomaly_temperature_out_of_order_total', help: 'Temperature readings older than the newest already evaluated (kept in storage, not re-judged for frost).', registers: [registry] }),
+    detectorSeconds: new Histogram({
+      name: 'meterstream_anomaly_detector_seconds',
+      help: 'Time to evaluate one input batch, by detector group.',
+      labelNames: ['detector'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    invoicesChecked: new Counter({
+      name: 'meterstream_anomaly_invoices_checked_total',
+      help: 'Invoice checks, by outcome (MATCH, MISMATCH, PENDING, INSUFFICIENT_DATA).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    lateTemperature: new Counter({
+      name: 'meterstream_anomaly_temperature_out_of_order_total',
+      help: 'Temperature readings older than the newest already evaluated (kept in storage, not re-judged for frost).',
+      registers: [registry],
+    }),
   };
 }

@@ -8,7 +8,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import { createClickHouse, eraseMeter, pseudonymOf, type Alert, type ClickHouseClient, type MeterReadingBatch, type Invoice, DLQ_HEADERS } from '@meterstream/core';
+import {
+  createClickHouse,
+  eraseMeter,
+  pseudonymOf,
+  type Alert,
+  type ClickHouseClient,
+  type MeterReadingBatch,
+  type Invoice,
+  DLQ_HEADERS,
+} from '@meterstream/core';
 import { produce, readAll, testConfig, waitFor } from '@meterstream/core/testing';
 import { registerAlertRoutes } from './http/alerts.route.js';
 import { startPipeline, TEST_KEY as key } from './test-pipeline.js';
@@ -21,7 +30,13 @@ const END = Math.floor(Date.now() / H) * H - 2 * H;
 const DAY0 = END - 6 * 24 * H;
 
 /** Hourly water litres per hour index → a daily MeterReadingBatch per meter. */
-function waterBatches(meterId: string, litres: (hourIndex: number) => number, days = 6, zoneId = 'zone-7', quality: 'MEASURED' | 'CORRECTED' = 'MEASURED'): MeterReadingBatch[] {
+function waterBatches(
+  meterId: string,
+  litres: (hourIndex: number) => number,
+  days = 6,
+  zoneId = 'zone-7',
+  quality: 'MEASURED' | 'CORRECTED' = 'MEASURED',
+): MeterReadingBatch[] {
   const out: MeterReadingBatch[] = [];
   for (let d = 0; d < days; d++) {
     const readings = [];
@@ -29,7 +44,17 @@ function waterBatches(meterId: string, litres: (hourIndex: number) => number, da
       const i = d * 24 + h;
       readings.push({ ts: DAY0 + i * H, value: litres(i), quality });
     }
-    out.push({ meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId, priceArea: null, readings });
+    out.push({
+      meterId,
+      tenant: 'default',
+      kind: 'WATER',
+      unit: 'L',
+      readingType: 'INTERVAL',
+      intervalSeconds: 3600,
+      zoneId,
+      priceArea: null,
+      readings,
+    });
   }
   return out;
 }
@@ -37,14 +62,24 @@ const quiet = (i: number) => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) 
 
 test('alerts: fire once with evidence, resolve, survive restart and redelivery, follow corrections; raw IDs stay out', async (t) => {
   // Readings up to 4 days ahead are accepted, so the erasure check below can move data time on.
-  const pipeline = await startPipeline(clickhouse, { METERSTREAM_ANOMALY_CONCURRENCY: '1', METERSTREAM_MAX_FUTURE_SECONDS: String(4 * 86400) }, 2);
+  const pipeline = await startPipeline(
+    clickhouse,
+    { METERSTREAM_ANOMALY_CONCURRENCY: '1', METERSTREAM_MAX_FUTURE_SECONDS: String(4 * 86400) },
+    2,
+  );
   const { config, kafka, codec, lines } = pipeline;
 
-  const LEAK = 'WM-LEAK-0001', BURST = 'WM-BURST-0002', NORMAL = 'WM-NORMAL-0003', SILENT = 'WM-SILENT-0004', ROOM = 'TS-ROOM-0005', POWER = '707057500000000017';
+  const LEAK = 'WM-LEAK-0001',
+    BURST = 'WM-BURST-0002',
+    NORMAL = 'WM-NORMAL-0003',
+    SILENT = 'WM-SILENT-0004',
+    ROOM = 'TS-ROOM-0005',
+    POWER = '707057500000000017';
   const p = (m: string) => pseudonymOf(key, 'default', m);
   const leakLitres = (i: number) => quiet(i) + (i >= 24 ? 30 : 0); // from day 1 on: 30 L/h more, every hour
   const readings: { key: string; value: Buffer }[] = [];
-  const put = (b: MeterReadingBatch) => readings.push({ key: b.meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
+  const put = (b: MeterReadingBatch) =>
+    readings.push({ key: b.meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
   waterBatches(LEAK, leakLitres).forEach(put);
   waterBatches(BURST, (i) => (i === 3 * 24 + 12 ? 900 : quiet(i))).forEach(put);
   waterBatches(NORMAL, quiet).forEach(put);
@@ -56,15 +91,47 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     const c = h < 96 ? 12 : h < 104 ? 12 - (h - 96) * 1.3 : h < 116 ? 1.5 : h < 120 ? 1.5 + (h - 116) * 2.5 : 12;
     temps.push({ ts, value: Math.round(c * 10) / 10, quality: 'MEASURED' as const });
   }
-  put({ meterId: ROOM, tenant: 'default', kind: 'TEMPERATURE', unit: 'CELSIUS', readingType: 'INSTANT', intervalSeconds: 0, zoneId: 'pump-room-A', priceArea: null, readings: temps });
+  put({
+    meterId: ROOM,
+    tenant: 'default',
+    kind: 'TEMPERATURE',
+    unit: 'CELSIUS',
+    readingType: 'INSTANT',
+    intervalSeconds: 0,
+    zoneId: 'pump-room-A',
+    priceArea: null,
+    readings: temps,
+  });
   // Electricity: 1 kWh every quarter hour for days 0-2; the week's data arrives after its invoice.
   const power = (from: number, to: number): MeterReadingBatch => {
     const rs = [];
     for (let ts = from; ts < to; ts += 900_000) rs.push({ ts, value: 1, quality: 'MEASURED' as const });
-    return { meterId: POWER, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1', readings: rs };
+    return {
+      meterId: POWER,
+      tenant: 'default',
+      kind: 'ELECTRICITY_IMPORT',
+      unit: 'KWH',
+      readingType: 'INTERVAL',
+      intervalSeconds: 900,
+      zoneId: null,
+      priceArea: 'NO1',
+      readings: rs,
+    };
   };
   put(power(DAY0, DAY0 + 24 * H));
-  const invoice = (invoiceId: string, billed: number): Invoice => ({ invoiceId, tenant: 'default', meterId: POWER, kind: 'ELECTRICITY_IMPORT', periodStart: DAY0, periodEnd: DAY0 + 48 * H, billedQuantity: billed, unit: 'KWH', amount: null, currency: null, priceArea: 'NO1' });
+  const invoice = (invoiceId: string, billed: number): Invoice => ({
+    invoiceId,
+    tenant: 'default',
+    meterId: POWER,
+    kind: 'ELECTRICITY_IMPORT',
+    periodStart: DAY0,
+    periodEnd: DAY0 + 48 * H,
+    billedQuantity: billed,
+    unit: 'KWH',
+    amount: null,
+    currency: null,
+    priceArea: 'NO1',
+  });
   const invoices = [
     { key: POWER, value: codec.encodeSingleObject('Invoice', invoice('INV-OK', 192)) },
     { key: POWER, value: codec.encodeSingleObject('Invoice', invoice('INV-HIGH', 250)) },
@@ -74,7 +141,10 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
   const settle = () => pipeline.settle();
   const alerts = () => pipeline.alerts();
   const checks = async () => {
-    const rs = await clickhouse.query({ query: `SELECT invoice_id, outcome, metered_quantity FROM ${config.clickhouse.database}.invoice_checks FINAL ORDER BY invoice_id`, format: 'JSONEachRow' });
+    const rs = await clickhouse.query({
+      query: `SELECT invoice_id, outcome, metered_quantity FROM ${config.clickhouse.database}.invoice_checks FINAL ORDER BY invoice_id`,
+      format: 'JSONEachRow',
+    });
     return rs.json<{ invoice_id: string; outcome: string; metered_quantity: number | null }>();
   };
 
@@ -83,25 +153,50 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     await produce(kafka, config.topics.invoices, invoices);
     await settle();
     // The invoices arrived with one day of the two metered: PENDING, not a mismatch.
-    await waitFor('pending invoice checks', async () => (await checks()).length === 2 && (await checks()).every((c) => c.outcome === 'PENDING'));
+    await waitFor(
+      'pending invoice checks',
+      async () => (await checks()).length === 2 && (await checks()).every((c) => c.outcome === 'PENDING'),
+    );
     // The second day arrives late: both invoices are decided.
-    await produce(kafka, config.topics.readings, [{ key: POWER, value: codec.encodeSingleObject('MeterReadingBatch', power(DAY0 + 24 * H, DAY0 + 48 * H)) }]);
+    await produce(kafka, config.topics.readings, [
+      { key: POWER, value: codec.encodeSingleObject('MeterReadingBatch', power(DAY0 + 24 * H, DAY0 + 48 * H)) },
+    ]);
     await settle();
     const decided = await waitFor('decided invoices', async () => {
       const c = await checks();
       return c.every((x) => x.outcome !== 'PENDING') && c;
     });
-    assert.deepEqual(decided.map((c) => [c.invoice_id, c.outcome, c.metered_quantity]), [['INV-HIGH', 'MISMATCH', 192], ['INV-OK', 'MATCH', 192]]);
+    assert.deepEqual(
+      decided.map((c) => [c.invoice_id, c.outcome, c.metered_quantity]),
+      [
+        ['INV-HIGH', 'MISMATCH', 192],
+        ['INV-OK', 'MATCH', 192],
+      ],
+    );
 
     let got = await alerts();
-    const summary = (as: Alert[]) => as.map((a) => `${a.type}:${a.status}:${a.severity}:${a.meter === p(LEAK) ? 'leak' : a.meter === p(BURST) ? 'burst' : a.meter === p(ROOM) ? 'room' : a.meter === p(SILENT) ? 'silent' : a.meter === p(POWER) ? 'power' : a.meter}`).sort();
+    const summary = (as: Alert[]) =>
+      as
+        .map(
+          (a) =>
+            `${a.type}:${a.status}:${a.severity}:${a.meter === p(LEAK) ? 'leak' : a.meter === p(BURST) ? 'burst' : a.meter === p(ROOM) ? 'room' : a.meter === p(SILENT) ? 'silent' : a.meter === p(POWER) ? 'power' : a.meter}`,
+        )
+        .sort();
     t.diagnostic(summary(got).join(', '));
-    const firing = (type: string, m: string) => got.filter((a) => a.type === type && a.meter === p(m) && a.status === 'FIRING');
+    const firing = (type: string, m: string) =>
+      got.filter((a) => a.type === type && a.meter === p(m) && a.status === 'FIRING');
     assert.equal(new Set(firing('NIGHT_FLOW', LEAK).map((a) => a.dedupKey)).size >= 1, true, 'the leak fires');
     assert.equal(firing('BURST', BURST).length, 1, 'the burst fires once');
     assert.equal(firing('BURST', BURST)[0].severity, 'CRITICAL');
-    assert.ok(got.some((a) => a.type === 'BURST' && a.status === 'RESOLVED'), 'the burst resolves the next hour');
-    assert.deepEqual(firing('FROST_RISK', ROOM).map((a) => a.severity), ['WARNING', 'CRITICAL'], 'frost warns, then escalates');
+    assert.ok(
+      got.some((a) => a.type === 'BURST' && a.status === 'RESOLVED'),
+      'the burst resolves the next hour',
+    );
+    assert.deepEqual(
+      firing('FROST_RISK', ROOM).map((a) => a.severity),
+      ['WARNING', 'CRITICAL'],
+      'frost warns, then escalates',
+    );
     const frostResolved = got.filter((a) => a.type === 'FROST_RISK' && a.status === 'RESOLVED');
     assert.equal(frostResolved.length, 1, 'one all-clear');
     assert.ok(frostResolved[0].details.celsius >= 8);
@@ -111,7 +206,8 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     assert.equal(got.filter((a) => a.meter === p(NORMAL)).length, 0, 'the normal household is quiet');
     const leak = firing('NIGHT_FLOW', LEAK);
     assert.ok(leak.every((a) => a.zoneId === 'zone-7'));
-    for (const a of got) assert.ok(a.startsAt > 0 && a.summary.length > 0 && Object.keys(a.details).length > 0, `evidence on ${a.type}`);
+    for (const a of got)
+      assert.ok(a.startsAt > 0 && a.summary.length > 0 && Object.keys(a.details).length > 0, `evidence on ${a.type}`);
     // The bad invoice went to the DLQ with its reason.
     const dlq = await readAll(kafka, config.topics.dlq);
     assert.equal(dlq.length, 1);
@@ -129,13 +225,28 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     assert.equal(new Set(got.map((a) => a.alertId)).size, got.length);
 
     // Corrections: the leak's litres were a meter fault; corrected readings remove them.
-    await produce(kafka, config.topics.readings, waterBatches(LEAK, quiet, 6, 'zone-7', 'CORRECTED').map((b) => ({ key: LEAK, value: codec.encodeSingleObject('MeterReadingBatch', b) })));
+    await produce(
+      kafka,
+      config.topics.readings,
+      waterBatches(LEAK, quiet, 6, 'zone-7', 'CORRECTED').map((b) => ({
+        key: LEAK,
+        value: codec.encodeSingleObject('MeterReadingBatch', b),
+      })),
+    );
     await settle();
     got = await alerts();
-    const resolved = await waitFor('leak resolved', async () => (await alerts()).filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'RESOLVED'));
+    const resolved = await waitFor('leak resolved', async () =>
+      (await alerts()).filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'RESOLVED'),
+    );
     assert.ok(resolved.length >= 1);
-    const open = new Set(got.filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'FIRING').map((a) => a.dedupKey));
-    for (const k of open) assert.ok(resolved.some((r) => r.dedupKey === k), 'every leak episode resolved');
+    const open = new Set(
+      got.filter((a) => a.type === 'NIGHT_FLOW' && a.meter === p(LEAK) && a.status === 'FIRING').map((a) => a.dedupKey),
+    );
+    for (const k of open)
+      assert.ok(
+        resolved.some((r) => r.dedupKey === k),
+        'every leak episode resolved',
+      );
     assert.ok(resolved.some((r) => r.details.corrected === 1 || /quiet|zero-flow/.test(r.summary)));
 
     // The API.
@@ -165,9 +276,14 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
 
     // Privacy: raw IDs nowhere downstream.
     const raw = [LEAK, BURST, NORMAL, SILENT, ROOM, POWER];
-    const topicBytes = (await readAll(kafka, config.topics.alerts)).map((r) => `${r.key}${r.value?.toString('latin1')}`).join('');
+    const topicBytes = (await readAll(kafka, config.topics.alerts))
+      .map((r) => `${r.key}${r.value?.toString('latin1')}`)
+      .join('');
     for (const table of ['alerts', 'invoice_checks', 'anomaly_state']) {
-      const rs = await clickhouse.query({ query: `SELECT * FROM ${config.clickhouse.database}.${table}`, format: 'TabSeparated' });
+      const rs = await clickhouse.query({
+        query: `SELECT * FROM ${config.clickhouse.database}.${table}`,
+        format: 'TabSeparated',
+      });
       const text = await rs.text();
       for (const m of raw) assert.ok(!text.includes(m), `${m} in ${table}`);
     }
@@ -184,24 +300,63 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     const alertsBefore = new Set((await alerts()).map((a) => a.alertId));
     await eraseMeter(clickhouse, db, p(ROOM), 'test');
     for (const table of ['alerts', 'anomaly_state', 'readings_raw', 'readings_hourly', 'invoice_checks']) {
-      await clickhouse.command({ query: `DELETE FROM ${db}.${table} WHERE meter = {m:String}`, query_params: { m: p(BURST) } });
+      await clickhouse.command({
+        query: `DELETE FROM ${db}.${table} WHERE meter = {m:String}`,
+        query_params: { m: p(BURST) },
+      });
     }
-    await clickhouse.insert({ table: `${db}.erasure_audit`, values: [{ pseudonym: p(BURST), erased_at: new Date().toISOString().replace('T', ' ').replace('Z', ''), actor: 'other-process', deleted: {} }], format: 'JSONEachRow' });
+    await clickhouse.insert({
+      table: `${db}.erasure_audit`,
+      values: [
+        {
+          pseudonym: p(BURST),
+          erased_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+          actor: 'other-process',
+          deleted: {},
+        },
+      ],
+      format: 'JSONEachRow',
+    });
     await new Promise((r) => setTimeout(r, 2000)); // a few sweeps (500 ms in the test pipeline)
     const ahead: { key: string; value: Buffer }[] = [];
     for (let i = 0; i < 8; i++) {
       const id = `WM-AHEAD-${i}`;
-      const readings = Array.from({ length: 72 }, (_, h) => ({ ts: END + h * H, value: quiet(h), quality: 'MEASURED' as const }));
-      ahead.push({ key: id, value: codec.encodeSingleObject('MeterReadingBatch', { meterId: id, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: null, priceArea: null, readings }) });
+      const readings = Array.from({ length: 72 }, (_, h) => ({
+        ts: END + h * H,
+        value: quiet(h),
+        quality: 'MEASURED' as const,
+      }));
+      ahead.push({
+        key: id,
+        value: codec.encodeSingleObject('MeterReadingBatch', {
+          meterId: id,
+          tenant: 'default',
+          kind: 'WATER',
+          unit: 'L',
+          readingType: 'INTERVAL',
+          intervalSeconds: 3600,
+          zoneId: null,
+          priceArea: null,
+          readings,
+        }),
+      });
     }
     await produce(kafka, config.topics.readings, ahead);
     await settle();
     const newAlerts = (await alerts()).filter((a) => !alertsBefore.has(a.alertId));
-    assert.ok(newAlerts.some((a) => a.type === 'METER_SILENT' && a.meter === p(NORMAL)), 'data time moved on: the meters left behind fell silent');
+    assert.ok(
+      newAlerts.some((a) => a.type === 'METER_SILENT' && a.meter === p(NORMAL)),
+      'data time moved on: the meters left behind fell silent',
+    );
     for (const m of [ROOM, BURST]) {
       assert.equal(newAlerts.filter((a) => a.meter === p(m)).length, 0, `no alert for the erased ${m}`);
       for (const table of ['alerts', 'anomaly_state']) {
-        const rs = await clickhouse.query({ query: `SELECT count() AS n FROM ${db}.${table} WHERE meter = {m:String}`, query_params: { m: p(m) }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+        const rs = await clickhouse.query({
+          query: `SELECT count() AS n FROM ${db}.${table} WHERE meter = {m:String}`,
+          query_params: { m: p(m) },
+          format: 'JSONEachRow',
+          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        });
         assert.equal((await rs.json<{ n: number }>())[0].n, 0, `${table} holds nothing of the erased ${m}`);
       }
     }
@@ -216,7 +371,14 @@ test('the anomaly service listens for erasures in its process while it runs', as
   const { AnomalyService } = await import('./anomaly.js');
   const before = erasures.listenerCount('erase');
   const config = testConfig();
-  const service = new AnomalyService({ config, pseudonymKey: key, kafka: testKafka(), clickhouse, registry: registry('x'), logger: cl().logger });
+  const service = new AnomalyService({
+    config,
+    pseudonymKey: key,
+    kafka: testKafka(),
+    clickhouse,
+    registry: registry('x'),
+    logger: cl().logger,
+  });
   assert.equal(erasures.listenerCount('erase'), before + 1);
   await service.close();
   assert.equal(erasures.listenerCount('erase'), before);

@@ -127,28 +127,77 @@ export class AnomalyService implements Stage {
     this.#metrics = anomalyMetrics(registry);
     this.#detectors = tenantDetectors(config.anomaly);
     const pipeline = pipelineMetrics(registry);
-    const sink = (table: string, columns: readonly string[]) => sinkInsertOptions(clickhouse, db, table, columns, { metrics: pipeline, logger: this.#log, signal: this.#abort.signal });
+    const sink = (table: string, columns: readonly string[]) =>
+      sinkInsertOptions(clickhouse, db, table, columns, {
+        metrics: pipeline,
+        logger: this.#log,
+        signal: this.#abort.signal,
+      });
     this.#alertsInsert = sink('alerts', ALERT_COLUMNS);
     this.#invoices = new InvoiceChecker(clickhouse, db, this.#detectors, sink('invoice_checks', INVOICE_CHECK_COLUMNS));
     const stateInsert = sink('anomaly_state', STATE_COLUMNS);
-    this.#hourlyState = new StateStore<HourlyState>({ clickhouse, database: db, source: config.topics.hourly, initial: () => ({ zoneId: null, silence: { lastSeen: null, usualGapMs: null, firing: null }, open: {} }), insert: stateInsert, logger: this.#log });
-    this.#temperatureState = new StateStore<TemperatureState>({ clickhouse, database: db, source: config.topics.clean, initial: () => ({ zoneId: null, lastTs: -Infinity, frost: { recent: [], firing: null } }), insert: stateInsert, logger: this.#log });
-    const consumer = (suffix: string, topic: string, handler: (b: Batch) => Promise<{ records: { topic: string; messages: Message[] }[]; confirm: Promise<null> }>, onJoin?: () => void, urgent = false) => {
+    this.#hourlyState = new StateStore<HourlyState>({
+      clickhouse,
+      database: db,
+      source: config.topics.hourly,
+      initial: () => ({ zoneId: null, silence: { lastSeen: null, usualGapMs: null, firing: null }, open: {} }),
+      insert: stateInsert,
+      logger: this.#log,
+    });
+    this.#temperatureState = new StateStore<TemperatureState>({
+      clickhouse,
+      database: db,
+      source: config.topics.clean,
+      initial: () => ({ zoneId: null, lastTs: -Infinity, frost: { recent: [], firing: null } }),
+      insert: stateInsert,
+      logger: this.#log,
+    });
+    const consumer = (
+      suffix: string,
+      topic: string,
+      handler: (b: Batch) => Promise<{ records: { topic: string; messages: Message[] }[]; confirm: Promise<null> }>,
+      onJoin?: () => void,
+      urgent = false,
+    ) => {
       const c = new TransactionalConsumer({
-        kafka: deps.kafka, groupId: `${config.anomaly.groupId}-${suffix}`, topic, instanceId: config.instanceId, logger: this.#log.child({ input: suffix }),
+        kafka: deps.kafka,
+        groupId: `${config.anomaly.groupId}-${suffix}`,
+        topic,
+        instanceId: config.instanceId,
+        logger: this.#log.child({ input: suffix }),
         // Latency-sensitive inputs fetch as soon as anything is there; the hourly replays in bulk.
-        metrics: pipeline, concurrency: config.anomaly.concurrency, fetch: urgent ? config.kafka.fetch : config.kafka.bulkFetch, handler, urgent,
+        metrics: pipeline,
+        concurrency: config.anomaly.concurrency,
+        fetch: urgent ? config.kafka.fetch : config.kafka.bulkFetch,
+        handler,
+        urgent,
       });
       if (onJoin) c.consumer.on(c.consumer.events.GROUP_JOIN, onJoin);
       return c;
     };
     this.#consumers = [
-      consumer('hourly', config.topics.hourly, (b) => this.#onHourly(b), () => this.#hourlyState.invalidate()),
+      consumer(
+        'hourly',
+        config.topics.hourly,
+        (b) => this.#onHourly(b),
+        () => this.#hourlyState.invalidate(),
+      ),
       // Frost reacts per reading: its ClickHouse writes go first on the embedded engine.
-      consumer('temperature', config.topics.clean, (b) => this.#onClean(b), () => this.#temperatureState.invalidate(), true),
+      consumer(
+        'temperature',
+        config.topics.clean,
+        (b) => this.#onClean(b),
+        () => this.#temperatureState.invalidate(),
+        true,
+      ),
       consumer('invoices', config.topics.invoices, (b) => this.#onInvoices(b)),
     ];
-    this.#sweepProducer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.#sweepProducer = deps.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     // An erasure in this process: drop the meter's state, so no later write brings it back.
     const forget = (pseudonym: string) => {
       this.#hourlyState.forget(pseudonym);
@@ -168,7 +217,9 @@ export class AnomalyService implements Stage {
   }
 
   readiness(): Record<string, ReadinessCheck> {
-    return { 'anomaly.consumers': async () => (this.#consumers.every((c) => c.running) ? true : 'consumers not running yet') };
+    return {
+      'anomaly.consumers': async () => (this.#consumers.every((c) => c.running) ? true : 'consumers not running yet'),
+    };
   }
 
   async start(): Promise<void> {
@@ -176,8 +227,15 @@ export class AnomalyService implements Stage {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const counts = await ensureTopics(admin, [{ topic: config.topics.hourly, numPartitions: 3 }, { topic: config.topics.clean, numPartitions: 3 }, { topic: config.topics.invoices, numPartitions: 3 }]);
-      await ensureTopics(admin, [{ topic: config.topics.alerts, numPartitions: counts.get(config.topics.hourly)! }, { topic: config.topics.dlq, numPartitions: 3 }]);
+      const counts = await ensureTopics(admin, [
+        { topic: config.topics.hourly, numPartitions: 3 },
+        { topic: config.topics.clean, numPartitions: 3 },
+        { topic: config.topics.invoices, numPartitions: 3 },
+      ]);
+      await ensureTopics(admin, [
+        { topic: config.topics.alerts, numPartitions: counts.get(config.topics.hourly)! },
+        { topic: config.topics.dlq, numPartitions: 3 },
+      ]);
     } finally {
       await admin.disconnect();
     }
@@ -191,7 +249,10 @@ export class AnomalyService implements Stage {
         .catch((err) => this.#log.warn({ err: (err as Error).message }, 'sweep failed; next round retries'));
     }, every);
     this.#sweepTimer.unref();
-    this.#log.info({ topics: [config.topics.hourly, config.topics.clean, config.topics.invoices] }, 'anomaly service started');
+    this.#log.info(
+      { topics: [config.topics.hourly, config.topics.clean, config.topics.invoices] },
+      'anomaly service started',
+    );
   }
 
   // ---- outputs -------------------------------------------------------------------------
@@ -214,7 +275,13 @@ export class AnomalyService implements Stage {
     for (const a of alerts) this.#metrics.alerts.inc({ type: a.type, severity: a.severity, status: a.status });
   }
 
-  #output(emitted: Emitted[], origin: AlertOrigin, writes: Promise<unknown>[], extra: Message[] = [], extraTopic?: string) {
+  #output(
+    emitted: Emitted[],
+    origin: AlertOrigin,
+    writes: Promise<unknown>[],
+    extra: Message[] = [],
+    extraTopic?: string,
+  ) {
     const { messages, body, alerts } = this.#emit(emitted, origin);
     const records: { topic: string; messages: Message[] }[] = [];
     if (messages.length > 0) records.push({ topic: this.#deps.config.topics.alerts, messages });
@@ -223,7 +290,14 @@ export class AnomalyService implements Stage {
       records,
       confirm: Promise.all([insertTsv(this.#alertsInsert, body, emitted.length), ...writes]).then(() => {
         this.#counted(alerts);
-        if (alerts.length > 0) this.#log.info({ alerts: alerts.map((a) => `${a.type}:${a.status}:${a.severity}`), origin: `${origin.source}/${origin.partition}@${origin.offset}` }, 'alerts published');
+        if (alerts.length > 0)
+          this.#log.info(
+            {
+              alerts: alerts.map((a) => `${a.type}:${a.status}:${a.severity}`),
+              origin: `${origin.source}/${origin.partition}@${origin.offset}`,
+            },
+            'alerts published',
+          );
         return null;
       }),
     };
@@ -246,7 +320,10 @@ export class AnomalyService implements Stage {
       try {
         d = this.#codec.decode(m.value);
       } catch (err) {
-        this.#log.warn({ partition: batch.partition, offset: m.offset, err: isMeterError(err) ? err.code : (err as Error).message }, 'undecodable hourly record skipped');
+        this.#log.warn(
+          { partition: batch.partition, offset: m.offset, err: isMeterError(err) ? err.code : (err as Error).message },
+          'undecodable hourly record skipped',
+        );
         continue;
       }
       if (d.schema !== 'HourlyBatch') continue;
@@ -275,13 +352,17 @@ export class AnomalyService implements Stage {
         for (const t of step.transitions) emitted.push({ subject, t });
       }
       ps.set(key, b.tenant, b.meter, st);
-      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined) water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
+      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined)
+        water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
     }
     if (watermark > -Infinity) ps.set(WATERMARK, '', '', { watermark });
 
     // NIGHT_FLOW and BURST: replay the stored series from before the changed hours.
     if (water.length > 0) {
-      const stored = await this.#hourlySeries(water.map((w) => w.b.meter), water.reduce((m, w) => Math.min(m, w.from), Infinity));
+      const stored = await this.#hourlySeries(
+        water.map((w) => w.b.meter),
+        water.reduce((m, w) => Math.min(m, w.from), Infinity),
+      );
       for (const { key, b, from } of water) {
         const det = this.#detectors(b.tenant);
         const factor = LITRES[b.unit];
@@ -299,8 +380,13 @@ export class AnomalyService implements Stage {
         const st = ps.get(key) as SeriesState;
         const endOfData = rows.length > 0 ? rows[rows.length - 1].hour + H : b.rows[b.rows.length - 1].hour + H;
         const r = reconcile(st.open, replayed, ['NIGHT_FLOW', 'BURST'], endOfData, st.evaluatedUntil ?? -Infinity);
-        ps.set(key, b.tenant, b.meter, { ...st, open: r.open, evaluatedUntil: Math.max(st.evaluatedUntil ?? -Infinity, endOfData) });
-        for (const t of r.transitions) emitted.push({ subject: { tenant: b.tenant, meter: b.meter, zoneId: st.zoneId }, t });
+        ps.set(key, b.tenant, b.meter, {
+          ...st,
+          open: r.open,
+          evaluatedUntil: Math.max(st.evaluatedUntil ?? -Infinity, endOfData),
+        });
+        for (const t of r.transitions)
+          emitted.push({ subject: { tenant: b.tenant, meter: b.meter, zoneId: st.zoneId }, t });
       }
     }
 
@@ -321,16 +407,24 @@ export class AnomalyService implements Stage {
     let checks: InvoiceCheck[] = [];
     if (billable.length > 0) {
       // (loops, not Math.min(...rows): a catch-up batch holds more rows than the call stack takes)
-      let from = Infinity, to = -Infinity;
-      for (const b of billable) for (const r of b.rows) (from = Math.min(from, r.hour)), (to = Math.max(to, r.hour));
+      let from = Infinity,
+        to = -Infinity;
+      for (const b of billable) for (const r of b.rows) ((from = Math.min(from, r.hour)), (to = Math.max(to, r.hour)));
       const touched = await this.#invoices.stored({ meters: billable.map((b) => b.meter), from, to: to + H });
       const kinds = new Set(billable.map((b) => `${b.meter}\u001f${b.kind}`));
-      const decided = await this.#decideInvoices(touched.filter((c) => kinds.has(`${c.meter}\u001f${c.kind}`)), origin, first);
+      const decided = await this.#decideInvoices(
+        touched.filter((c) => kinds.has(`${c.meter}\u001f${c.kind}`)),
+        origin,
+        first,
+      );
       checks = decided.checks;
       emitted.push(...decided.emitted);
     }
     end();
-    return this.#released(checks, this.#output(emitted, origin, [this.#hourlyState.flush(batch.partition, ps, last), this.#invoices.write(checks)]));
+    return this.#released(
+      checks,
+      this.#output(emitted, origin, [this.#hourlyState.flush(batch.partition, ps, last), this.#invoices.write(checks)]),
+    );
   }
 
   /**
@@ -338,7 +432,11 @@ export class AnomalyService implements Stage {
    * invoices stay "in flight" (the sweep leaves them alone) until the batch's rows are written.
    * Without this, the sweep and a batch deciding the same invoice at once both published it.
    */
-  async #decideInvoices(invoices: Parameters<InvoiceChecker['check']>[0], origin: AlertOrigin, first: bigint): Promise<{ checks: InvoiceCheck[]; emitted: Emitted[] }> {
+  async #decideInvoices(
+    invoices: Parameters<InvoiceChecker['check']>[0],
+    origin: AlertOrigin,
+    first: bigint,
+  ): Promise<{ checks: InvoiceCheck[]; emitted: Emitted[] }> {
     return this.#exclusive(async () => {
       const now = Date.now();
       const checks = await this.#invoices.check(invoices, now);
@@ -367,12 +465,18 @@ export class AnomalyService implements Stage {
   /** Runs invoice decisions one at a time. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#invoiceLock.then(fn);
-    this.#invoiceLock = run.then(() => undefined, () => undefined);
+    this.#invoiceLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
   /** Hourly rows (hour, sum, coverage) of water series from `from` on, by series key. */
-  async #hourlySeries(meters: string[], from: number): Promise<Map<string, { hour: number; sum: number; coverage: number }[]>> {
+  async #hourlySeries(
+    meters: string[],
+    from: number,
+  ): Promise<Map<string, { hour: number; sum: number; coverage: number }[]>> {
     const { clickhouse, config } = this.#deps;
     const rs = await clickhouse.query({
       query: `SELECT tenant, meter, kind, groupArray(h), groupArray(value_sum), groupArray(coverage) FROM (
@@ -386,8 +490,13 @@ export class AnomalyService implements Stage {
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
     const out = new Map<string, { hour: number; sum: number; coverage: number }[]>();
-    for (const [tenant, meter, kind, h, sum, cov] of await rs.json<[string, string, string, number[], number[], number[]]>()) {
-      out.set(seriesKey({ tenant, meter, kind }), h.map((hour, i) => ({ hour, sum: sum[i], coverage: cov[i] })));
+    for (const [tenant, meter, kind, h, sum, cov] of await rs.json<
+      [string, string, string, number[], number[], number[]]
+    >()) {
+      out.set(
+        seriesKey({ tenant, meter, kind }),
+        h.map((hour, i) => ({ hour, sum: sum[i], coverage: cov[i] })),
+      );
     }
     return out;
   }
@@ -409,7 +518,10 @@ export class AnomalyService implements Stage {
         if (d.schema !== 'CleanReadingBatch') continue;
         b = d.value;
       } catch (err) {
-        this.#log.warn({ partition: batch.partition, offset: m.offset, err: (err as Error).message }, 'undecodable clean record skipped');
+        this.#log.warn(
+          { partition: batch.partition, offset: m.offset, err: (err as Error).message },
+          'undecodable clean record skipped',
+        );
         continue;
       }
       if (b.kind !== 'TEMPERATURE') continue;
@@ -447,7 +559,12 @@ export class AnomalyService implements Stage {
     const dead: DeadLetter[] = [];
     const invoices: Omit<InvoiceCheck, 'meteredQuantity' | 'coverage' | 'outcome'>[] = [];
     for (const m of batch.messages) {
-      const reject = (reason: string, detail: string) => dead.push({ message: { offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers }, reason, detail });
+      const reject = (reason: string, detail: string) =>
+        dead.push({
+          message: { offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers },
+          reason,
+          detail,
+        });
       if (!m.value) {
         reject('empty_value', 'the record has no value');
         continue;
@@ -461,7 +578,10 @@ export class AnomalyService implements Stage {
         }
         inv = d.value;
       } catch (err) {
-        reject(isMeterError(err) ? err.code.replace(/^METER_ERR_/, '').toLowerCase() : 'decode_error', (err as Error).message);
+        reject(
+          isMeterError(err) ? err.code.replace(/^METER_ERR_/, '').toLowerCase() : 'decode_error',
+          (err as Error).message,
+        );
         continue;
       }
       const problem = invoiceProblem(inv);
@@ -469,12 +589,31 @@ export class AnomalyService implements Stage {
         reject('invalid_invoice', problem);
         continue;
       }
-      invoices.push({ invoiceId: inv.invoiceId, tenant: inv.tenant, meter: this.#pseudonyms.of(inv.tenant, inv.meterId), kind: inv.kind, periodStart: inv.periodStart, periodEnd: inv.periodEnd, billedQuantity: inv.billedQuantity, unit: inv.unit });
+      invoices.push({
+        invoiceId: inv.invoiceId,
+        tenant: inv.tenant,
+        meter: this.#pseudonyms.of(inv.tenant, inv.meterId),
+        kind: inv.kind,
+        periodStart: inv.periodStart,
+        periodEnd: inv.periodEnd,
+        billedQuantity: inv.billedQuantity,
+        unit: inv.unit,
+      });
     }
     const { checks, emitted } = await this.#decideInvoices(invoices, origin, first);
     end();
-    if (dead.length > 0) this.#log.warn({ partition: batch.partition, dead: dead.map((d) => d.reason) }, 'invoices sent to the DLQ');
-    return this.#released(checks, this.#output(emitted, origin, [this.#invoices.write(checks)], deadLetterRecords(dead, batch.topic, batch.partition), config.topics.dlq));
+    if (dead.length > 0)
+      this.#log.warn({ partition: batch.partition, dead: dead.map((d) => d.reason) }, 'invoices sent to the DLQ');
+    return this.#released(
+      checks,
+      this.#output(
+        emitted,
+        origin,
+        [this.#invoices.write(checks)],
+        deadLetterRecords(dead, batch.topic, batch.partition),
+        config.topics.dlq,
+      ),
+    );
   }
 
   /**
@@ -507,7 +646,9 @@ export class AnomalyService implements Stage {
       const now = Date.now();
       // Only invoices no batch has checked for a while nor holds right now: the batches decide
       // the rest themselves, exactly once.
-      const pending = (await this.#invoices.stored({ pendingBefore: now, checkedBefore: now - SWEEP_GRACE_MS })).filter((c) => !this.#inFlight.has(c.invoiceId));
+      const pending = (await this.#invoices.stored({ pendingBefore: now, checkedBefore: now - SWEEP_GRACE_MS })).filter(
+        (c) => !this.#inFlight.has(c.invoiceId),
+      );
       if (pending.length === 0) return;
       const checks = (await this.#invoices.check(pending, now)).filter((c) => c.outcome !== 'PENDING');
       if (checks.length === 0) return;
@@ -515,7 +656,8 @@ export class AnomalyService implements Stage {
       const origin: AlertOrigin = { source: 'sweep', partition: 0, offset: -1n };
       const emitted = await this.#invoices.transitions(checks, origin, 0n, now);
       const { messages, body, alerts } = this.#emit(emitted, origin);
-      if (messages.length > 0) await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages, acks: -1 });
+      if (messages.length > 0)
+        await this.#sweepProducer.send({ topic: this.#deps.config.topics.alerts, messages, acks: -1 });
       await insertTsv(this.#alertsInsert, body, emitted.length);
       await this.#invoices.write(checks);
       this.#counted(alerts);
@@ -528,7 +670,8 @@ export class AnomalyService implements Stage {
 function invoiceProblem(inv: Invoice): string | null {
   if (!(inv.periodEnd > inv.periodStart)) return 'periodEnd must be after periodStart';
   if (inv.periodEnd - inv.periodStart > 400 * 86_400_000) return 'period longer than 400 days';
-  if (!Number.isFinite(inv.billedQuantity) || inv.billedQuantity < 0) return 'billedQuantity must be a finite, non-negative number';
+  if (!Number.isFinite(inv.billedQuantity) || inv.billedQuantity < 0)
+    return 'billedQuantity must be a finite, non-negative number';
   if (inv.unit === 'CELSIUS' || inv.kind === 'TEMPERATURE') return 'temperature is not billed';
   if (inv.invoiceId.length === 0 || inv.invoiceId.length > 200) return 'invoiceId must have 1 to 200 characters';
   return null;

@@ -22,7 +22,15 @@ after(() => clickhouse.close());
 
 test('a labelled fleet of 1000 meters over 14 days: every injected episode found, no normal household alerts', async (t) => {
   const seed = testSeed((m) => t.diagnostic(m));
-  const pipeline = await startPipeline(clickhouse, { METERSTREAM_INGESTOR_CONCURRENCY: '3', METERSTREAM_AGGREGATOR_CONCURRENCY: '3', METERSTREAM_ANOMALY_CONCURRENCY: '3' }, 3);
+  const pipeline = await startPipeline(
+    clickhouse,
+    {
+      METERSTREAM_INGESTOR_CONCURRENCY: '3',
+      METERSTREAM_AGGREGATOR_CONCURRENCY: '3',
+      METERSTREAM_ANOMALY_CONCURRENCY: '3',
+    },
+    3,
+  );
   const { config, kafka, codec, lines } = pipeline;
 
   const end = Math.floor(Date.now() / H) * H - H;
@@ -36,27 +44,44 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
     if (d.schema === 'MeterReadingBatch') readingCount += d.value.readings.length;
     else if (d.schema === 'MeterReading') readingCount += 1;
   }
-  t.diagnostic(`${plan.meters.length} meters, ${readingCount} readings in ${readings.length} messages, ${invoices.length} invoices, ${plan.labels.length} labels`);
+  t.diagnostic(
+    `${plan.meters.length} meters, ${readingCount} readings in ${readings.length} messages, ${invoices.length} invoices, ${plan.labels.length} labels`,
+  );
 
   try {
     // As a head-end would: in time order, invoices on their own topic.
     await produce(kafka, config.topics.readings, readings);
     await produce(kafka, config.topics.invoices, invoices);
     await pipeline.settle();
-    const outcomes = await waitFor('every invoice decided', async () => {
-      const rs = await clickhouse.query({ query: `SELECT outcome, count() AS n FROM ${config.clickhouse.database}.invoice_checks FINAL GROUP BY outcome`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
-      const rows = await rs.json<{ outcome: string; n: number }>();
-      return rows.every((r) => r.outcome !== 'PENDING') && rows.reduce((s, r) => s + r.n, 0) === invoices.length && rows;
-    }, 120_000);
+    const outcomes = await waitFor(
+      'every invoice decided',
+      async () => {
+        const rs = await clickhouse.query({
+          query: `SELECT outcome, count() AS n FROM ${config.clickhouse.database}.invoice_checks FINAL GROUP BY outcome`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        });
+        const rows = await rs.json<{ outcome: string; n: number }>();
+        return (
+          rows.every((r) => r.outcome !== 'PENDING') && rows.reduce((s, r) => s + r.n, 0) === invoices.length && rows
+        );
+      },
+      120_000,
+    );
     t.diagnostic(`invoice checks: ${outcomes.map((r) => `${r.outcome} ${r.n}`).join(', ')}`);
 
     const alerts = await pipeline.alerts();
     const firing = [...new Map(alerts.filter((a) => a.status === 'FIRING').map((a) => [a.dedupKey, a])).values()];
     const meterOf = new Map(plan.meters.map((m) => [pseudonymOf(key, m.tenant, m.meterId), m.meterId]));
     const explains = (l: Label, a: Alert) =>
-      meterOf.get(a.meter) === l.meterId && a.type === l.type &&
+      meterOf.get(a.meter) === l.meterId &&
+      a.type === l.type &&
       (l.type === 'INVOICE_MISMATCH'
-        ? a.dedupKey === dedupKeyOf({ tenant: l.tenant, meter: a.meter, zoneId: null }, { type: 'INVOICE_MISMATCH', variant: l.invoiceId, episodeStart: l.start })
+        ? a.dedupKey ===
+          dedupKeyOf(
+            { tenant: l.tenant, meter: a.meter, zoneId: null },
+            { type: 'INVOICE_MISMATCH', variant: l.invoiceId, episodeStart: l.start },
+          )
         : a.startsAt >= l.start && (l.end === null || a.startsAt <= l.end));
     const iso = (ts: number | null) => (ts === null ? 'open' : new Date(ts).toISOString());
     const report = TYPES.map((type) => {
@@ -66,15 +91,28 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
       const unexplained = fired.filter((a) => !labels.some((l) => explains(l, a)));
       const recall = labels.length === 0 ? 1 : (labels.length - missed.length) / labels.length;
       const precision = fired.length === 0 ? 1 : (fired.length - unexplained.length) / fired.length;
-      t.diagnostic(`${type}: ${labels.length} labels, ${fired.length} alerts, recall ${recall.toFixed(3)}, precision ${precision.toFixed(3)}`);
+      t.diagnostic(
+        `${type}: ${labels.length} labels, ${fired.length} alerts, recall ${recall.toFixed(3)}, precision ${precision.toFixed(3)}`,
+      );
       return { type, labels, fired, missed, unexplained };
     });
     for (const r of report) {
       assert.ok(r.labels.length > 0, `${r.type}: the fleet has episodes of this type`);
-      assert.deepEqual(r.missed.map((l) => `${l.meterId} ${iso(l.start)}..${iso(l.end)} ${l.note}`), [], `${r.type}: every injected episode is found`);
-      assert.deepEqual(r.unexplained.map((a) => `${meterOf.get(a.meter)} ${iso(a.startsAt)} ${a.summary}`), [], `${r.type}: no alert without an injected episode`);
+      assert.deepEqual(
+        r.missed.map((l) => `${l.meterId} ${iso(l.start)}..${iso(l.end)} ${l.note}`),
+        [],
+        `${r.type}: every injected episode is found`,
+      );
+      assert.deepEqual(
+        r.unexplained.map((a) => `${meterOf.get(a.meter)} ${iso(a.startsAt)} ${a.summary}`),
+        [],
+        `${r.type}: no alert without an injected episode`,
+      );
       // No flapping: one episode per injection (night flow: its night and its continuous-flow variant).
-      assert.ok(r.fired.length <= r.labels.length * (r.type === 'NIGHT_FLOW' ? 2 : 1), `${r.type}: ${r.fired.length} episodes for ${r.labels.length} injections`);
+      assert.ok(
+        r.fired.length <= r.labels.length * (r.type === 'NIGHT_FLOW' ? 2 : 1),
+        `${r.type}: ${r.fired.length} episodes for ${r.labels.length} injections`,
+      );
     }
     // No raw meter ID in an alert or a log line.
     const alertText = alerts.map((a) => JSON.stringify(a)).join('\n');

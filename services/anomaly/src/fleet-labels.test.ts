@@ -43,7 +43,11 @@ interface MeterState {
 }
 
 /** Reference: hourly litres of a water meter from one new reading (register differences spread over the hours they span; interval volumes as they are). */
-function waterHours(state: MeterState, header: { unit: string; readingType: string; intervalSeconds: number }, r: { ts: number; value: number }): { hour: number; litres: number }[] {
+function waterHours(
+  state: MeterState,
+  header: { unit: string; readingType: string; intervalSeconds: number },
+  r: { ts: number; value: number },
+): { hour: number; litres: number }[] {
   const toLitres = header.unit === 'M3' ? 1000 : 1;
   if (header.readingType === 'INTERVAL') {
     assert.equal(header.intervalSeconds, 3600, 'hourly interval water meters');
@@ -56,7 +60,8 @@ function waterHours(state: MeterState, header: { unit: string; readingType: stri
   if (prev === undefined || r.value < prev.value) return []; // first reading, or a meter change: no consumption known
   const litres = (r.value - prev.value) * toLitres;
   const hours: { hour: number; litres: number }[] = [];
-  for (let hour = prev.ts; hour < r.ts; hour += H) hours.push({ hour, litres: Math.round(((litres * H) / (r.ts - prev.ts)) * 1e6) / 1e6 });
+  for (let hour = prev.ts; hour < r.ts; hour += H)
+    hours.push({ hour, litres: Math.round(((litres * H) / (r.ts - prev.ts)) * 1e6) / 1e6 });
   return hours;
 }
 
@@ -71,7 +76,9 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
   const invoiceOutcomes: Record<string, number> = {};
 
   const record = (meterId: string, transitions: AlertTransition[]) => {
-    for (const tr of transitions) if (tr.status === 'FIRING') firings.push({ meterId, type: tr.type, episodeStart: tr.episodeStart, at: tr.at, summary: tr.summary });
+    for (const tr of transitions)
+      if (tr.status === 'FIRING')
+        firings.push({ meterId, type: tr.type, episodeStart: tr.episodeStart, at: tr.at, summary: tr.summary });
   };
   const stateOf = (meterId: string): MeterState => {
     let s = states.get(meterId);
@@ -89,7 +96,8 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
     }
   };
 
-  const readingsOf = (d: MeterReading | MeterReadingBatch): { ts: number; value: number }[] => ('readings' in d ? d.readings : [d]);
+  const readingsOf = (d: MeterReading | MeterReadingBatch): { ts: number; value: number }[] =>
+    'readings' in d ? d.readings : [d];
   let count = 0;
   for (const d of deliveries(plan)) {
     count++;
@@ -99,12 +107,25 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
       const energy = stateOf(inv.meterId).energy ?? [];
       const inPeriod = energy.filter((r) => r.ts >= inv.periodStart && r.ts < inv.periodEnd);
       const result = checkInvoice({
-        periodStart: inv.periodStart, periodEnd: inv.periodEnd, billedQuantity: inv.billedQuantity, unit: inv.unit,
-        meteredSum: inPeriod.reduce((a, r) => a + r.value, 0), meteredUnit: 'KWH', coveredHours: inPeriod.length / 4, now: END,
+        periodStart: inv.periodStart,
+        periodEnd: inv.periodEnd,
+        billedQuantity: inv.billedQuantity,
+        unit: inv.unit,
+        meteredSum: inPeriod.reduce((a, r) => a + r.value, 0),
+        meteredUnit: 'KWH',
+        coveredHours: inPeriod.length / 4,
+        now: END,
       });
       invoiceOutcomes[result.outcome] = (invoiceOutcomes[result.outcome] ?? 0) + 1;
       if (result.outcome === 'MISMATCH') {
-        firings.push({ meterId: inv.meterId, type: 'INVOICE_MISMATCH', episodeStart: inv.periodStart, at: d.at, invoiceId: inv.invoiceId, summary: `billed ${inv.billedQuantity}, metered ${result.metered}` });
+        firings.push({
+          meterId: inv.meterId,
+          type: 'INVOICE_MISMATCH',
+          episodeStart: inv.periodStart,
+          at: d.at,
+          invoiceId: inv.invoiceId,
+          summary: `billed ${inv.billedQuantity}, metered ${result.metered}`,
+        });
       }
       continue;
     }
@@ -138,25 +159,54 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
   // inside the label's window (detection delay allowed: night flow fires after the 2nd night,
   // silence after 48 h); invoices match by ID.
   const explains = (l: Label, f: Firing) =>
-    l.meterId === f.meterId && l.type === f.type &&
-    (l.type === 'INVOICE_MISMATCH' ? f.invoiceId === l.invoiceId : f.episodeStart >= l.start && (l.end === null || f.episodeStart <= l.end));
+    l.meterId === f.meterId &&
+    l.type === f.type &&
+    (l.type === 'INVOICE_MISMATCH'
+      ? f.invoiceId === l.invoiceId
+      : f.episodeStart >= l.start && (l.end === null || f.episodeStart <= l.end));
   const byMeter = new Map<string, Label[]>();
   for (const l of plan.labels) byMeter.set(l.meterId, [...(byMeter.get(l.meterId) ?? []), l]);
 
   const rows = TYPES.map((type) => {
     const labels = plan.labels.filter((l) => l.type === type);
     const missed = labels.filter((l) => !firings.some((f) => explains(l, f)));
-    const falsePositives = firings.filter((f) => f.type === type && !(byMeter.get(f.meterId) ?? []).some((l) => explains(l, f)));
-    return { type, labels: labels.length, truePositives: labels.length - missed.length, falsePositives: falsePositives.length, missed, fp: falsePositives };
+    const falsePositives = firings.filter(
+      (f) => f.type === type && !(byMeter.get(f.meterId) ?? []).some((l) => explains(l, f)),
+    );
+    return {
+      type,
+      labels: labels.length,
+      truePositives: labels.length - missed.length,
+      falsePositives: falsePositives.length,
+      missed,
+      fp: falsePositives,
+    };
   });
-  t.diagnostic(`seed ${plan.options.seed}: ${plan.meters.length} meters, ${count} deliveries, invoice outcomes ${JSON.stringify(invoiceOutcomes)}`);
-  for (const r of rows) t.diagnostic(`${r.type}: labels ${r.labels}, true positives ${r.truePositives}, false positives ${r.falsePositives}`);
+  t.diagnostic(
+    `seed ${plan.options.seed}: ${plan.meters.length} meters, ${count} deliveries, invoice outcomes ${JSON.stringify(invoiceOutcomes)}`,
+  );
+  for (const r of rows)
+    t.diagnostic(
+      `${r.type}: labels ${r.labels}, true positives ${r.truePositives}, false positives ${r.falsePositives}`,
+    );
 
   const iso = (ts: number | null) => (ts === null ? 'null' : new Date(ts).toISOString());
   for (const r of rows) {
     assert.ok(r.labels > 0, `${r.type}: the fleet has labels of every type`);
-    assert.deepEqual(r.missed.map((l) => `${l.meterId} [${iso(l.start)}, ${iso(l.end)}) ${l.note}`), [], `${r.type}: every label is detected`);
-    assert.deepEqual(r.fp.map((f) => `${f.meterId} episode ${iso(f.episodeStart)} at ${iso(f.at)}: ${f.summary}`), [], `${r.type}: no firing without a label`);
+    assert.deepEqual(
+      r.missed.map((l) => `${l.meterId} [${iso(l.start)}, ${iso(l.end)}) ${l.note}`),
+      [],
+      `${r.type}: every label is detected`,
+    );
+    assert.deepEqual(
+      r.fp.map((f) => `${f.meterId} episode ${iso(f.episodeStart)} at ${iso(f.at)}: ${f.summary}`),
+      [],
+      `${r.type}: no firing without a label`,
+    );
   }
-  assert.deepEqual(Object.keys(invoiceOutcomes).sort(), ['MATCH', 'MISMATCH'], 'every invoice is judged (full coverage)');
+  assert.deepEqual(
+    Object.keys(invoiceOutcomes).sort(),
+    ['MATCH', 'MISMATCH'],
+    'every invoice is judged (full coverage)',
+  );
 });

@@ -8,7 +8,15 @@
  * input batch that wrote them, so a batch delivered again after an aborted transaction
  * recognises its own earlier write and publishes again rather than taking it as published.
  */
-import { insertTsv, tsvEscape, tsvMillis, type ClickHouseClient, type InsertOptions, type MeterKind, type Unit } from '@meterstream/core';
+import {
+  insertTsv,
+  tsvEscape,
+  tsvMillis,
+  type ClickHouseClient,
+  type InsertOptions,
+  type MeterKind,
+  type Unit,
+} from '@meterstream/core';
 import { checkInvoice, type InvoiceOutcome } from './detectors/invoice-check.js';
 import type { AlertTransition } from './detectors/detector.js';
 import { dedupKeyOf, type AlertOrigin, type AlertSubject } from './alerts.js';
@@ -29,7 +37,20 @@ export interface InvoiceCheck {
   outcome: InvoiceOutcome;
 }
 
-export const INVOICE_CHECK_COLUMNS = ['invoice_id', 'tenant', 'meter', 'kind', 'period_start', 'period_end', 'billed_quantity', 'metered_quantity', 'unit', 'coverage', 'outcome', 'version'] as const;
+export const INVOICE_CHECK_COLUMNS = [
+  'invoice_id',
+  'tenant',
+  'meter',
+  'kind',
+  'period_start',
+  'period_end',
+  'billed_quantity',
+  'metered_quantity',
+  'unit',
+  'coverage',
+  'outcome',
+  'version',
+] as const;
 
 export class InvoiceChecker {
   #seq = 0;
@@ -41,26 +62,59 @@ export class InvoiceChecker {
   ) {}
 
   /** Checks invoices against the stored hourly rows at `now`. */
-  async check(invoices: readonly Omit<InvoiceCheck, 'meteredQuantity' | 'coverage' | 'outcome'>[], now: number): Promise<InvoiceCheck[]> {
+  async check(
+    invoices: readonly Omit<InvoiceCheck, 'meteredQuantity' | 'coverage' | 'outcome'>[],
+    now: number,
+  ): Promise<InvoiceCheck[]> {
     return Promise.all(
       invoices.map(async (inv) => {
         const rs = await this.client.query({
           query: `SELECT sum(value_sum) AS s, sum(coverage) AS c, any(unit) AS u, count() AS n FROM ${this.database}.readings_hourly FINAL
                   WHERE tenant = {tenant:String} AND meter = {meter:String} AND kind = {kind:String}
                     AND hour >= toDateTime({from:Int64}, 'UTC') AND hour < toDateTime({to:Int64}, 'UTC')`,
-          query_params: { tenant: inv.tenant, meter: inv.meter, kind: inv.kind, from: Math.floor(inv.periodStart / 1000), to: Math.ceil(inv.periodEnd / 1000) },
+          query_params: {
+            tenant: inv.tenant,
+            meter: inv.meter,
+            kind: inv.kind,
+            from: Math.floor(inv.periodStart / 1000),
+            to: Math.ceil(inv.periodEnd / 1000),
+          },
           format: 'JSONEachRow',
           clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
         });
         const [row] = await rs.json<{ s: number; c: number; u: string; n: number }>();
         const params = this.detectorsFor(inv.tenant).invoice;
         if (!row || row.n === 0) {
-          const r = checkInvoice({ periodStart: inv.periodStart, periodEnd: inv.periodEnd, billedQuantity: inv.billedQuantity, unit: inv.unit, meteredSum: 0, meteredUnit: inv.unit, coveredHours: 0, now }, params);
+          const r = checkInvoice(
+            {
+              periodStart: inv.periodStart,
+              periodEnd: inv.periodEnd,
+              billedQuantity: inv.billedQuantity,
+              unit: inv.unit,
+              meteredSum: 0,
+              meteredUnit: inv.unit,
+              coveredHours: 0,
+              now,
+            },
+            params,
+          );
           return { ...inv, meteredQuantity: null, coverage: 0, outcome: r.outcome };
         }
         let r;
         try {
-          r = checkInvoice({ periodStart: inv.periodStart, periodEnd: inv.periodEnd, billedQuantity: inv.billedQuantity, unit: inv.unit, meteredSum: row.s, meteredUnit: row.u as Unit, coveredHours: row.c, now }, params);
+          r = checkInvoice(
+            {
+              periodStart: inv.periodStart,
+              periodEnd: inv.periodEnd,
+              billedQuantity: inv.billedQuantity,
+              unit: inv.unit,
+              meteredSum: row.s,
+              meteredUnit: row.u as Unit,
+              coveredHours: row.c,
+              now,
+            },
+            params,
+          );
         } catch {
           // Units of different dimensions (an invoice in m3 for an electricity meter): not comparable.
           return { ...inv, meteredQuantity: null, coverage: 0, outcome: 'INSUFFICIENT_DATA' as const };
@@ -71,24 +125,46 @@ export class InvoiceChecker {
   }
 
   /** Stored checks of the given meters whose period overlaps [from, to), optionally only PENDING ones. */
-  async stored(filter: { meters?: string[]; from?: number; to?: number; pendingBefore?: number; checkedBefore?: number }): Promise<InvoiceCheck[]> {
+  async stored(filter: {
+    meters?: string[];
+    from?: number;
+    to?: number;
+    pendingBefore?: number;
+    checkedBefore?: number;
+  }): Promise<InvoiceCheck[]> {
     const conds: string[] = [];
     if (filter.meters) conds.push('meter IN {meters:Array(String)}');
     if (filter.from !== undefined) conds.push("period_end > fromUnixTimestamp64Milli(toInt64({from:Int64}), 'UTC')");
     if (filter.to !== undefined) conds.push("period_start < fromUnixTimestamp64Milli(toInt64({to:Int64}), 'UTC')");
-    if (filter.pendingBefore !== undefined) conds.push("outcome = 'PENDING' AND period_end < fromUnixTimestamp64Milli(toInt64({before:Int64}), 'UTC')");
-    if (filter.checkedBefore !== undefined) conds.push("checked_at < fromUnixTimestamp64Milli(toInt64({checked:Int64}), 'UTC')");
+    if (filter.pendingBefore !== undefined)
+      conds.push("outcome = 'PENDING' AND period_end < fromUnixTimestamp64Milli(toInt64({before:Int64}), 'UTC')");
+    if (filter.checkedBefore !== undefined)
+      conds.push("checked_at < fromUnixTimestamp64Milli(toInt64({checked:Int64}), 'UTC')");
     const rs = await this.client.query({
       query: `SELECT invoice_id, tenant, meter, kind, toUnixTimestamp64Milli(period_start) AS ps, toUnixTimestamp64Milli(period_end) AS pe, billed_quantity, unit, outcome
               FROM ${this.database}.invoice_checks FINAL WHERE ${conds.join(' AND ') || '1'}`,
-      query_params: { meters: filter.meters ?? [], from: filter.from ?? 0, to: filter.to ?? 0, before: filter.pendingBefore ?? 0, checked: filter.checkedBefore ?? 0 },
+      query_params: {
+        meters: filter.meters ?? [],
+        from: filter.from ?? 0,
+        to: filter.to ?? 0,
+        before: filter.pendingBefore ?? 0,
+        checked: filter.checkedBefore ?? 0,
+      },
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
     return (await rs.json<Record<string, string | number>>()).map((r) => ({
-      invoiceId: r.invoice_id as string, tenant: r.tenant as string, meter: r.meter as string, kind: r.kind as MeterKind,
-      periodStart: Number(r.ps), periodEnd: Number(r.pe), billedQuantity: Number(r.billed_quantity), unit: r.unit as Unit,
-      meteredQuantity: null, coverage: 0, outcome: r.outcome as InvoiceOutcome,
+      invoiceId: r.invoice_id as string,
+      tenant: r.tenant as string,
+      meter: r.meter as string,
+      kind: r.kind as MeterKind,
+      periodStart: Number(r.ps),
+      periodEnd: Number(r.pe),
+      billedQuantity: Number(r.billed_quantity),
+      unit: r.unit as Unit,
+      meteredQuantity: null,
+      coverage: 0,
+      outcome: r.outcome as InvoiceOutcome,
     }));
   }
 
@@ -96,7 +172,10 @@ export class InvoiceChecker {
   async write(checks: readonly InvoiceCheck[]): Promise<void> {
     const base = Date.now() * 1000;
     const body = checks
-      .map((c) => `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\n`)
+      .map(
+        (c) =>
+          `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\n`,
+      )
       .join('');
     await insertTsv(this.insert, body, checks.length);
   }
@@ -105,10 +184,19 @@ export class InvoiceChecker {
    * The alert transitions the checks call for, given what is published: FIRING for a new
    * mismatch, RESOLVED for a published mismatch that now matches.
    */
-  async transitions(checks: readonly InvoiceCheck[], origin: AlertOrigin, firstOffset: bigint, now: number): Promise<{ subject: AlertSubject; t: AlertTransition }[]> {
+  async transitions(
+    checks: readonly InvoiceCheck[],
+    origin: AlertOrigin,
+    firstOffset: bigint,
+    now: number,
+  ): Promise<{ subject: AlertSubject; t: AlertTransition }[]> {
     const decided = checks.filter((c) => c.outcome === 'MATCH' || c.outcome === 'MISMATCH');
     if (decided.length === 0) return [];
-    const keyed = decided.map((c) => ({ c, subject: { tenant: c.tenant, meter: c.meter, zoneId: null }, slot: { type: 'INVOICE_MISMATCH' as const, variant: c.invoiceId, episodeStart: c.periodStart } }));
+    const keyed = decided.map((c) => ({
+      c,
+      subject: { tenant: c.tenant, meter: c.meter, zoneId: null },
+      slot: { type: 'INVOICE_MISMATCH' as const, variant: c.invoiceId, episodeStart: c.periodStart },
+    }));
     const keys = keyed.map((k) => dedupKeyOf(k.subject, k.slot));
     const rs = await this.client.query({
       query: `SELECT dedup_key, argMax(status, version) AS status, argMax(source, version) AS source, argMax(partition, version) AS partition, argMax(source_offset, version) AS off
@@ -118,7 +206,13 @@ export class InvoiceChecker {
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
     const published = new Map<string, boolean>();
-    for (const r of await rs.json<{ dedup_key: string; status: string; source: string; partition: number; off: number }>()) {
+    for (const r of await rs.json<{
+      dedup_key: string;
+      status: string;
+      source: string;
+      partition: number;
+      off: number;
+    }>()) {
       const firing = r.status === 'FIRING';
       const ours = r.source === origin.source && r.partition === origin.partition && BigInt(r.off) >= firstOffset;
       // A row our own aborted attempt wrote records the change it made: undo it in our view.
@@ -127,14 +221,41 @@ export class InvoiceChecker {
     const out: { subject: AlertSubject; t: AlertTransition }[] = [];
     keyed.forEach(({ c, subject }, i) => {
       const firing = published.get(keys[i]) ?? false;
-      const details = { billed: c.billedQuantity, metered: c.meteredQuantity ?? 0, difference: c.billedQuantity - (c.meteredQuantity ?? 0), coverage: c.coverage };
+      const details = {
+        billed: c.billedQuantity,
+        metered: c.meteredQuantity ?? 0,
+        difference: c.billedQuantity - (c.meteredQuantity ?? 0),
+        coverage: c.coverage,
+      };
       if (c.outcome === 'MISMATCH' && !firing) {
         const pct = c.meteredQuantity ? (100 * (c.billedQuantity - c.meteredQuantity)) / c.meteredQuantity : 0;
-        out.push({ subject, t: { type: 'INVOICE_MISMATCH', variant: c.invoiceId, status: 'FIRING', severity: 'WARNING', episodeStart: c.periodStart, at: now, details: { ...details, differencePct: pct },
-          summary: `Invoice ${c.invoiceId} bills ${c.billedQuantity} ${c.unit}, the meter measured ${(c.meteredQuantity ?? 0).toFixed(2)} ${c.unit} (${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %)` } });
+        out.push({
+          subject,
+          t: {
+            type: 'INVOICE_MISMATCH',
+            variant: c.invoiceId,
+            status: 'FIRING',
+            severity: 'WARNING',
+            episodeStart: c.periodStart,
+            at: now,
+            details: { ...details, differencePct: pct },
+            summary: `Invoice ${c.invoiceId} bills ${c.billedQuantity} ${c.unit}, the meter measured ${(c.meteredQuantity ?? 0).toFixed(2)} ${c.unit} (${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %)`,
+          },
+        });
       } else if (c.outcome === 'MATCH' && firing) {
-        out.push({ subject, t: { type: 'INVOICE_MISMATCH', variant: c.invoiceId, status: 'RESOLVED', severity: 'WARNING', episodeStart: c.periodStart, at: now, details,
-          summary: `Invoice ${c.invoiceId} now matches the metered quantity (corrected or late readings)` } });
+        out.push({
+          subject,
+          t: {
+            type: 'INVOICE_MISMATCH',
+            variant: c.invoiceId,
+            status: 'RESOLVED',
+            severity: 'WARNING',
+            episodeStart: c.periodStart,
+            at: now,
+            details,
+            summary: `Invoice ${c.invoiceId} now matches the metered quantity (corrected or late readings)`,
+          },
+        });
       }
     });
     return out;

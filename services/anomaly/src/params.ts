@@ -24,11 +24,31 @@ export interface TenantDetectors {
 export function detectorsOf(s: DetectorSettings): TenantDetectors {
   return {
     settings: s,
-    nightFlow: nightFlow({ timeZone: s.timeZone, startHour: s.nightStartHour, endHour: s.nightEndHour, warningLph: s.nightFlowWarningLph, criticalLph: s.nightFlowCriticalLph, nights: s.nightFlowNights, continuousHours: s.continuousFlowHours }),
+    nightFlow: nightFlow({
+      timeZone: s.timeZone,
+      startHour: s.nightStartHour,
+      endHour: s.nightEndHour,
+      warningLph: s.nightFlowWarningLph,
+      criticalLph: s.nightFlowCriticalLph,
+      nights: s.nightFlowNights,
+      continuousHours: s.continuousFlowHours,
+    }),
     burst: burst({ thresholdLph: s.burstLph, minMinutes: s.burstMinutes }),
-    frost: frostRisk({ warningC: s.frostWarningC, criticalC: s.frostCriticalC, resolveC: s.frostResolveC, trendWindowMs: s.frostTrendHours * H, trendHorizonMs: s.frostHorizonHours * H, trendMinReadings: 4 }),
+    frost: frostRisk({
+      warningC: s.frostWarningC,
+      criticalC: s.frostCriticalC,
+      resolveC: s.frostResolveC,
+      trendWindowMs: s.frostTrendHours * H,
+      trendHorizonMs: s.frostHorizonHours * H,
+      trendMinReadings: 4,
+    }),
     silence: meterSilent({ minSilenceMs: s.silenceHours * H, intervals: s.silenceIntervals }),
-    invoice: { toleranceAbs: s.invoiceToleranceAbs, toleranceRel: s.invoiceTolerancePct / 100, minCoverage: 0.999, waitMs: s.invoiceWaitDays * 86_400_000 },
+    invoice: {
+      toleranceAbs: s.invoiceToleranceAbs,
+      toleranceRel: s.invoiceTolerancePct / 100,
+      minCoverage: 0.999,
+      waitMs: s.invoiceWaitDays * 86_400_000,
+    },
     // N nights plus the day before the first, or the continuous-flow span, whichever is longer.
     lookbackMs: Math.max((s.nightFlowNights + 1) * 24 * H, (s.continuousFlowHours + 1) * H),
   };

@@ -3,8 +3,26 @@ import assert from 'node:assert/strict';
 import { reconcile } from './reconcile.js';
 import type { AlertTransition } from './detectors/detector.js';
 
-const fire = (episodeStart: number, severity: 'WARNING' | 'CRITICAL' = 'WARNING'): AlertTransition => ({ type: 'NIGHT_FLOW', variant: 'night', status: 'FIRING', severity, episodeStart, at: episodeStart, summary: 'leak', details: { x: 1 } });
-const resolve = (episodeStart: number, at: number): AlertTransition => ({ type: 'NIGHT_FLOW', variant: 'night', status: 'RESOLVED', severity: 'WARNING', episodeStart, at, summary: 'quiet night', details: {} });
+const fire = (episodeStart: number, severity: 'WARNING' | 'CRITICAL' = 'WARNING'): AlertTransition => ({
+  type: 'NIGHT_FLOW',
+  variant: 'night',
+  status: 'FIRING',
+  severity,
+  episodeStart,
+  at: episodeStart,
+  summary: 'leak',
+  details: { x: 1 },
+});
+const resolve = (episodeStart: number, at: number): AlertTransition => ({
+  type: 'NIGHT_FLOW',
+  variant: 'night',
+  status: 'RESOLVED',
+  severity: 'WARNING',
+  episodeStart,
+  at,
+  summary: 'quiet night',
+  details: {},
+});
 
 test('a new open episode fires once; replaying the same series again publishes nothing', () => {
   const first = reconcile({}, [fire(100)], ['NIGHT_FLOW'], 200);
@@ -17,7 +35,12 @@ test('a new open episode fires once; replaying the same series again publishes n
 });
 
 test('escalation keeps the episode; a genuine resolve carries the detector reason', () => {
-  const esc = reconcile({ 'NIGHT_FLOW/night': { episodeStart: 100, severity: 'WARNING' } }, [fire(150, 'CRITICAL')], ['NIGHT_FLOW'], 300);
+  const esc = reconcile(
+    { 'NIGHT_FLOW/night': { episodeStart: 100, severity: 'WARNING' } },
+    [fire(150, 'CRITICAL')],
+    ['NIGHT_FLOW'],
+    300,
+  );
   assert.equal(esc.transitions[0].episodeStart, 100);
   assert.equal(esc.transitions[0].severity, 'CRITICAL');
   const res = reconcile(esc.open, [fire(150), resolve(150, 400)], ['NIGHT_FLOW'], 500);
@@ -42,9 +65,20 @@ test('episodes of other types are left alone', () => {
 });
 
 test('an episode that began and ended in hours not evaluated before fires and resolves; an old one does not repeat', () => {
-  const burst = (status: 'FIRING' | 'RESOLVED', at: number): AlertTransition => ({ type: 'BURST', status, severity: 'CRITICAL', episodeStart: 1000, at, summary: status, details: {} });
+  const burst = (status: 'FIRING' | 'RESOLVED', at: number): AlertTransition => ({
+    type: 'BURST',
+    status,
+    severity: 'CRITICAL',
+    episodeStart: 1000,
+    at,
+    summary: status,
+    details: {},
+  });
   const fresh = reconcile({}, [burst('FIRING', 1100), burst('RESOLVED', 1200)], ['BURST'], 1300, 1000);
-  assert.deepEqual(fresh.transitions.map((t) => t.status), ['FIRING', 'RESOLVED']);
+  assert.deepEqual(
+    fresh.transitions.map((t) => t.status),
+    ['FIRING', 'RESOLVED'],
+  );
   assert.deepEqual(fresh.open, {});
   const again = reconcile({}, [burst('FIRING', 1100), burst('RESOLVED', 1200)], ['BURST'], 1400, 1300);
   assert.deepEqual(again.transitions, []);

@@ -50,7 +50,10 @@ export function reconcile(
   }
   const open: Record<string, OpenEpisode> = { ...published };
   const transitions: AlertTransition[] = [...closed];
-  const slots = new Set([...Object.keys(published).filter((s) => types.includes(s.split('/')[0] as AlertType)), ...derived.keys()]);
+  const slots = new Set([
+    ...Object.keys(published).filter((s) => types.includes(s.split('/')[0] as AlertType)),
+    ...derived.keys(),
+  ]);
   for (const slot of slots) {
     const p = published[slot];
     const d = derived.get(slot);
@@ -67,8 +70,14 @@ export function reconcile(
         transitions.push({ ...r, episodeStart: p.episodeStart, severity: p.severity });
       } else {
         transitions.push({
-          type, variant: variant || undefined, status: 'RESOLVED', severity: p.severity, episodeStart: p.episodeStart, at: end,
-          summary: 'Resolved: the corrected readings no longer show this', details: { corrected: 1 },
+          type,
+          variant: variant || undefined,
+          status: 'RESOLVED',
+          severity: p.severity,
+          episodeStart: p.episodeStart,
+          at: end,
+          summary: 'Resolved: the corrected readings no longer show this',
+          details: { corrected: 1 },
         });
       }
     } else if (d !== undefined) {

@@ -3,8 +3,24 @@
  * the test broker and one embedded ClickHouse, with a way to wait until every stage has
  * consumed everything produced so far.
  */
-import { AvroCodec, createRegistry, migrate, type Alert, type ClickHouseClient, type Kafka, type MeterstreamConfig } from '@meterstream/core';
-import { capturingLogger, createTopic, readAll, testConfig, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import {
+  AvroCodec,
+  createRegistry,
+  migrate,
+  type Alert,
+  type ClickHouseClient,
+  type Kafka,
+  type MeterstreamConfig,
+} from '@meterstream/core';
+import {
+  capturingLogger,
+  createTopic,
+  readAll,
+  testConfig,
+  testKafka,
+  waitForGroupCaughtUp,
+  TEST_KEY_HEX,
+} from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
 import { AnomalyService } from './anomaly.js';
@@ -26,7 +42,11 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(clickhouse: ClickHouseClient, env: Record<string, string>, partitions: number): Promise<TestPipeline> {
+export async function startPipeline(
+  clickhouse: ClickHouseClient,
+  env: Record<string, string>,
+  partitions: number,
+): Promise<TestPipeline> {
   const config = testConfig(env);
   const kafka = testKafka();
   const codec = new AvroCodec();
@@ -37,11 +57,24 @@ export async function startPipeline(clickhouse: ClickHouseClient, env: Record<st
   const registry = createRegistry('all');
   const ingestor = new Ingestor({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry, logger, codec });
   const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
-  const newAnomaly = () => new AnomalyService({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry: createRegistry('anomaly'), logger, codec, sweepIntervalMs: 500 });
+  const newAnomaly = () =>
+    new AnomalyService({
+      config,
+      pseudonymKey: TEST_KEY,
+      kafka,
+      clickhouse,
+      registry: createRegistry('anomaly'),
+      logger,
+      codec,
+      sweepIntervalMs: 500,
+    });
   await ingestor.start();
   await aggregator.start();
   const p: TestPipeline = {
-    config, kafka, codec, lines,
+    config,
+    kafka,
+    codec,
+    lines,
     anomaly: newAnomaly(),
     async restartAnomaly() {
       await p.anomaly.close();

@@ -6,11 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AvroCodec, createClickHouse, pseudonymOf, type MeterReading, type MeterReadingBatch } from '@meterstream/core';
-import { TEST_KEY_HEX, createTopic, produce, readAll, testEnv, testKafka, waitForGroupCaughtUp, startService } from '@meterstream/core/testing';
+import {
+  TEST_KEY_HEX,
+  createTopic,
+  produce,
+  readAll,
+  testEnv,
+  testKafka,
+  waitForGroupCaughtUp,
+  startService,
+} from '@meterstream/core/testing';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const day0 = Date.UTC(2026, 10, 20);
-
 
 test('kill -9 at random moments, then restart: every reading exactly once in the clean topic and readings_raw', async () => {
   const env = testEnv({
@@ -31,13 +39,36 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
     const meterId = `7070575${String(10_000_000_000 + i).slice(-11)}`;
     const p = pseudonymOf(key, 'default', meterId);
     for (let h = 0; h < 10; h++) {
-      const r: MeterReading = { meterId, tenant: 'default', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', ts: day0 + h * 3_600_000, intervalSeconds: 3600, value: (i * 7 + h) % 13, quality: 'MEASURED', zoneId: null, priceArea: null };
+      const r: MeterReading = {
+        meterId,
+        tenant: 'default',
+        kind: 'WATER',
+        unit: 'L',
+        readingType: 'INTERVAL',
+        ts: day0 + h * 3_600_000,
+        intervalSeconds: 3600,
+        value: (i * 7 + h) % 13,
+        quality: 'MEASURED',
+        zoneId: null,
+        priceArea: null,
+      };
       messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReading', r) });
       expected.add(`${p}|WATER|${r.ts}`);
     }
     const b: MeterReadingBatch = {
-      meterId, tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900, zoneId: null, priceArea: 'NO1',
-      readings: Array.from({ length: 96 }, (_, q) => ({ ts: day0 + q * 900_000, value: q / 100, quality: 'MEASURED' as const })),
+      meterId,
+      tenant: 'default',
+      kind: 'ELECTRICITY_IMPORT',
+      unit: 'KWH',
+      readingType: 'INTERVAL',
+      intervalSeconds: 900,
+      zoneId: null,
+      priceArea: 'NO1',
+      readings: Array.from({ length: 96 }, (_, q) => ({
+        ts: day0 + q * 900_000,
+        value: q / 100,
+        quality: 'MEASURED' as const,
+      })),
     };
     messages.push({ key: meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
     for (const r of b.readings) expected.add(`${p}|ELECTRICITY_IMPORT|${r.ts}`);
@@ -47,7 +78,10 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
   const admin = kafka.admin();
   await admin.connect();
   const committedTotal = async () => {
-    const [c] = await admin.fetchOffsets({ groupId: env.METERSTREAM_INGESTOR_GROUP_ID, topics: [env.METERSTREAM_TOPIC_READINGS] });
+    const [c] = await admin.fetchOffsets({
+      groupId: env.METERSTREAM_INGESTOR_GROUP_ID,
+      topics: [env.METERSTREAM_TOPIC_READINGS],
+    });
     return c.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   };
   let killedMidStream = 0;
@@ -93,7 +127,13 @@ test('kill -9 at random moments, then restart: every reading exactly once in the
   assert.equal(counts.size, expected.size);
 
   // readings_raw, after the ingestor is gone (one embedded engine per data directory).
-  const clickhouse = await createClickHouse({ url: null, user: 'default', password: '', database: env.CLICKHOUSE_DATABASE, dataDir: env.METERSTREAM_DATA_DIR });
+  const clickhouse = await createClickHouse({
+    url: null,
+    user: 'default',
+    password: '',
+    database: env.CLICKHOUSE_DATABASE,
+    dataDir: env.METERSTREAM_DATA_DIR,
+  });
   try {
     const rs = await clickhouse.query({
       query: `SELECT count() AS n, uniqExact(meter, kind, ts) AS distinct FROM ${env.CLICKHOUSE_DATABASE}.readings_raw FINAL`,

@@ -19,7 +19,16 @@ import {
   type MeterReading,
   type MeterReadingBatch,
 } from '@meterstream/core';
-import { capturingLogger, createTopic, produce, readAll, testConfig, testKafka, waitForGroupCaughtUp, TEST_KEY_HEX } from '@meterstream/core/testing';
+import {
+  capturingLogger,
+  createTopic,
+  produce,
+  readAll,
+  testConfig,
+  testKafka,
+  waitForGroupCaughtUp,
+  TEST_KEY_HEX,
+} from '@meterstream/core/testing';
 import { Ingestor } from './ingestor.js';
 import { DLQ_HEADERS } from '@meterstream/core';
 
@@ -51,7 +60,20 @@ before(async () => {
 after(() => registry.close());
 
 function reading(meterId: string, ts: number, value: number, extra: Partial<MeterReading> = {}): MeterReading {
-  return { meterId, tenant: 'oslo-vann', kind: 'WATER', unit: 'L', readingType: 'INTERVAL', ts, intervalSeconds: 3600, value, quality: 'MEASURED', zoneId: 'Z1', priceArea: null, ...extra };
+  return {
+    meterId,
+    tenant: 'oslo-vann',
+    kind: 'WATER',
+    unit: 'L',
+    readingType: 'INTERVAL',
+    ts,
+    intervalSeconds: 3600,
+    value,
+    quality: 'MEASURED',
+    zoneId: 'Z1',
+    priceArea: null,
+    ...extra,
+  };
 }
 
 test('readings in every wire format land pseudonymised in readings_raw and the clean topic; bad input lands in the DLQ with its reason', async () => {
@@ -62,14 +84,23 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
   await createTopic(kafka, config.topics.readings, 3);
   const { logger, lines } = capturingLogger();
   const metricsRegistry = createRegistry('ingestor');
-  const ingestor = new Ingestor({ config, pseudonymKey: key, kafka, clickhouse, registry: metricsRegistry, logger, codec });
+  const ingestor = new Ingestor({
+    config,
+    pseudonymKey: key,
+    kafka,
+    clickhouse,
+    registry: metricsRegistry,
+    logger,
+    codec,
+  });
 
   // Meter IDs are 18-digit GSRN-like strings: the privacy scan looks for them everywhere.
   const meters = Array.from({ length: 20 }, (_, i) => `70705750000${String(1_000_000 + i * 7919).slice(-7)}`);
   const good: { key: string; value: Buffer }[] = [];
   const expected = new Map<string, number>(); // `${pseudonym}|${kind}|${ts}` → value
   const put = (r: MeterReading | (MeterReadingBatch & { ts?: never })) => {
-    const list = 'readings' in r ? r.readings.map((x) => ({ ts: x.ts, value: x.value })) : [{ ts: r.ts, value: r.value }];
+    const list =
+      'readings' in r ? r.readings.map((x) => ({ ts: x.ts, value: x.value })) : [{ ts: r.ts, value: r.value }];
     for (const x of list) expected.set(`${pseudonymOf(key, r.tenant, r.meterId)}|${r.kind}|${x.ts}`, x.value);
   };
   // 1. single readings, single-object encoding, current schema
@@ -91,8 +122,19 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
   put(confluent);
   // 4. daily quarter-hour electricity batches
   const batch: MeterReadingBatch = {
-    meterId: meters[2], tenant: 'oslo-vann', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900,
-    zoneId: null, priceArea: 'NO1', readings: Array.from({ length: 96 }, (_, i) => ({ ts: day0 + i * 900_000, value: 0.25 + i / 1000, quality: 'MEASURED' as const })),
+    meterId: meters[2],
+    tenant: 'oslo-vann',
+    kind: 'ELECTRICITY_IMPORT',
+    unit: 'KWH',
+    readingType: 'INTERVAL',
+    intervalSeconds: 900,
+    zoneId: null,
+    priceArea: 'NO1',
+    readings: Array.from({ length: 96 }, (_, i) => ({
+      ts: day0 + i * 900_000,
+      value: 0.25 + i / 1000,
+      quality: 'MEASURED' as const,
+    })),
   };
   good.push({ key: meters[2], value: codec.encodeSingleObject('MeterReadingBatch', batch) });
   put(batch);
@@ -108,10 +150,30 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
     ['unknown fingerprint', unknownFp, 'avro_unknown_schema'],
     ['wrong magic', Buffer.concat([Buffer.from([0xc3, 0x02]), valid.subarray(2)]), 'avro_magic'],
     ['NaN value', codec.encodeSingleObject('MeterReading', reading(meters[3], day0, NaN)), 'non_finite_value'],
-    ['unknown Confluent schema id', codec.encodeConfluent(99, 'MeterReading', reading(meters[3], day0, 1)), 'schema_registry'],
+    [
+      'unknown Confluent schema id',
+      codec.encodeConfluent(99, 'MeterReading', reading(meters[3], day0, 1)),
+      'schema_registry',
+    ],
     ['empty batch', codec.encodeSingleObject('MeterReadingBatch', { ...batch, readings: [] }), 'empty_batch'],
-    ['oversize batch', codec.encodeSingleObject('MeterReadingBatch', { ...batch, readings: Array.from({ length: config.ingestor.maxBatchReadings + 1 }, (_, i) => ({ ts: day0 + i * 1000, value: 1, quality: 'MEASURED' as const })), intervalSeconds: 1 }), 'oversize_batch'],
-    ['water in kWh', codec.encodeSingleObject('MeterReading', reading(meters[3], day0, 1, { unit: 'KWH' })), 'unit_mismatch'],
+    [
+      'oversize batch',
+      codec.encodeSingleObject('MeterReadingBatch', {
+        ...batch,
+        readings: Array.from({ length: config.ingestor.maxBatchReadings + 1 }, (_, i) => ({
+          ts: day0 + i * 1000,
+          value: 1,
+          quality: 'MEASURED' as const,
+        })),
+        intervalSeconds: 1,
+      }),
+      'oversize_batch',
+    ],
+    [
+      'water in kWh',
+      codec.encodeSingleObject('MeterReading', reading(meters[3], day0, 1, { unit: 'KWH' })),
+      'unit_mismatch',
+    ],
   ];
   // Unknown enum symbol: the Unit enum has 6 symbols; write index 9 (zig-zag 18) in place.
   // Body layout: meterId, tenant, kind(enum) ... find the kind byte by encoding and patching.
@@ -134,14 +196,28 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
   await ingestor.start();
   try {
     const db = config.clickhouse.database;
-    const count = async () => Number((await (await clickhouse.query({ query: `SELECT count() c FROM ${db}.readings_raw FINAL`, format: 'JSONEachRow' })).json<{ c: string }>())[0].c);
+    const count = async () =>
+      Number(
+        (
+          await (
+            await clickhouse.query({ query: `SELECT count() c FROM ${db}.readings_raw FINAL`, format: 'JSONEachRow' })
+          ).json<{ c: string }>()
+        )[0].c,
+      );
     await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings);
     assert.equal(await count(), expected.size, 'every good reading in readings_raw');
 
     // readings_raw: exactly the expected (pseudonym, ts) → value, nothing else.
-    const rows = await (await clickhouse.query({ query: `SELECT meter, kind, toUnixTimestamp64Milli(ts) AS ts, value, zone_id FROM ${db}.readings_raw FINAL`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<{ meter: string; kind: string; ts: number; value: number; zone_id: string | null }>();
+    const rows = await (
+      await clickhouse.query({
+        query: `SELECT meter, kind, toUnixTimestamp64Milli(ts) AS ts, value, zone_id FROM ${db}.readings_raw FINAL`,
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      })
+    ).json<{ meter: string; kind: string; ts: number; value: number; zone_id: string | null }>();
     assert.equal(rows.length, expected.size);
-    for (const r of rows) assert.equal(r.value, expected.get(`${r.meter}|${r.kind}|${r.ts}`), `value of ${r.meter} ${r.kind} at ${r.ts}`);
+    for (const r of rows)
+      assert.equal(r.value, expected.get(`${r.meter}|${r.kind}|${r.ts}`), `value of ${r.meter} ${r.kind} at ${r.ts}`);
     const oldRow = rows.find((r) => r.meter === pseudonymOf(key, 'oslo-vann', meters[0]) && r.ts === day0 + 10 * HOUR);
     assert.equal(oldRow?.zone_id, null, 'v1 writer: zoneId resolved to its default');
 
@@ -175,7 +251,11 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
     }
     assert.equal(seen.size, expected.size);
     const twice = [...seen].filter(([, n]) => n > 1);
-    assert.deepEqual(twice, [], `each reading once in the clean topic; records: ${JSON.stringify(clean.map((r) => [r.partition, r.offset]))}`);
+    assert.deepEqual(
+      twice,
+      [],
+      `each reading once in the clean topic; records: ${JSON.stringify(clean.map((r) => [r.partition, r.offset]))}`,
+    );
 
     // /metrics through the real HTTP route.
     const http = createHttpServer({ registry: metricsRegistry, logger, readiness: ingestor.readiness() });
@@ -186,12 +266,21 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
     assert.equal((await http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
 
     // Privacy: no raw meter ID in ClickHouse, the clean topic, the logs or /metrics.
-    const dump = await (await clickhouse.query({ query: `SELECT * FROM ${db}.readings_raw`, format: 'TabSeparated' })).text();
-    const cleanBytes = Buffer.concat(clean.flatMap((r) => [r.key ?? Buffer.alloc(0), r.value ?? Buffer.alloc(0)])).toString('latin1');
+    const dump = await (
+      await clickhouse.query({ query: `SELECT * FROM ${db}.readings_raw`, format: 'TabSeparated' })
+    ).text();
+    const cleanBytes = Buffer.concat(
+      clean.flatMap((r) => [r.key ?? Buffer.alloc(0), r.value ?? Buffer.alloc(0)]),
+    ).toString('latin1');
     const logText = lines.join('');
     assert.ok(logText.includes('message sent to the DLQ'), 'the logs were captured');
     for (const m of meters) {
-      for (const [where, text] of [['ClickHouse', dump], ['clean topic', cleanBytes], ['logs', logText], ['/metrics', metrics]] as const) {
+      for (const [where, text] of [
+        ['ClickHouse', dump],
+        ['clean topic', cleanBytes],
+        ['logs', logText],
+        ['/metrics', metrics],
+      ] as const) {
         assert.ok(!text.includes(m), `raw meter ID found in ${where}`);
       }
     }
@@ -219,12 +308,26 @@ test('a correction replaces the value it corrects; duplicates and redeliveries c
     enc(reading(m, day0, 10)), // the original redelivered after its correction
     enc(reading(m, day0 + HOUR, 19, { quality: 'ESTIMATED' })), // a late estimate does not undo a measurement
   ]);
-  const ingestor = new Ingestor({ config, pseudonymKey: key, kafka, clickhouse, registry: createRegistry('ingestor'), logger, codec });
+  const ingestor = new Ingestor({
+    config,
+    pseudonymKey: key,
+    kafka,
+    clickhouse,
+    registry: createRegistry('ingestor'),
+    logger,
+    codec,
+  });
   await ingestor.start();
   try {
     const db = config.clickhouse.database;
     await waitForGroupCaughtUp(kafka, config.ingestor.groupId, config.topics.readings);
-    const rows = await (await clickhouse.query({ query: `SELECT toUnixTimestamp64Milli(ts) ts, value, quality FROM ${db}.readings_raw FINAL ORDER BY ts`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json();
+    const rows = await (
+      await clickhouse.query({
+        query: `SELECT toUnixTimestamp64Milli(ts) ts, value, quality FROM ${db}.readings_raw FINAL ORDER BY ts`,
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      })
+    ).json();
     assert.deepEqual(rows, [
       { ts: day0, value: 11, quality: 'CORRECTED' },
       { ts: day0 + HOUR, value: 21, quality: 'MEASURED' },

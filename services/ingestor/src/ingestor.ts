@@ -59,7 +59,13 @@ export class Ingestor implements Stage {
     this.#pseudonymiser = new Pseudonymiser({ key: deps.pseudonymKey });
     const pipeline = pipelineMetrics(registry);
     this.#metrics = ingestorMetrics(registry);
-    this.#sink = new ReadingsRawSink(deps.clickhouse, config.clickhouse.database, pipeline, this.#log, this.#abort.signal);
+    this.#sink = new ReadingsRawSink(
+      deps.clickhouse,
+      config.clickhouse.database,
+      pipeline,
+      this.#log,
+      this.#abort.signal,
+    );
     this.#source = new TransactionalConsumer({
       kafka: deps.kafka,
       groupId: config.ingestor.groupId,
@@ -99,14 +105,18 @@ export class Ingestor implements Stage {
     await admin.connect();
     try {
       const topics = config.topics;
-      const counts = await ensureTopics(admin, [{ topic: topics.readings, numPartitions: this.#deps.defaultPartitions ?? 3 }]);
+      const counts = await ensureTopics(admin, [
+        { topic: topics.readings, numPartitions: this.#deps.defaultPartitions ?? 3 },
+      ]);
       const partitions = counts.get(topics.readings)!;
       const derived = await ensureTopics(admin, [
         { topic: topics.clean, numPartitions: partitions },
         { topic: topics.dlq, numPartitions: partitions },
       ]);
       if (derived.get(topics.clean)! < partitions) {
-        throw new Error(`${topics.clean} has ${derived.get(topics.clean)} partitions but ${topics.readings} has ${partitions}: the clean topic must have at least as many (co-partitioning)`);
+        throw new Error(
+          `${topics.clean} has ${derived.get(topics.clean)} partitions but ${topics.readings} has ${partitions}: the clean topic must have at least as many (co-partitioning)`,
+        );
       }
     } finally {
       await admin.disconnect();
@@ -160,9 +170,13 @@ export class Ingestor implements Stage {
       m.invalid.inc({ reason: d.reason });
       pipelineMetrics(this.#deps.registry).dlqMessages.inc({ reason: d.reason });
       // The reason and offset only: the message itself may hold a raw meter ID.
-      this.#log.warn({ reason: d.reason, detail: d.detail, topic, offset: d.message.offset }, 'message sent to the DLQ');
+      this.#log.warn(
+        { reason: d.reason, detail: d.detail, topic, offset: d.message.offset },
+        'message sent to the DLQ',
+      );
     }
-    if (p.maxTs !== null) pipelineMetrics(this.#deps.registry).eventTimeLag.set({ topic }, (Date.now() - p.maxTs) / 1000);
+    if (p.maxTs !== null)
+      pipelineMetrics(this.#deps.registry).eventTimeLag.set({ topic }, (Date.now() - p.maxTs) / 1000);
   }
 }
 

@@ -49,7 +49,11 @@ const batch: MeterReadingBatch = {
   intervalSeconds: 900,
   zoneId: null,
   priceArea: 'NO1',
-  readings: Array.from({ length: 96 }, (_, i) => ({ ts: 1_717_200_000_000 + i * 900_000, value: i / 8, quality: 'MEASURED' as const })),
+  readings: Array.from({ length: 96 }, (_, i) => ({
+    ts: 1_717_200_000_000 + i * 900_000,
+    value: i / 8,
+    quality: 'MEASURED' as const,
+  })),
 };
 
 function assertCode(fn: () => unknown, code: string, retriable = false): MeterError {
@@ -68,7 +72,8 @@ function assertCode(fn: () => unknown, code: string, retriable = false): MeterEr
 describe('golden bytes written by fastavro', () => {
   test('every schema version has at least one fixture', () => {
     const covered = new Set(golden.cases.map((c) => `${c.record}/v${c.writerVersion}`));
-    for (const v of codec.schemas.versions) assert.ok(covered.has(`${v.record}/v${v.version}`), `no fixture for ${v.path}`);
+    for (const v of codec.schemas.versions)
+      assert.ok(covered.has(`${v.record}/v${v.version}`), `no fixture for ${v.path}`);
   });
 
   for (const c of golden.cases) {
@@ -117,7 +122,10 @@ describe('round trips', () => {
   });
 
   test('encoding a value that does not fit the schema is a validation error', () => {
-    assertCode(() => codec.encodeSingleObject('MeterReading', { ...reading, kind: 'STEAM' as never }), 'METER_ERR_VALIDATION');
+    assertCode(
+      () => codec.encodeSingleObject('MeterReading', { ...reading, kind: 'STEAM' as never }),
+      'METER_ERR_VALIDATION',
+    );
   });
 });
 
@@ -134,14 +142,22 @@ describe('malformed input', () => {
   unknownFingerprint[5] ^= 0xff;
   // A batch whose `readings` claims 2^31 - 1 items: avsc alone would loop that many times.
   const emptyBatch = codec.encodeSingleObject('MeterReadingBatch', { ...batch, readings: [] });
-  const hugeBlock = Buffer.concat([emptyBatch.subarray(0, -1), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f]), Buffer.alloc(64)]);
+  const hugeBlock = Buffer.concat([
+    emptyBatch.subarray(0, -1),
+    Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f]),
+    Buffer.alloc(64),
+  ]);
 
   const cases: Array<[name: string, buf: Buffer, code: string]> = [
     ['empty buffer', Buffer.alloc(0), 'METER_ERR_AVRO_MAGIC'],
     ['random bytes', Buffer.from('8a3f9e51c0d2477b11e0', 'hex'), 'METER_ERR_AVRO_MAGIC'],
     ['JSON text', Buffer.from('{"meterId":"x"}'), 'METER_ERR_AVRO_MAGIC'],
     ['wrong magic (C3 02)', Buffer.concat([Buffer.from([0xc3, 0x02]), good.subarray(2)]), 'METER_ERR_AVRO_MAGIC'],
-    ['Confluent framing without a registry', Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), good.subarray(10)]), 'METER_ERR_AVRO_MAGIC'],
+    [
+      'Confluent framing without a registry',
+      Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), good.subarray(10)]),
+      'METER_ERR_AVRO_MAGIC',
+    ],
     ['header cut inside the fingerprint', good.subarray(0, 6), 'METER_ERR_AVRO_TRUNCATED'],
     ['header without body', good.subarray(0, 10), 'METER_ERR_AVRO_TRUNCATED'],
     ['truncated body', good.subarray(0, good.length - 3), 'METER_ERR_AVRO_TRUNCATED'],
@@ -182,7 +198,10 @@ describe('schema directory', () => {
       mkdirSync(join(dir, 'Alert'));
       writeFileSync(join(dir, 'Alert', 'v1.avsc'), JSON.stringify(schema));
       const only = new AvroCodec({ schemaDir: dir });
-      assert.deepEqual(only.schemas.versions.map((v) => v.record), ['Alert']);
+      assert.deepEqual(
+        only.schemas.versions.map((v) => v.record),
+        ['Alert'],
+      );
       assertCode(() => only.decode(codec.encodeSingleObject('MeterReading', reading)), 'METER_ERR_AVRO_UNKNOWN_SCHEMA');
 
       mkdirSync(join(dir, 'Invoice'));
@@ -253,7 +272,25 @@ describe('Confluent framing through a schema registry', () => {
     }
     assert.deepEqual(plain(registry.decode(messages[100]).value), batch);
     // Single-object messages still work beside Confluent ones.
-    assert.equal(registry.decode(codec.encodeSingleObject('Alert', { alertId: 'a', dedupKey: 'k', type: 'BURST', status: 'FIRING', severity: 'CRITICAL', tenant: 't', meter: 'p', zoneId: null, startsAt: 1, endsAt: null, summary: 's', details: { lph: 900 } })).schema, 'Alert');
+    assert.equal(
+      registry.decode(
+        codec.encodeSingleObject('Alert', {
+          alertId: 'a',
+          dedupKey: 'k',
+          type: 'BURST',
+          status: 'FIRING',
+          severity: 'CRITICAL',
+          tenant: 't',
+          meter: 'p',
+          zoneId: null,
+          startsAt: 1,
+          endsAt: null,
+          summary: 's',
+          details: { lph: 900 },
+        }),
+      ).schema,
+      'Alert',
+    );
   });
 
   test('decodeAsync fetches on demand', async () => {
@@ -272,7 +309,10 @@ describe('Confluent framing through a schema registry', () => {
     const err = assertCode(() => registry.decode(message), 'METER_ERR_SCHEMA_REGISTRY', false);
     assert.match(err.message, /404/);
     await registry.prepare([message]);
-    await assert.rejects(registry.decodeAsync(message), (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && !e.retriable);
+    await assert.rejects(
+      registry.decodeAsync(message),
+      (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && !e.retriable,
+    );
     assert.deepEqual(requests, ['/schemas/ids/404']);
   });
 
@@ -287,7 +327,10 @@ describe('Confluent framing through a schema registry', () => {
     const registry = new AvroCodec({ schemaRegistryUrl: url });
     const message = confluentV1(7, 'x');
     failNext = 1;
-    await assert.rejects(registry.prepare([message]), (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && e.retriable);
+    await assert.rejects(
+      registry.prepare([message]),
+      (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && e.retriable,
+    );
     await registry.prepare([message]);
     assert.equal(registry.decode(message).schema, 'MeterReading');
 
@@ -296,7 +339,10 @@ describe('Confluent framing through a schema registry', () => {
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const dead = new AvroCodec({ schemaRegistryUrl: deadUrl });
-    await assert.rejects(dead.prepare([message]), (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && e.retriable);
+    await assert.rejects(
+      dead.prepare([message]),
+      (e: MeterError) => e.code === 'METER_ERR_SCHEMA_REGISTRY' && e.retriable,
+    );
   });
 
   test('a truncated Confluent header is truncated input', () => {

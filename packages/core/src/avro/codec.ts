@@ -81,7 +81,10 @@ export class AvroCodec {
       }
       const binding = this.schemas.bindingAt(buf, 2);
       if (!binding) {
-        throw new MeterError('METER_ERR_AVRO_UNKNOWN_SCHEMA', `unknown writer fingerprint ${buf.toString('hex', 2, 10)}`);
+        throw new MeterError(
+          'METER_ERR_AVRO_UNKNOWN_SCHEMA',
+          `unknown writer fingerprint ${buf.toString('hex', 2, 10)}`,
+        );
       }
       return decodeBody(binding, buf, SINGLE_OBJECT_HEADER);
     }
@@ -93,7 +96,9 @@ export class AvroCodec {
       const entry = this.byId.get(id);
       if (entry?.ok) return decodeBody(entry.binding, buf, CONFLUENT_HEADER);
       if (entry && entry.until > Date.now()) throw entry.error;
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema ${id} not fetched yet; await prepare() first`, { retriable: true });
+      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema ${id} not fetched yet; await prepare() first`, {
+        retriable: true,
+      });
     }
     throw new MeterError('METER_ERR_AVRO_MAGIC', magicMessage(buf, this.registry !== undefined));
   }
@@ -160,7 +165,11 @@ export class AvroCodec {
       try {
         writer = parseAvroSchema(JSON.parse(schema));
       } catch (cause) {
-        throw new MeterError('METER_ERR_AVRO_UNKNOWN_SCHEMA', `registry schema ${id} is not a usable Avro schema: ${(cause as Error).message}`, { cause });
+        throw new MeterError(
+          'METER_ERR_AVRO_UNKNOWN_SCHEMA',
+          `registry schema ${id} is not a usable Avro schema: ${(cause as Error).message}`,
+          { cause },
+        );
       }
       entry = { ok: true, binding: this.schemas.bindForeign(writer) };
     } catch (err) {
@@ -197,7 +206,10 @@ function decodeBody(binding: WriterBinding, buf: Buffer, pos: number): Decoded {
     throw new MeterError('METER_ERR_AVRO_TRUNCATED', `${binding.record}: body ends early (${buf.length - pos} bytes)`);
   }
   if (result.offset !== buf.length) {
-    throw new MeterError('METER_ERR_AVRO_DECODE', `${binding.record}: ${buf.length - result.offset} trailing bytes after the body`);
+    throw new MeterError(
+      'METER_ERR_AVRO_DECODE',
+      `${binding.record}: ${buf.length - result.offset} trailing bytes after the body`,
+    );
   }
   return { schema: binding.record, value: result.value } as Decoded;
 }
@@ -223,7 +235,10 @@ class RegistryClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
 
-  constructor(url: string, private readonly timeoutMs: number) {
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
     const parsed = new URL(url);
     this.headers = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
     // fetch() refuses URLs with credentials, so basic auth moves into a header.
@@ -243,7 +258,10 @@ class RegistryClient {
     try {
       res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (cause) {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry unreachable: ${(cause as Error).message}`, { retriable: true, cause });
+      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry unreachable: ${(cause as Error).message}`, {
+        retriable: true,
+        cause,
+      });
     }
     if (res.status === 404) {
       await res.body?.cancel();
@@ -252,19 +270,29 @@ class RegistryClient {
     if (!res.ok) {
       await res.body?.cancel();
       const retriable = res.status >= 500 || res.status === 429 || res.status === 408;
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry answered ${res.status} for schema ${id}`, { retriable });
+      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry answered ${res.status} for schema ${id}`, {
+        retriable,
+      });
     }
     let body: { schema?: unknown; schemaType?: unknown };
     try {
       body = (await res.json()) as typeof body;
     } catch (cause) {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry sent invalid JSON for schema ${id}`, { retriable: true, cause });
+      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry sent invalid JSON for schema ${id}`, {
+        retriable: true,
+        cause,
+      });
     }
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
-      throw new MeterError('METER_ERR_AVRO_UNKNOWN_SCHEMA', `registry schema ${id} is ${String(body.schemaType)}, not Avro`);
+      throw new MeterError(
+        'METER_ERR_AVRO_UNKNOWN_SCHEMA',
+        `registry schema ${id} is ${String(body.schemaType)}, not Avro`,
+      );
     }
     if (typeof body.schema !== 'string') {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry response for ${id} has no schema`, { retriable: true });
+      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry response for ${id} has no schema`, {
+        retriable: true,
+      });
     }
     return body.schema;
   }

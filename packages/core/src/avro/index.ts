@@ -8,7 +8,13 @@ export {
   type AvroCodecOptions,
   type Decoded,
 } from './codec.js';
-export { CRC64_AVRO_EMPTY, crc64Avro, fingerprintBytes, parsingCanonicalForm, schemaFingerprint } from './fingerprint.js';
+export {
+  CRC64_AVRO_EMPTY,
+  crc64Avro,
+  fingerprintBytes,
+  parsingCanonicalForm,
+  schemaFingerprint,
+} from './fingerprint.js';
 export {
   AVRO_NAMESPACE,
   RECORD_NAMES,

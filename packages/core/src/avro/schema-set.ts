@@ -14,7 +14,14 @@ import { fingerprintBytes, parsingCanonicalForm, schemaFingerprint } from './fin
 export const AVRO_NAMESPACE = 'meterstream.v1';
 
 /** The records meterstream reads and writes, by short name (the schema's `name`). */
-export const RECORD_NAMES = ['MeterReading', 'MeterReadingBatch', 'Invoice', 'Alert', 'CleanReadingBatch', 'HourlyBatch'] as const;
+export const RECORD_NAMES = [
+  'MeterReading',
+  'MeterReadingBatch',
+  'Invoice',
+  'Alert',
+  'CleanReadingBatch',
+  'HourlyBatch',
+] as const;
 export type RecordName = (typeof RECORD_NAMES)[number];
 
 export type MeterKind = 'ELECTRICITY_IMPORT' | 'ELECTRICITY_EXPORT' | 'WATER' | 'HEAT' | 'GAS' | 'TEMPERATURE';
@@ -276,7 +283,11 @@ export class SchemaSet {
     try {
       return { record, reader, resolver: reader.createResolver(writer) };
     } catch (cause) {
-      throw new MeterError('METER_ERR_AVRO_UNKNOWN_SCHEMA', `${record}: writer schema cannot be read by the reader: ${(cause as Error).message}`, { cause });
+      throw new MeterError(
+        'METER_ERR_AVRO_UNKNOWN_SCHEMA',
+        `${record}: writer schema cannot be read by the reader: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
 }
@@ -346,7 +357,10 @@ interface AvscReader {
   _read(tap: AvscTap): unknown;
 }
 type AvscTypeConstructor = new (schema: unknown, opts: unknown) => avsc.Type;
-const { ArrayType, MapType } = avsc.types as unknown as { ArrayType: AvscTypeConstructor; MapType: AvscTypeConstructor };
+const { ArrayType, MapType } = avsc.types as unknown as {
+  ArrayType: AvscTypeConstructor;
+  MapType: AvscTypeConstructor;
+};
 
 /*
  * avsc trusts an array or map block count and loops that many times even past the end of

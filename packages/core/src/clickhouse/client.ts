@@ -30,5 +30,7 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
   // @clickhouse/client bundles; the runtime contract is the same.
   // One statement at a time, urgent work first (see engine-queue.ts).
   const connection = queued(createChdbConnection({ path }), ['query', 'exec', 'command', 'insert', 'ping']);
-  return createClient({ connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'] });
+  return createClient({
+    connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
+  });
 }

@@ -22,7 +22,11 @@ test('one statement at a time; queued urgent work goes before queued bulk work',
 test('bulk work is not starved: one bulk statement after a run of URGENT_RUN urgent ones while it waits', async () => {
   const q = new EngineQueue();
   const order: string[] = [];
-  const job = (name: string) => () => q.run(async () => { await new Promise((r) => setTimeout(r, 2)); order.push(name); });
+  const job = (name: string) => () =>
+    q.run(async () => {
+      await new Promise((r) => setTimeout(r, 2));
+      order.push(name);
+    });
   const urgent = Array.from({ length: URGENT_RUN + 2 }, (_, i) => `u${i + 1}`);
   const all = [job('b1')(), job('b2')(), ...urgent.map((u) => urgently(job(u)))];
   await Promise.all(all);
@@ -31,6 +35,11 @@ test('bulk work is not starved: one bulk statement after a run of URGENT_RUN urg
 
 test('a failing statement releases the queue', async () => {
   const q = new EngineQueue();
-  await assert.rejects(q.run(async () => { throw new Error('boom'); }), /boom/);
+  await assert.rejects(
+    q.run(async () => {
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.equal(await q.run(async () => 42), 42);
 });

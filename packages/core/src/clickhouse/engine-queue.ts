@@ -28,7 +28,8 @@ export class EngineQueue {
   readonly #bulk: (() => void)[] = [];
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#busy) await new Promise<void>((resolve) => (lane.getStore() === 'urgent' ? this.#urgent : this.#bulk).push(resolve));
+    if (this.#busy)
+      await new Promise<void>((resolve) => (lane.getStore() === 'urgent' ? this.#urgent : this.#bulk).push(resolve));
     this.#busy = true;
     try {
       return await fn();
@@ -48,8 +49,10 @@ export function queued<C extends object>(connection: C, methods: readonly string
   return new Proxy(connection, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || !methods.includes(String(prop))) return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => queue.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      if (typeof value !== 'function' || !methods.includes(String(prop)))
+        return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) =>
+        queue.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
     },
   });
 }

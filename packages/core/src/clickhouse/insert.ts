@@ -11,11 +11,45 @@ import { sleep } from '../lifecycle.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 
 // ClickHouse error codes worth another try: overload, timeouts, network, read-only replica.
-const RETRIABLE_CODES = new Set(['3', '159', '160', '164', '202', '203', '209', '210', '241', '242', '252', '285', '319', '425', '999']);
+const RETRIABLE_CODES = new Set([
+  '3',
+  '159',
+  '160',
+  '164',
+  '202',
+  '203',
+  '209',
+  '210',
+  '241',
+  '242',
+  '252',
+  '285',
+  '319',
+  '425',
+  '999',
+]);
 
 // ClickHouse error codes that blame the rows themselves (parse errors, values out of range,
 // type mismatches): retrying the same rows cannot help, so callers isolate and dead-letter them.
-const BAD_DATA_CODES = new Set(['6', '26', '27', '32', '38', '41', '53', '69', '70', '72', '117', '130', '131', '190', '321', '344', '641']);
+const BAD_DATA_CODES = new Set([
+  '6',
+  '26',
+  '27',
+  '32',
+  '38',
+  '41',
+  '53',
+  '69',
+  '70',
+  '72',
+  '117',
+  '130',
+  '131',
+  '190',
+  '321',
+  '344',
+  '641',
+]);
 
 /** True when ClickHouse refused the rows' content (not the table, the network or the load). */
 export function isBadDataError(err: unknown): boolean {
@@ -36,7 +70,14 @@ export function isRetriableClickHouseError(err: unknown): boolean {
 export function tsvEscape(s: string): string {
   return /[\\\t\n\r\0']/.test(s) ? s.replace(/[\\\t\n\r\0']/g, (c) => TSV_ESCAPES[c]) : s;
 }
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" };
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+  "'": "\\'",
+};
 
 /** A nullable string for TabSeparated input (`\N` is NULL). */
 export function tsvNullable(s: string | null): string {
@@ -87,7 +128,10 @@ export async function insertTsv(options: InsertOptions, body: string, rows: numb
       const retriable = isRetriableClickHouseError(err);
       metrics?.insertErrors.inc({ table: label, retriable: String(retriable) });
       if (!retriable || signal?.aborted) {
-        throw new MeterError('METER_ERR_CLICKHOUSE', `insert into ${table} failed: ${(err as Error).message}`, { retriable, cause: err });
+        throw new MeterError('METER_ERR_CLICKHOUSE', `insert into ${table} failed: ${(err as Error).message}`, {
+          retriable,
+          cause: err,
+        });
       }
       const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt - 1, 8));
       options.onRetry?.(err, attempt, delay);
@@ -102,7 +146,12 @@ export function sinkInsertOptions(
   database: string,
   table: string,
   columns: readonly string[],
-  deps: { metrics: PipelineMetrics; logger: { warn: (obj: object, msg: string) => void }; signal: AbortSignal; label?: string },
+  deps: {
+    metrics: PipelineMetrics;
+    logger: { warn: (obj: object, msg: string) => void };
+    signal: AbortSignal;
+    label?: string;
+  },
 ): InsertOptions {
   const label = deps.label ?? table;
   return {
@@ -112,6 +161,7 @@ export function sinkInsertOptions(
     label,
     metrics: deps.metrics,
     signal: deps.signal,
-    onRetry: (err, attempt, delayMs) => deps.logger.warn({ err: (err as Error).message, attempt, delayMs }, `${label} insert failed; retrying`),
+    onRetry: (err, attempt, delayMs) =>
+      deps.logger.warn({ err: (err as Error).message, attempt, delayMs }, `${label} insert failed; retrying`),
   };
 }

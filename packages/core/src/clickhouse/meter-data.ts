@@ -90,7 +90,12 @@ function from(table: MeterTable): string {
 }
 
 /** Rows per table about one meter, as read (FINAL where the engine needs it). */
-export async function countMeterRows(client: ClickHouseClient, database: string, tables: MeterTable[], pseudonym: string): Promise<Record<string, number>> {
+export async function countMeterRows(
+  client: ClickHouseClient,
+  database: string,
+  tables: MeterTable[],
+  pseudonym: string,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const rs = await client.query({
@@ -108,7 +113,12 @@ export async function countMeterRows(client: ClickHouseClient, database: string,
  * Streams one table's rows about a meter. The query runs (and fails) here; the rows arrive as
  * the caller iterates, so memory holds one block of rows at a time.
  */
-export async function readMeterRows(client: ClickHouseClient, database: string, table: MeterTable, pseudonym: string): Promise<MeterRows> {
+export async function readMeterRows(
+  client: ClickHouseClient,
+  database: string,
+  table: MeterTable,
+  pseudonym: string,
+): Promise<MeterRows> {
   const rs = await client.query({
     // The sorting key is ClickHouse's own text from system.tables, not request input.
     query: `SELECT * FROM ${from(table)} WHERE meter = {meter:String}${table.sortingKey ? ` ORDER BY ${table.sortingKey}` : ''}`,
@@ -126,7 +136,8 @@ export async function readMeterRows(client: ClickHouseClient, database: string, 
   // The format's first two lines are the column names and types.
   const names = await lines.next();
   const types = await lines.next();
-  if (names.done || types.done) throw new MeterError('METER_ERR_CLICKHOUSE', `export of ${database}.${table.name}: no header in the result`);
+  if (names.done || types.done)
+    throw new MeterError('METER_ERR_CLICKHOUSE', `export of ${database}.${table.name}: no header in the result`);
   const columns = (names.value as string[]).map((name, i) => ({ name, type: String((types.value as string[])[i]) }));
   return { table: table.name, columns, rows: { [Symbol.asyncIterator]: () => lines } };
 }
@@ -150,7 +161,12 @@ export const erasures = new EventEmitter<{ erase: [pseudonym: string] }>();
  * pseudonym erases nothing and is audited all the same. A failure before the audit leaves the
  * erasure unaudited and maybe partial; running it again completes it.
  */
-export async function eraseMeter(client: ClickHouseClient, database: string, pseudonym: string, actor: string): Promise<Erasure> {
+export async function eraseMeter(
+  client: ClickHouseClient,
+  database: string,
+  pseudonym: string,
+  actor: string,
+): Promise<Erasure> {
   // Components in this process that hold the meter in memory forget it first, so nothing they
   // write afterwards brings it back (see `erasures`).
   erasures.emit('erase', pseudonym);

@@ -14,7 +14,10 @@ const client = await createClickHouse(config.clickhouse);
 after(() => client.close());
 
 async function engineFull(db: string, table: string): Promise<string> {
-  const rs = await client.query({ query: `SELECT engine_full FROM system.tables WHERE database = '${db}' AND name = '${table}'`, format: 'JSONEachRow' });
+  const rs = await client.query({
+    query: `SELECT engine_full FROM system.tables WHERE database = '${db}' AND name = '${table}'`,
+    format: 'JSONEachRow',
+  });
   return (await rs.json<{ engine_full: string }>())[0].engine_full;
 }
 
@@ -36,12 +39,18 @@ test('a changed retention changes the TTL on the next start, and only that one',
   const changed = await migrate(client, { database: db, retention: { ...config.retention, rawDays: 30 } });
   assert.deepEqual(changed.ttlChanged, ['readings_raw']);
   assert.equal(currentTtl(await engineFull(db, 'readings_raw')), 'toDateTime(ts) + toIntervalDay(30)');
-  assert.equal(currentTtl(await engineFull(db, 'readings_hourly')), `hour + toIntervalDay(${config.retention.hourlyDays})`);
+  assert.equal(
+    currentTtl(await engineFull(db, 'readings_hourly')),
+    `hour + toIntervalDay(${config.retention.hourlyDays})`,
+  );
 });
 
 test('TabSeparated inserts keep awkward strings, NULLs and milliseconds exact', async () => {
   await client.command({ query: 'CREATE DATABASE IF NOT EXISTS tsv' });
-  await client.command({ query: "CREATE TABLE tsv.t (s String, n Nullable(String), ts DateTime64(3, 'UTC'), v Float64) ENGINE = MergeTree ORDER BY ts" });
+  await client.command({
+    query:
+      "CREATE TABLE tsv.t (s String, n Nullable(String), ts DateTime64(3, 'UTC'), v Float64) ENGINE = MergeTree ORDER BY ts",
+  });
   const rows = [
     { s: "tab\there\nnewline \\ back'slash", n: null, ts: Date.UTC(2026, 0, 1, 0, 0, 0, 7), v: 0.1 + 0.2 },
     { s: 'plain', n: 'x', ts: Date.UTC(2024, 1, 29, 23, 59, 59, 999), v: 1e-7 },
@@ -49,7 +58,14 @@ test('TabSeparated inserts keep awkward strings, NULLs and milliseconds exact', 
   ];
   const body = rows.map((r) => `${tsvEscape(r.s)}\t${tsvNullable(r.n)}\t${tsvMillis(r.ts)}\t${r.v}\n`).join('');
   await insertTsv({ client, table: 'tsv.t', columns: ['s', 'n', 'ts', 'v'], label: 't' }, body, rows.length);
-  const rs = await client.query({ query: 'SELECT s, n, toUnixTimestamp64Milli(ts) AS ts, v FROM tsv.t ORDER BY ts', format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  const rs = await client.query({
+    query: 'SELECT s, n, toUnixTimestamp64Milli(ts) AS ts, v FROM tsv.t ORDER BY ts',
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
   const back = await rs.json<{ s: string; n: string | null; ts: number; v: number }>();
-  assert.deepEqual(back, [...rows].sort((a, b) => a.ts - b.ts));
+  assert.deepEqual(
+    back,
+    [...rows].sort((a, b) => a.ts - b.ts),
+  );
 });

@@ -36,7 +36,11 @@ function loadMigrations(dir: string): Migration[] {
   return readdirSync(dir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(join(dir, f), 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 3)),
+      name: f.replace(/\.sql$/, ''),
+      sql: readFileSync(join(dir, f), 'utf8'),
+    }));
 }
 
 /** Splits a migration file into statements (`;` at a line end), dropping comment-only chunks. */
@@ -68,7 +72,8 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   const fill = (sql: string): string =>
     sql.replace(/\{\{db\}\}/g, db).replace(/\{\{ttl:([a-z_]+)\}\}/g, (_, table: string) => {
       const expr = ttl[table];
-      if (expr === undefined) throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
+      if (expr === undefined)
+        throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
       return expr;
     });
 
@@ -79,15 +84,21 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
             ENGINE = MergeTree ORDER BY version`,
   });
   const done = new Set(
-    (await (await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' })).json<{ version: number }>()).map(
-      (r) => Number(r.version),
-    ),
+    (
+      await (
+        await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' })
+      ).json<{ version: number }>()
+    ).map((r) => Number(r.version)),
   );
   const applied: string[] = [];
   for (const m of loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse'))) {
     if (done.has(m.version)) continue;
     for (const statement of splitStatements(fill(m.sql))) await client.command({ query: statement });
-    await client.insert({ table: `${db}.schema_migrations`, values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    await client.insert({
+      table: `${db}.schema_migrations`,
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+    });
     applied.push(m.name);
   }
 

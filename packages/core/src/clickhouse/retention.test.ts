@@ -77,7 +77,10 @@ async function probe(table: string, retention: RetentionConfig, tag: string): Pr
   const target = { db, table };
   await client.command({ query: 'SYSTEM STOP MERGES {db:Identifier}.{table:Identifier}', query_params: target });
   try {
-    for (const [label, ms] of [[`${tag}-outside`, outside], [`${tag}-inside`, inside]] as const) {
+    for (const [label, ms] of [
+      [`${tag}-outside`, outside],
+      [`${tag}-inside`, inside],
+    ] as const) {
       // INSERT ... SELECT casts the DateTime64 to the column's type (DateTime for `hour`).
       await client.command({
         query: `INSERT INTO {db:Identifier}.{table:Identifier} (${[...p.ids, p.time].join(', ')})
@@ -86,7 +89,10 @@ async function probe(table: string, retention: RetentionConfig, tag: string): Pr
       });
     }
     const stored = await labels(table);
-    assert.ok(stored.includes(`${tag}-outside`) && stored.includes(`${tag}-inside`), `${table}: both probe rows stored before the merge (${stored})`);
+    assert.ok(
+      stored.includes(`${tag}-outside`) && stored.includes(`${tag}-inside`),
+      `${table}: both probe rows stored before the merge (${stored})`,
+    );
   } finally {
     await client.command({ query: 'SYSTEM START MERGES {db:Identifier}.{table:Identifier}', query_params: target });
   }
@@ -107,7 +113,11 @@ await migrate(client, { database: db, retention: config.retention });
 const tables = Object.keys(ttlExpressions(config.retention));
 
 test('every table with a TTL has a retention probe', () => {
-  assert.deepEqual(tables.filter((t) => PROBES[t] === undefined), [], 'add a probe for each new table in ttlExpressions()');
+  assert.deepEqual(
+    tables.filter((t) => PROBES[t] === undefined),
+    [],
+    'add a probe for each new table in ttlExpressions()',
+  );
 });
 
 for (const table of tables) {
@@ -118,7 +128,13 @@ for (const table of tables) {
 }
 
 test('a changed retention changes every table on the next migration, and the rows it keeps', async () => {
-  const changed: RetentionConfig = { rawDays: 30, hourlyDays: 400, alertsDays: 90, invoiceChecksYears: 2, auditDays: 365 };
+  const changed: RetentionConfig = {
+    rawDays: 30,
+    hourlyDays: 400,
+    alertsDays: 90,
+    invoiceChecksYears: 2,
+    auditDays: 365,
+  };
   for (const key of Object.keys(config.retention) as (keyof RetentionConfig)[]) {
     assert.ok(changed[key] < config.retention[key], `${key} shorter than the default, so v1-inside falls out`);
   }
@@ -130,7 +146,11 @@ test('a changed retention changes every table on the next migration, and the row
   }
   // MODIFY TTL recomputes the TTL of stored parts in a MATERIALIZE TTL mutation.
   await waitFor('MATERIALIZE TTL done', async () => {
-    const rs = await client.query({ query: 'SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done', query_params: { db }, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: 'SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done',
+      query_params: { db },
+      format: 'JSONEachRow',
+    });
     return Number((await rs.json<{ n: number | string }>())[0].n) === 0;
   });
   for (const table of tables) {

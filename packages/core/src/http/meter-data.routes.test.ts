@@ -20,7 +20,11 @@ await migrate(clickhouse, { database: db, retention: config.retention });
 const API_TOKEN = 'read-token-0123456789abcdef';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const app = createHttpServer({ registry: createRegistry('t'), logger: createLogger({ level: 'silent' }), readiness: {} });
+const app = createHttpServer({
+  registry: createRegistry('t'),
+  logger: createLogger({ level: 'silent' }),
+  readiness: {},
+});
 registerMeterDataRoutes(app, { clickhouse, database: db, adminToken: ADMIN_TOKEN });
 
 const A = 'a0'.repeat(16);
@@ -34,7 +38,13 @@ const HOUR = 3_600_000;
 const base = Math.floor(Date.now() / HOUR) * HOUR - 24 * HOUR;
 
 /** The rows each table shows (FINAL) for one meter after {@link storeMeter}. */
-const EXPECTED: Record<string, number> = { readings_raw: 3, readings_hourly: 2, alerts: 1, invoice_checks: 1, anomaly_state: 1 };
+const EXPECTED: Record<string, number> = {
+  readings_raw: 3,
+  readings_hourly: 2,
+  alerts: 1,
+  invoice_checks: 1,
+  anomaly_state: 1,
+};
 
 /**
  * Stores one meter's rows in every table, the way the services write them, with replaced
@@ -43,30 +53,110 @@ const EXPECTED: Record<string, number> = { readings_raw: 3, readings_hourly: 2, 
  */
 async function storeMeter(meter: string): Promise<void> {
   const insert = async (table: string, values: Record<string, unknown>[]) => {
-    for (const row of values) await clickhouse.insert({ table: `${db}.${table}`, values: [row], format: 'JSONEachRow' });
+    for (const row of values)
+      await clickhouse.insert({ table: `${db}.${table}`, values: [row], format: 'JSONEachRow' });
   };
   // readings_raw through its real insert path: the ingestor's inbox and the materialized view.
   // The first reading is delivered twice (a redelivery): FINAL keeps 3 readings.
-  const reading = { tenant: 'default', meter, kind: 'WATER', unit: 'L', reading_type: 'INTERVAL', interval_seconds: 900, zone_id: 'Z1', price_area: null, source_partition: 0 };
+  const reading = {
+    tenant: 'default',
+    meter,
+    kind: 'WATER',
+    unit: 'L',
+    reading_type: 'INTERVAL',
+    interval_seconds: 900,
+    zone_id: 'Z1',
+    price_area: null,
+    source_partition: 0,
+  };
   await insert('readings_raw_inbox', [
-    { ...reading, ts_ms: [base, base + 900_000, base + 1_800_000], values: [1.5, 2, 0], quality_ranks: [1, 1, 1], source_offsets: [10, 11, 12] },
+    {
+      ...reading,
+      ts_ms: [base, base + 900_000, base + 1_800_000],
+      values: [1.5, 2, 0],
+      quality_ranks: [1, 1, 1],
+      source_offsets: [10, 11, 12],
+    },
     { ...reading, ts_ms: [base], values: [1.5], quality_ranks: [1], source_offsets: [20] },
   ]);
-  const hourly = { tenant: 'default', meter, kind: 'WATER', unit: 'L', value_min: 0, value_max: 2, samples: 3, coverage: 0.75, zone_id: 'Z1' };
+  const hourly = {
+    tenant: 'default',
+    meter,
+    kind: 'WATER',
+    unit: 'L',
+    value_min: 0,
+    value_max: 2,
+    samples: 3,
+    coverage: 0.75,
+    zone_id: 'Z1',
+  };
   await insert('readings_hourly', [
-    { ...hourly, hour: chTime(base), value_sum: 3, first_ts: chTime(base), last_ts: chTime(base + 900_000), version: 11 },
-    { ...hourly, hour: chTime(base), value_sum: 3.5, first_ts: chTime(base), last_ts: chTime(base + 1_800_000), version: 12 },
-    { ...hourly, hour: chTime(base + HOUR), value_sum: 0, first_ts: chTime(base + HOUR), last_ts: chTime(base + HOUR), version: 13 },
+    {
+      ...hourly,
+      hour: chTime(base),
+      value_sum: 3,
+      first_ts: chTime(base),
+      last_ts: chTime(base + 900_000),
+      version: 11,
+    },
+    {
+      ...hourly,
+      hour: chTime(base),
+      value_sum: 3.5,
+      first_ts: chTime(base),
+      last_ts: chTime(base + 1_800_000),
+      version: 12,
+    },
+    {
+      ...hourly,
+      hour: chTime(base + HOUR),
+      value_sum: 0,
+      first_ts: chTime(base + HOUR),
+      last_ts: chTime(base + HOUR),
+      version: 13,
+    },
   ]);
-  const alert = { alert_id: `al-${meter}`, dedup_key: `NIGHT_FLOW:${meter}`, type: 'NIGHT_FLOW', severity: 'WARNING', tenant: 'default', meter, zone_id: 'Z1', starts_at: chTime(base), summary: SUMMARY, details: { minNightFlowLph: 14.5 } };
+  const alert = {
+    alert_id: `al-${meter}`,
+    dedup_key: `NIGHT_FLOW:${meter}`,
+    type: 'NIGHT_FLOW',
+    severity: 'WARNING',
+    tenant: 'default',
+    meter,
+    zone_id: 'Z1',
+    starts_at: chTime(base),
+    summary: SUMMARY,
+    details: { minNightFlowLph: 14.5 },
+  };
   await insert('alerts', [
     { ...alert, status: 'FIRING', ends_at: null, version: 1 },
     { ...alert, status: 'RESOLVED', ends_at: chTime(base + HOUR), version: 2 },
   ]);
   await insert('invoice_checks', [
-    { invoice_id: `inv-${meter}`, tenant: 'default', meter, kind: 'WATER', period_start: chTime(base - 30 * 24 * HOUR), period_end: chTime(base), billed_quantity: 10, metered_quantity: 9.5, unit: 'L', coverage: 1, outcome: 'OK', version: 1 },
+    {
+      invoice_id: `inv-${meter}`,
+      tenant: 'default',
+      meter,
+      kind: 'WATER',
+      period_start: chTime(base - 30 * 24 * HOUR),
+      period_end: chTime(base),
+      billed_quantity: 10,
+      metered_quantity: 9.5,
+      unit: 'L',
+      coverage: 1,
+      outcome: 'OK',
+      version: 1,
+    },
   ]);
-  const state = { source: 'hourly', partition: 0, key: `night:${meter}`, tenant: 'default', meter, prev_offset: -1, prev_state: '' };
+  const state = {
+    source: 'hourly',
+    partition: 0,
+    key: `night:${meter}`,
+    tenant: 'default',
+    meter,
+    prev_offset: -1,
+    prev_state: '',
+  };
   await insert('anomaly_state', [
     { ...state, offset: 5, state: '{"nights":1}', version: 1 },
     { ...state, offset: 9, state: '{"nights":2}', version: 2 },
@@ -123,7 +213,10 @@ function parseCsv(text: string): string[][] {
 /** Stops or starts background merges of every table with a meter column. */
 async function merges(action: 'STOP' | 'START'): Promise<void> {
   for (const t of await meterTables(clickhouse, db)) {
-    await clickhouse.command({ query: `SYSTEM ${action} MERGES {db:Identifier}.{table:Identifier}`, query_params: { db, table: t.name } });
+    await clickhouse.command({
+      query: `SYSTEM ${action} MERGES {db:Identifier}.{table:Identifier}`,
+      query_params: { db, table: t.name },
+    });
   }
 }
 
@@ -140,7 +233,10 @@ test('the fixture reaches every table with a meter column, with replaced version
   assert.deepEqual(await countsOf(A), EXPECTED);
   assert.deepEqual(await countsOf(B), EXPECTED);
   for (const table of ['readings_raw', 'readings_hourly', 'alerts', 'anomaly_state']) {
-    assert.ok((await countRows(table, A, false)) > EXPECTED[table], `${table}: replaced rows still stored, so only FINAL gives ${EXPECTED[table]}`);
+    assert.ok(
+      (await countRows(table, A, false)) > EXPECTED[table],
+      `${table}: replaced rows still stored, so only FINAL gives ${EXPECTED[table]}`,
+    );
   }
 });
 
@@ -152,8 +248,12 @@ test('export, JSON: every table, as queries see it (FINAL), only this meter', as
   const body = r.json();
   assert.equal(body.pseudonym, A);
   assert.ok(Math.abs(Date.parse(body.exportedAt) - Date.now()) < 60_000);
-  assert.deepEqual(Object.fromEntries(Object.entries(body.tables).map(([t, rows]) => [t, (rows as unknown[]).length])), EXPECTED);
-  for (const rows of Object.values(body.tables) as { meter: string }[][]) for (const row of rows) assert.equal(row.meter, A);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(body.tables).map(([t, rows]) => [t, (rows as unknown[]).length])),
+    EXPECTED,
+  );
+  for (const rows of Object.values(body.tables) as { meter: string }[][])
+    for (const row of rows) assert.equal(row.meter, A);
   const hours = body.tables.readings_hourly as { hour: string; value_sum: number; version: string }[];
   assert.deepEqual(
     hours.map((h) => [h.hour, h.value_sum, h.version]),
@@ -218,7 +318,13 @@ for (const [method, url] of [
     [`${method} without a token`, method, url, {}, 401],
     [`${method} with a wrong token`, method, url, { authorization: 'Bearer not-the-admin-token-at-all' }, 401],
     [`${method} with the read-only API token`, method, url, { authorization: `Bearer ${API_TOKEN}` }, 401],
-    [`${method} with a Basic header`, method, url, { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` }, 401],
+    [
+      `${method} with a Basic header`,
+      method,
+      url,
+      { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+      401,
+    ],
     [`${method} with a raw meter ID`, method, url.replace(A, '707057500000000017'), admin, 400],
     [`${method} with an upper-case pseudonym`, method, url.replace(A, A.toUpperCase()), admin, 400],
     [`${method} with a pseudonym one character short`, method, url.replace(A, A.slice(1)), admin, 400],
@@ -228,7 +334,13 @@ for (const [method, url] of [
 bad.push(
   ['GET with format=xml', 'GET', `/v1/meters/${A}/export?format=xml`, admin, 400],
   ['GET with format=CSV (formats are lower case)', 'GET', `/v1/meters/${A}/export?format=CSV`, admin, 400],
-  ['DELETE with an empty JSON body', 'DELETE', `/v1/meters/${A}`, { ...admin, 'content-type': 'application/json' }, 400],
+  [
+    'DELETE with an empty JSON body',
+    'DELETE',
+    `/v1/meters/${A}`,
+    { ...admin, 'content-type': 'application/json' },
+    400,
+  ],
   ['DELETE with an empty pseudonym', 'DELETE', '/v1/meters/', admin, 400],
 );
 for (const [name, method, url, headers, status] of bad) {
@@ -243,17 +355,27 @@ for (const [name, method, url, headers, status] of bad) {
 }
 
 test('403 on both routes when no admin token is configured, whatever the request sends', async () => {
-  const closed = createHttpServer({ registry: createRegistry('u'), logger: createLogger({ level: 'silent' }), readiness: {} });
+  const closed = createHttpServer({
+    registry: createRegistry('u'),
+    logger: createLogger({ level: 'silent' }),
+    readiness: {},
+  });
   registerMeterDataRoutes(closed, { clickhouse, database: db, adminToken: null });
   for (const method of ['GET', 'DELETE'] as const) {
-    const r = await closed.inject({ method, url: `/v1/meters/${A}${method === 'GET' ? '/export' : ''}`, headers: admin });
+    const r = await closed.inject({
+      method,
+      url: `/v1/meters/${A}${method === 'GET' ? '/export' : ''}`,
+      headers: admin,
+    });
     assert.equal(r.statusCode, 403);
     assert.equal(r.json().code, 'FORBIDDEN');
   }
   assert.deepEqual(await countsOf(A), EXPECTED, 'nothing erased');
 });
 
-async function auditRows(pseudonym: string): Promise<{ pseudonym: string; erased_at: string; actor: string; deleted: Record<string, number> }[]> {
+async function auditRows(
+  pseudonym: string,
+): Promise<{ pseudonym: string; erased_at: string; actor: string; deleted: Record<string, number> }[]> {
   const rs = await clickhouse.query({
     query: `SELECT pseudonym, erased_at, actor, deleted FROM {db:Identifier}.erasure_audit WHERE pseudonym = {p:String} ORDER BY erased_at`,
     query_params: { db, p: pseudonym },
@@ -270,7 +392,10 @@ test('erasure: every row of the meter gone from every table, the other meter unt
   assert.equal(r.statusCode, 200);
   const body = r.json();
   assert.deepEqual(body.deleted, EXPECTED);
-  assert.equal(body.total, Object.values(EXPECTED).reduce((a, b) => a + b, 0));
+  assert.equal(
+    body.total,
+    Object.values(EXPECTED).reduce((a, b) => a + b, 0),
+  );
   assert.equal(body.complete, true);
   assert.deepEqual(body.remaining, {});
   for (const table of Object.keys(EXPECTED)) {
@@ -317,15 +442,20 @@ test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes,
   assert.deepEqual(result.errors, undefined);
   assert.equal(result.valid, true);
   assert.match(validator.version, /^3\./);
-  assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN' });
+  assert.deepEqual(doc.components.securitySchemes.bearerAuth, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN',
+  });
   // Added synchronously after createHttpServer(), as every service does: they must be there.
-  for (const path of ['/healthz', '/readyz', '/metrics', '/v1/meters/{pseudonym}/export', '/v1/meters/{pseudonym}']) assert.ok(doc.paths[path], path);
+  for (const path of ['/healthz', '/readyz', '/metrics', '/v1/meters/{pseudonym}/export', '/v1/meters/{pseudonym}'])
+    assert.ok(doc.paths[path], path);
   const exportOp = doc.paths['/v1/meters/{pseudonym}/export'].get;
   assert.deepEqual(exportOp.security, [{ bearerAuth: [] }]);
-  assert.deepEqual(
-    exportOp.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort(),
-    ['path:pseudonym', 'query:format'],
-  );
+  assert.deepEqual(exportOp.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort(), [
+    'path:pseudonym',
+    'query:format',
+  ]);
   assert.ok(exportOp.responses['200'].content['text/csv']);
   assert.match(exportOp.description, /table,row,column,type,value/);
   const eraseOp = doc.paths['/v1/meters/{pseudonym}'].delete;

@@ -30,7 +30,13 @@ export const EXPORT_CSV_HEADER = ['table', 'row', 'column', 'type', 'value'] as 
 const PSEUDONYM_PARAMS = {
   type: 'object',
   required: ['pseudonym'],
-  properties: { pseudonym: { type: 'string', pattern: '^[0-9a-f]{32}$', description: "The meter's pseudonym: 32 lowercase hex characters." } },
+  properties: {
+    pseudonym: {
+      type: 'string',
+      pattern: '^[0-9a-f]{32}$',
+      description: "The meter's pseudonym: 32 lowercase hex characters.",
+    },
+  },
 } as const;
 
 const ADMIN_ERRORS = errorResponses({
@@ -80,7 +86,10 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
                   properties: {
                     pseudonym: { type: 'string' },
                     exportedAt: { type: 'string', format: 'date-time' },
-                    tables: { type: 'object', additionalProperties: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+                    tables: {
+                      type: 'object',
+                      additionalProperties: { type: 'array', items: { type: 'object', additionalProperties: true } },
+                    },
                   },
                 },
               },
@@ -98,7 +107,9 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
       const exportedAt = new Date().toISOString();
       void reply.header('cache-control', 'no-store');
       if (req.query.format === 'csv') {
-        void reply.type('text/csv; charset=utf-8; header=present').header('content-disposition', `attachment; filename="meter-${pseudonym}.csv"`);
+        void reply
+          .type('text/csv; charset=utf-8; header=present')
+          .header('content-disposition', `attachment; filename="meter-${pseudonym}.csv"`);
         return reply.send(Readable.from(chunked(csvExport(deps, tables, pseudonym)), { objectMode: false }));
       }
       void reply.type('application/json; charset=utf-8');
@@ -139,13 +150,26 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
       const complete = Object.keys(erasure.remaining).length === 0;
       // No pseudonym in the log: logs outlive the erasure; erasure_audit is the record.
       logger.info({ tables: Object.keys(erasure.deleted).length, rows: total, complete }, 'meter erased');
-      if (!complete) logger.warn({ remaining: erasure.remaining }, 'rows about the erased meter were written during the erasure');
-      return { pseudonym: erasure.pseudonym, erasedAt: erasure.erasedAt.toISOString(), deleted: erasure.deleted, total, complete, remaining: erasure.remaining };
+      if (!complete)
+        logger.warn({ remaining: erasure.remaining }, 'rows about the erased meter were written during the erasure');
+      return {
+        pseudonym: erasure.pseudonym,
+        erasedAt: erasure.erasedAt.toISOString(),
+        deleted: erasure.deleted,
+        total,
+        complete,
+        remaining: erasure.remaining,
+      };
     },
   );
 }
 
-async function* jsonExport(deps: MeterDataRouteDeps, tables: MeterTable[], pseudonym: string, exportedAt: string): AsyncGenerator<string> {
+async function* jsonExport(
+  deps: MeterDataRouteDeps,
+  tables: MeterTable[],
+  pseudonym: string,
+  exportedAt: string,
+): AsyncGenerator<string> {
   yield `{"pseudonym":${JSON.stringify(pseudonym)},"exportedAt":${JSON.stringify(exportedAt)},"tables":{`;
   for (const [t, table] of tables.entries()) {
     const { columns, rows } = await readMeterRows(deps.clickhouse, deps.database, table, pseudonym);

@@ -7,7 +7,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -36,7 +42,9 @@ const JSON_ERROR_SCHEMA = {
 
 /** Response schemas of the JSON error body, by status, for a route schema's `response`. */
 export function errorResponses(descriptions: Record<number, string>): Record<number, object> {
-  return Object.fromEntries(Object.entries(descriptions).map(([status, description]) => [status, { description, ...JSON_ERROR_SCHEMA }]));
+  return Object.fromEntries(
+    Object.entries(descriptions).map(([status, description]) => [status, { description, ...JSON_ERROR_SCHEMA }]),
+  );
 }
 
 /**
@@ -62,7 +70,15 @@ function installOpenApi(app: FastifyInstance): void {
             'Health, metrics and the /v1 data API of a meterstream service. /v1 routes need a bearer token: ' +
             'METERSTREAM_API_TOKEN for reads, METERSTREAM_ADMIN_TOKEN for export and erasure. Errors are JSON `{error, code}`.',
         },
-        components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN' } } },
+        components: {
+          securitySchemes: {
+            [BEARER_SCHEME]: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN',
+            },
+          },
+        },
         tags: [
           { name: 'health', description: 'Liveness, readiness and metrics' },
           { name: 'data', description: 'Stored meter data (API token)' },
@@ -71,7 +87,10 @@ function installOpenApi(app: FastifyInstance): void {
       },
       // Every /v1 route is behind a bearer token; routes that do not say so themselves get it.
       transform: ({ schema, url }) => ({
-        schema: url.startsWith('/v1/') && schema !== undefined && schema !== null && !('security' in schema) ? { ...schema, security: bearerSecurity } : schema,
+        schema:
+          url.startsWith('/v1/') && schema !== undefined && schema !== null && !('security' in schema)
+            ? { ...schema, security: bearerSecurity }
+            : schema,
         url,
       }),
     },
@@ -97,20 +116,35 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.status(status).send({ error: status >= 500 ? 'internal error' : err.message, code: err.code ?? (err.validation ? 'FST_ERR_VALIDATION' : 'ERROR') });
+    void reply
+      .status(status)
+      .send({
+        error: status >= 500 ? 'internal error' : err.message,
+        code: err.code ?? (err.validation ? 'FST_ERR_VALIDATION' : 'ERROR'),
+      });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' });
   });
 
   const healthBody = { type: 'object', properties: { status: { type: 'string' } } } as const;
-  const healthzSchema = { tags: ['health'], summary: 'Alive', response: { 200: { description: 'The process serves requests', ...healthBody } } };
+  const healthzSchema = {
+    tags: ['health'],
+    summary: 'Alive',
+    response: { 200: { description: 'The process serves requests', ...healthBody } },
+  };
   app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
-  const readyBody = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } } } as const;
+  const readyBody = {
+    type: 'object',
+    properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+  } as const;
   const readyzSchema = {
     tags: ['health'],
     summary: 'Ready: ClickHouse and Kafka reachable, partitions assigned',
-    response: { 200: { description: 'Every check passed', ...readyBody }, 503: { description: 'The failing checks, with their reasons', ...readyBody } },
+    response: {
+      200: { description: 'Every check passed', ...readyBody },
+      503: { description: 'The failing checks, with their reasons', ...readyBody },
+    },
   };
   app.get('/readyz', { schema: readyzSchema }, async (_req, reply) => {
     const checks: Record<string, string> = {};
@@ -132,7 +166,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const metricsSchema = {
     tags: ['health'],
     summary: 'Prometheus metrics',
-    response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    response: {
+      200: {
+        description: 'Prometheus text exposition format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+    },
   };
   app.get('/metrics', { schema: metricsSchema }, async (_req, reply) => {
     const body = await options.registry.metrics();
@@ -159,10 +198,16 @@ export function bearerAuth(token: string | null) {
     const header = req.headers.authorization;
     const m = header === undefined ? null : /^Bearer (.+)$/.exec(header);
     if (m === null) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'missing bearer token', code: 'UNAUTHORIZED' });
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'missing bearer token', code: 'UNAUTHORIZED' });
     }
     if (!sameToken(m[1], token)) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid token', code: 'UNAUTHORIZED' });
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'invalid token', code: 'UNAUTHORIZED' });
     }
   };
 }

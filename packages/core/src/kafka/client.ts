@@ -32,7 +32,11 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
       // thrown errors and consumer CRASH events, which are logged at error.
       // Broker answers that kafkajs simply retries (a transaction begun while the broker still
       // writes the previous one's markers; a coordinator moving or loading) are routine.
-      if (entry.level === logLevel.ERROR && ROUTINE_RETRY.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)) log.debug(fields, message);
+      if (
+        entry.level === logLevel.ERROR &&
+        ROUTINE_RETRY.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)
+      )
+        log.debug(fields, message);
       else if (entry.level === logLevel.ERROR && entry.namespace !== 'Connection') log.error(fields, message);
       else if (entry.level === logLevel.ERROR) log.warn(fields, message);
       else if (entry.level === logLevel.WARN) log.warn(fields, message);
@@ -41,7 +45,8 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
   });
 }
 
-const ROUTINE_RETRY = /concurrent operation on the same transaction|coordinator is loading|not the correct coordinator/i;
+const ROUTINE_RETRY =
+  /concurrent operation on the same transaction|coordinator is loading|not the correct coordinator/i;
 
 /** The configured brokers, or the project's local broker (started when not running). */
 export async function resolveBrokers(config: KafkaConfig, logger: Logger): Promise<string[]> {
@@ -90,7 +95,8 @@ async function ensureTopicsOnce(admin: Admin, specs: TopicSpec[]): Promise<Map<s
   const counts = new Map<string, number>();
   for (const t of meta.topics) counts.set(t.name, t.partitions.length);
   for (const s of specs) {
-    if (!counts.has(s.topic)) throw new MeterError('METER_ERR_KAFKA', `topic ${s.topic} could not be created`, { retriable: true });
+    if (!counts.has(s.topic))
+      throw new MeterError('METER_ERR_KAFKA', `topic ${s.topic} could not be created`, { retriable: true });
   }
   return counts;
 }

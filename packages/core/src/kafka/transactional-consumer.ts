@@ -180,7 +180,9 @@ export class TransactionalConsumer {
     const { metrics, topic, groupId } = this.#o;
     const end = metrics.batchDuration.startTimer({ topic });
     const log = this.#o.logger;
-    const output = await (this.#o.urgent ? urgently(() => this.#o.handler(batch, heartbeat)) : this.#o.handler(batch, heartbeat));
+    const output = await (this.#o.urgent
+      ? urgently(() => this.#o.handler(batch, heartbeat))
+      : this.#o.handler(batch, heartbeat));
     // Settled before anything else can fail, so a rejection is never left unhandled.
     const confirmed = (output.confirm ?? Promise.resolve(null)).then(
       (replacement) => ({ ok: true as const, replacement }),
@@ -201,7 +203,10 @@ export class TransactionalConsumer {
           continue;
         }
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
-        await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        await tx.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
+        });
         committing = true;
         await tx.commit();
         log.debug({ partition: batch.partition, next }, 'transaction committed');
@@ -212,7 +217,10 @@ export class TransactionalConsumer {
         // A commit whose answer was lost (timeout, broker under load) may have committed: then
         // the group's offset is past the batch, and processing it again would duplicate it.
         if (committing && (await this.#committedPast(batch.partition, BigInt(batch.lastOffset()) + 1n))) {
-          log.warn({ partition: batch.partition, err: (err as Error).message }, 'commit reported an error but the broker has it; not processing the batch again');
+          log.warn(
+            { partition: batch.partition, err: (err as Error).message },
+            'commit reported an error but the broker has it; not processing the batch again',
+          );
           break;
         }
         throw err;

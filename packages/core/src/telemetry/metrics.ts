@@ -32,15 +32,63 @@ export function pipelineMetrics(registry: Registry): PipelineMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const m: PipelineMetrics = {
-    messagesConsumed: new Counter({ name: 'meterstream_kafka_messages_consumed_total', help: 'Kafka messages consumed.', labelNames: ['topic'], registers: [registry] }),
-    consumerLag: new Gauge({ name: 'meterstream_kafka_consumer_lag_messages', help: 'Messages behind the partition high watermark after the last batch.', labelNames: ['topic', 'partition'], registers: [registry] }),
-    eventTimeLag: new Gauge({ name: 'meterstream_event_time_lag_seconds', help: 'Age of the newest reading time in the last batch (now - reading time).', labelNames: ['topic'], registers: [registry] }),
-    batchMessages: new Histogram({ name: 'meterstream_kafka_batch_messages', help: 'Messages per processed Kafka batch.', labelNames: ['topic'], buckets: [1, 10, 100, 1000, 5000, 20000, 100000, 500000], registers: [registry] }),
-    batchDuration: new Histogram({ name: 'meterstream_kafka_batch_duration_seconds', help: 'Time to process one Kafka batch, decode to offset commit.', labelNames: ['topic'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    rowsInserted: new Counter({ name: 'meterstream_clickhouse_rows_inserted_total', help: 'Rows inserted into ClickHouse.', labelNames: ['table'], registers: [registry] }),
-    insertDuration: new Histogram({ name: 'meterstream_clickhouse_insert_duration_seconds', help: 'Duration of one ClickHouse insert.', labelNames: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    insertErrors: new Counter({ name: 'meterstream_clickhouse_insert_errors_total', help: 'Failed ClickHouse inserts.', labelNames: ['table', 'retriable'], registers: [registry] }),
-    dlqMessages: new Counter({ name: 'meterstream_dlq_messages_total', help: 'Messages sent to the dead-letter topic, by reason code.', labelNames: ['reason'], registers: [registry] }),
+    messagesConsumed: new Counter({
+      name: 'meterstream_kafka_messages_consumed_total',
+      help: 'Kafka messages consumed.',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'meterstream_kafka_consumer_lag_messages',
+      help: 'Messages behind the partition high watermark after the last batch.',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+    }),
+    eventTimeLag: new Gauge({
+      name: 'meterstream_event_time_lag_seconds',
+      help: 'Age of the newest reading time in the last batch (now - reading time).',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    batchMessages: new Histogram({
+      name: 'meterstream_kafka_batch_messages',
+      help: 'Messages per processed Kafka batch.',
+      labelNames: ['topic'],
+      buckets: [1, 10, 100, 1000, 5000, 20000, 100000, 500000],
+      registers: [registry],
+    }),
+    batchDuration: new Histogram({
+      name: 'meterstream_kafka_batch_duration_seconds',
+      help: 'Time to process one Kafka batch, decode to offset commit.',
+      labelNames: ['topic'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    rowsInserted: new Counter({
+      name: 'meterstream_clickhouse_rows_inserted_total',
+      help: 'Rows inserted into ClickHouse.',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+    insertDuration: new Histogram({
+      name: 'meterstream_clickhouse_insert_duration_seconds',
+      help: 'Duration of one ClickHouse insert.',
+      labelNames: ['table'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    insertErrors: new Counter({
+      name: 'meterstream_clickhouse_insert_errors_total',
+      help: 'Failed ClickHouse inserts.',
+      labelNames: ['table', 'retriable'],
+      registers: [registry],
+    }),
+    dlqMessages: new Counter({
+      name: 'meterstream_dlq_messages_total',
+      help: 'Messages sent to the dead-letter topic, by reason code.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
   cache.set(registry, m);
   return m;

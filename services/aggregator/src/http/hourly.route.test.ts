@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClickHouse, createHttpServer, createLogger, createRegistry, loadConfig, migrate } from '@meterstream/core';
+import {
+  createClickHouse,
+  createHttpServer,
+  createLogger,
+  createRegistry,
+  loadConfig,
+  migrate,
+} from '@meterstream/core';
 import { registerHourlyRoute } from './hourly.route.js';
 
 const config = loadConfig({ METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-route-')) });
@@ -19,7 +26,11 @@ await clickhouse.command({
     ('default', '${meter}', 'TEMPERATURE', 'CELSIUS', '2026-11-20 11:00:00', 9, 4, 5, 2, '2026-11-20 11:01:00', '2026-11-20 11:31:00', 1, NULL, 1)`,
 });
 const TOKEN = 'read-token-0123456789';
-const app = createHttpServer({ registry: createRegistry('t'), logger: createLogger({ level: 'silent' }), readiness: {} });
+const app = createHttpServer({
+  registry: createRegistry('t'),
+  logger: createLogger({ level: 'silent' }),
+  readiness: {},
+});
 registerHourlyRoute(app, { clickhouse, database: db, apiToken: TOKEN });
 const auth = { authorization: `Bearer ${TOKEN}` };
 const url = `/v1/meters/${meter}/hourly?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`;
@@ -33,7 +44,10 @@ test('200: the latest version of each hour, filtered by kind', async () => {
   assert.equal(water.valueSum, 13.5, 'FINAL: the higher version wins');
   assert.equal(water.hour, '2026-11-20T10:00:00Z');
   const temp = await app.inject({ url: `${url}&kind=TEMPERATURE`, headers: auth });
-  assert.deepEqual(temp.json().rows.map((r: { kind: string }) => r.kind), ['TEMPERATURE']);
+  assert.deepEqual(
+    temp.json().rows.map((r: { kind: string }) => r.kind),
+    ['TEMPERATURE'],
+  );
 });
 
 const bad: [string, string, Record<string, string>, number][] = [
@@ -54,7 +68,11 @@ for (const [name, u, headers, status] of bad) {
 }
 
 test('403 when no token is configured', async () => {
-  const closed = createHttpServer({ registry: createRegistry('u'), logger: createLogger({ level: 'silent' }), readiness: {} });
+  const closed = createHttpServer({
+    registry: createRegistry('u'),
+    logger: createLogger({ level: 'silent' }),
+    readiness: {},
+  });
   registerHourlyRoute(closed, { clickhouse, database: db, apiToken: null });
   assert.equal((await closed.inject({ url, headers: auth })).statusCode, 403);
 });

@@ -12,13 +12,20 @@ interface Query {
   limit?: number;
 }
 
-export function registerHourlyRoute(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null }): void {
+export function registerHourlyRoute(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null },
+): void {
   app.get<{ Params: { pseudonym: string }; Querystring: Query }>(
     '/v1/meters/:pseudonym/hourly',
     {
       preHandler: bearerAuth(deps.apiToken),
       schema: {
-        params: { type: 'object', properties: { pseudonym: { type: 'string', pattern: '^[0-9a-f]{32}$' } }, required: ['pseudonym'] },
+        params: {
+          type: 'object',
+          properties: { pseudonym: { type: 'string', pattern: '^[0-9a-f]{32}$' } },
+          required: ['pseudonym'],
+        },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -35,7 +42,8 @@ export function registerHourlyRoute(app: FastifyInstance, deps: { clickhouse: Cl
       const to = req.query.to ? Date.parse(req.query.to) : Date.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 7 * 86_400_000;
       if (!(from < to)) return reply.status(400).send({ error: '`from` must be before `to`', code: 'BAD_RANGE' });
-      if (to - from > MAX_SPAN_MS) return reply.status(400).send({ error: 'at most 366 days per request', code: 'BAD_RANGE' });
+      if (to - from > MAX_SPAN_MS)
+        return reply.status(400).send({ error: 'at most 366 days per request', code: 'BAD_RANGE' });
       const rs = await deps.clickhouse.query({
         query: `SELECT tenant, kind, unit, formatDateTime(hour, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS hour_iso, value_sum, value_min, value_max, samples,
                        toUnixTimestamp64Milli(first_ts) AS first_ts, toUnixTimestamp64Milli(last_ts) AS last_ts, coverage, zone_id
@@ -43,7 +51,13 @@ export function registerHourlyRoute(app: FastifyInstance, deps: { clickhouse: Cl
                 WHERE meter = {meter:String} AND hour >= toDateTime({from:Int64}, 'UTC') AND hour < toDateTime({to:Int64}, 'UTC')
                   ${req.query.kind ? 'AND kind = {kind:String}' : ''}
                 ORDER BY kind, hour LIMIT {limit:UInt32}`,
-        query_params: { meter: req.params.pseudonym, from: Math.floor(from / 1000), to: Math.ceil(to / 1000), kind: req.query.kind ?? '', limit: req.query.limit ?? 1000 },
+        query_params: {
+          meter: req.params.pseudonym,
+          from: Math.floor(from / 1000),
+          to: Math.ceil(to / 1000),
+          kind: req.query.kind ?? '',
+          limit: req.query.limit ?? 1000,
+        },
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
@@ -53,10 +67,18 @@ export function registerHourlyRoute(app: FastifyInstance, deps: { clickhouse: Cl
         from: new Date(from).toISOString(),
         to: new Date(to).toISOString(),
         rows: rows.map((r) => ({
-          tenant: r.tenant, kind: r.kind, unit: r.unit, hour: r.hour_iso,
-          valueSum: r.value_sum, valueMin: r.value_min, valueMax: r.value_max, samples: r.samples,
-          firstTs: new Date(r.first_ts as number).toISOString(), lastTs: new Date(r.last_ts as number).toISOString(),
-          coverage: r.coverage, zoneId: r.zone_id,
+          tenant: r.tenant,
+          kind: r.kind,
+          unit: r.unit,
+          hour: r.hour_iso,
+          valueSum: r.value_sum,
+          valueMin: r.value_min,
+          valueMax: r.value_max,
+          samples: r.samples,
+          firstTs: new Date(r.first_ts as number).toISOString(),
+          lastTs: new Date(r.last_ts as number).toISOString(),
+          coverage: r.coverage,
+          zoneId: r.zone_id,
         })),
       };
     },

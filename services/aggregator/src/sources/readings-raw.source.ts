@@ -15,7 +15,8 @@ const ms = (t: number) => `fromUnixTimestamp64Milli(toInt64(${Math.round(t)}), '
 /** Big IN/OR lists exceed ClickHouse's default 256 KiB query size. */
 const SETTINGS = { max_query_size: '67108864' };
 
-export const seriesKey = (s: { tenant: string; meter: string; kind: string }) => `${s.tenant}\u001f${s.meter}\u001f${s.kind}`;
+export const seriesKey = (s: { tenant: string; meter: string; kind: string }) =>
+  `${s.tenant}\u001f${s.meter}\u001f${s.kind}`;
 
 export class ReadingsRawSource {
   constructor(
@@ -26,21 +27,34 @@ export class ReadingsRawSource {
   async #tsv(query: string): Promise<string[][]> {
     const rs = await this.client.query({ query, format: 'TabSeparated', clickhouse_settings: SETTINGS });
     const text = await rs.text();
-    return text.length === 0 ? [] : text.replace(/\n$/, '').split('\n').map((l) => l.split('\t'));
+    return text.length === 0
+      ? []
+      : text
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => l.split('\t'));
   }
 
   /**
    * For registers: the stored register strictly before `before` and the first after `after` of
    * each series (both null when there is none).
    */
-  async neighbours(series: { s: TouchedSeries; before: number; after: number }[]): Promise<Map<string, { prev: number | null; next: number | null }>> {
-    const out = new Map<string, { prev: number | null; next: number | null }>(series.map(({ s }) => [seriesKey(s), { prev: null, next: null }]));
+  async neighbours(
+    series: { s: TouchedSeries; before: number; after: number }[],
+  ): Promise<Map<string, { prev: number | null; next: number | null }>> {
+    const out = new Map<string, { prev: number | null; next: number | null }>(
+      series.map(({ s }) => [seriesKey(s), { prev: null, next: null }]),
+    );
     if (series.length === 0) return out;
     const prevCond = series.map(({ s, before }) => `(${keyCond(s)} AND ts < ${ms(before)})`).join(' OR ');
     const nextCond = series.map(({ s, after }) => `(${keyCond(s)} AND ts > ${ms(after)})`).join(' OR ');
     const [prev, next] = await Promise.all([
-      this.#tsv(`SELECT tenant, meter, kind, toUnixTimestamp64Milli(max(ts)) FROM ${this.database}.readings_raw WHERE ${prevCond} GROUP BY tenant, meter, kind`),
-      this.#tsv(`SELECT tenant, meter, kind, toUnixTimestamp64Milli(min(ts)) FROM ${this.database}.readings_raw WHERE ${nextCond} GROUP BY tenant, meter, kind`),
+      this.#tsv(
+        `SELECT tenant, meter, kind, toUnixTimestamp64Milli(max(ts)) FROM ${this.database}.readings_raw WHERE ${prevCond} GROUP BY tenant, meter, kind`,
+      ),
+      this.#tsv(
+        `SELECT tenant, meter, kind, toUnixTimestamp64Milli(min(ts)) FROM ${this.database}.readings_raw WHERE ${nextCond} GROUP BY tenant, meter, kind`,
+      ),
     ]);
     for (const [tenant, meter, kind, t] of prev) out.get(seriesKey({ tenant, meter, kind }))!.prev = Number(t);
     for (const [tenant, meter, kind, t] of next) out.get(seriesKey({ tenant, meter, kind }))!.next = Number(t);
@@ -53,7 +67,9 @@ export class ReadingsRawSource {
    * which uses the primary key); the extra readings a shared range brings in change no row of
    * a window, since a roll-up only emits the window's hours.
    */
-  async readings(windows: RecomputeWindow[]): Promise<Map<string, { ts: number[]; value: number[]; offset: number[] }>> {
+  async readings(
+    windows: RecomputeWindow[],
+  ): Promise<Map<string, { ts: number[]; value: number[]; offset: number[] }>> {
     const out = new Map<string, { ts: number[]; value: number[]; offset: number[] }>();
     for (const group of clusterWindows(windows, (w) => [w.readFrom, w.readTo])) {
       // One row per series with its readings as arrays: far less text than a row per reading,
@@ -66,7 +82,11 @@ export class ReadingsRawSource {
          GROUP BY tenant, meter, kind`,
       );
       for (const [tenant, meter, kind, ts, value, offset] of rows) {
-        out.set(seriesKey({ tenant, meter, kind }), { ts: JSON.parse(ts) as number[], value: JSON.parse(value) as number[], offset: JSON.parse(offset) as number[] });
+        out.set(seriesKey({ tenant, meter, kind }), {
+          ts: JSON.parse(ts) as number[],
+          value: JSON.parse(value) as number[],
+          offset: JSON.parse(offset) as number[],
+        });
       }
     }
     return out;
@@ -81,19 +101,24 @@ export class ReadingsRawSource {
          WHERE (tenant, meter, kind) IN (${keyTuples(group.windows)}) AND hour >= toDateTime(${Math.floor(group.from / 1000)}, 'UTC') AND hour < toDateTime(${Math.ceil(group.to / 1000)}, 'UTC')
          GROUP BY tenant, meter, kind, hour`,
       );
-      for (const [tenant, meter, kind, h, v] of rows) out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, Number(v));
+      for (const [tenant, meter, kind, h, v] of rows)
+        out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, Number(v));
     }
     return out;
   }
 }
 
-const keyTuples = (windows: RecomputeWindow[]) => [...new Set(windows.map((w) => `(${q(w.series.tenant)}, ${q(w.series.meter)}, ${q(w.series.kind)})`))].join(', ');
+const keyTuples = (windows: RecomputeWindow[]) =>
+  [...new Set(windows.map((w) => `(${q(w.series.tenant)}, ${q(w.series.meter)}, ${q(w.series.kind)})`))].join(', ');
 
 /** Windows whose ranges lie within this of each other share a query. */
 const CLUSTER_GAP_MS = 2 * 86_400_000;
 
 /** Groups windows by nearby time ranges (sorted sweep). */
-export function clusterWindows(windows: RecomputeWindow[], range: (w: RecomputeWindow) => [number, number]): { windows: RecomputeWindow[]; from: number; to: number }[] {
+export function clusterWindows(
+  windows: RecomputeWindow[],
+  range: (w: RecomputeWindow) => [number, number],
+): { windows: RecomputeWindow[]; from: number; to: number }[] {
   const sorted = [...windows].sort((a, b) => range(a)[0] - range(b)[0]);
   const groups: { windows: RecomputeWindow[]; from: number; to: number }[] = [];
   for (const w of sorted) {

@@ -24,17 +24,32 @@ const ceilHour = (t: number) => Math.ceil(t / HOUR_MS) * HOUR_MS;
  * earliest new one and the one after the latest (`prev` / `next`, when stored), since the
  * consumption between them is spread over the hours in between.
  */
-export function recomputeWindow(s: TouchedSeries, neighbours?: { prev: number | null; next: number | null }): RecomputeWindow {
+export function recomputeWindow(
+  s: TouchedSeries,
+  neighbours?: { prev: number | null; next: number | null },
+): RecomputeWindow {
   if (s.readingType === 'INTERVAL') {
     const len = s.intervalSeconds * 1000;
     const fromHour = floorHour(s.minTs);
     // Any stored interval starting after fromHour - len reaches into the first hour.
-    return { series: s, fromHour, toHour: ceilHour(s.maxTs + len), readFrom: fromHour - len + 1, readTo: ceilHour(s.maxTs + len) };
+    return {
+      series: s,
+      fromHour,
+      toHour: ceilHour(s.maxTs + len),
+      readFrom: fromHour - len + 1,
+      readTo: ceilHour(s.maxTs + len),
+    };
   }
   if (s.readingType === 'REGISTER') {
     const from = neighbours?.prev ?? s.minTs;
     const to = neighbours?.next ?? s.maxTs;
-    return { series: s, fromHour: floorHour(from), toHour: Math.max(ceilHour(to), floorHour(from) + HOUR_MS), readFrom: from, readTo: to + 1 };
+    return {
+      series: s,
+      fromHour: floorHour(from),
+      toHour: Math.max(ceilHour(to), floorHour(from) + HOUR_MS),
+      readFrom: from,
+      readTo: to + 1,
+    };
   }
   const fromHour = floorHour(s.minTs);
   const toHour = floorHour(s.maxTs) + HOUR_MS;

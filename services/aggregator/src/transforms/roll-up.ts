@@ -60,7 +60,15 @@ class HourBuilder {
   readonly rows = new Map<number, HourRow>();
 
   /** Adds a contribution; `sample: false` only marks the hour as touched (a reset span). */
-  add(hour: number, amount: number, coveredMs: number, firstTs: number, lastTs: number, version: number, sample = true): void {
+  add(
+    hour: number,
+    amount: number,
+    coveredMs: number,
+    firstTs: number,
+    lastTs: number,
+    version: number,
+    sample = true,
+  ): void {
     let r = this.rows.get(hour);
     if (r === undefined) {
       r = { hour, sum: 0, min: amount, max: amount, samples: 0, firstTs, lastTs, coverage: 0, version };
@@ -84,7 +92,15 @@ class HourBuilder {
   }
 
   /** Spreads `amount` over [from, to) pro rata across the hours it touches. */
-  spread(from: number, to: number, amount: number, firstTs: number, lastTs: number, version: number, sample = true): void {
+  spread(
+    from: number,
+    to: number,
+    amount: number,
+    firstTs: number,
+    lastTs: number,
+    version: number,
+    sample = true,
+  ): void {
     const span = to - from;
     for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) {
       const covered = Math.min(to, h + HOUR_MS) - Math.max(from, h);
@@ -141,7 +157,8 @@ export function rollUp(series: Series, fromHour = -Infinity, toHour = Infinity):
       b.spread(ts[i - 1], ts[i], delta, ts[i - 1], ts[i], Math.max(offset[i - 1], offset[i]));
     }
   } else {
-    for (let i = 0; i < ts.length; i++) b.add(Math.floor(ts[i] / HOUR_MS) * HOUR_MS, value[i], HOUR_MS, ts[i], ts[i], offset[i]);
+    for (let i = 0; i < ts.length; i++)
+      b.add(Math.floor(ts[i] / HOUR_MS) * HOUR_MS, value[i], HOUR_MS, ts[i], ts[i], offset[i]);
   }
   return { rows: b.result(fromHour, toHour), rollovers, resets };
 }

@@ -28,7 +28,17 @@ function decode(task: DecodeTask): DecodeResult {
       const ageH = (task.now - r.ts) / HOUR_MS;
       late[LATE_BUCKETS_H.findIndex((ub) => ageH <= ub)]++;
       if (t === undefined) {
-        t = { tenant: b.tenant, meter: b.meter, kind: b.kind, unit: b.unit, readingType: b.readingType, intervalSeconds: b.intervalSeconds, zoneId: b.zoneId, minTs: r.ts, maxTs: r.ts };
+        t = {
+          tenant: b.tenant,
+          meter: b.meter,
+          kind: b.kind,
+          unit: b.unit,
+          readingType: b.readingType,
+          intervalSeconds: b.intervalSeconds,
+          zoneId: b.zoneId,
+          minTs: r.ts,
+          maxTs: r.ts,
+        };
         touched.set(key, t);
       }
       if (r.ts < t.minTs) t.minTs = r.ts;
@@ -39,7 +49,18 @@ function decode(task: DecodeTask): DecodeResult {
 }
 
 function rollUpTask(task: RollUpTask): RollUpResult {
-  const out = { series: [] as number[], hour: [] as number[], sum: [] as number[], min: [] as number[], max: [] as number[], samples: [] as number[], firstTs: [] as number[], lastTs: [] as number[], coverage: [] as number[], version: [] as number[] };
+  const out = {
+    series: [] as number[],
+    hour: [] as number[],
+    sum: [] as number[],
+    min: [] as number[],
+    max: [] as number[],
+    samples: [] as number[],
+    firstTs: [] as number[],
+    lastTs: [] as number[],
+    coverage: [] as number[],
+    version: [] as number[],
+  };
   let resets = 0;
   let rollovers = 0;
   for (let s = 0; s < task.meta.length; s++) {

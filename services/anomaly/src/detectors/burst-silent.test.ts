@@ -34,13 +34,27 @@ test('METER_SILENT: hourly meter silent for 48 h fires; a daily meter gets 72 h;
   };
   const hourly = Array.from({ length: 10 }, (_, i) => ({ reading: t0 + i * H }));
   assert.deepEqual(feed([...hourly, { now: t0 + 9 * H + 47 * H }]), []);
-  const silent = feed([...hourly, { now: t0 + 9 * H + 49 * H }, { now: t0 + 9 * H + 60 * H }, { reading: t0 + 80 * H }]);
-  assert.deepEqual(silent.map((t) => t.status), ['FIRING', 'RESOLVED']);
+  const silent = feed([
+    ...hourly,
+    { now: t0 + 9 * H + 49 * H },
+    { now: t0 + 9 * H + 60 * H },
+    { reading: t0 + 80 * H },
+  ]);
+  assert.deepEqual(
+    silent.map((t) => t.status),
+    ['FIRING', 'RESOLVED'],
+  );
   const daily = Array.from({ length: 5 }, (_, i) => ({ reading: t0 + i * 24 * H }));
   assert.deepEqual(feed([...daily, { now: t0 + 4 * 24 * H + 60 * H }]), [], '3 x 24 h = 72 h for a daily meter');
   assert.equal(feed([...daily, { now: t0 + 4 * 24 * H + 73 * H }]).length, 1);
   // A silence no tick saw (its end came in the same batch): reported, already over.
   const unseen = feed([...hourly, { reading: t0 + 9 * H + 100 * H }]);
-  assert.deepEqual(unseen.map((t) => [t.status, t.episodeStart]), [['FIRING', t0 + 9 * H + 48 * H], ['RESOLVED', t0 + 9 * H + 48 * H]]);
+  assert.deepEqual(
+    unseen.map((t) => [t.status, t.episodeStart]),
+    [
+      ['FIRING', t0 + 9 * H + 48 * H],
+      ['RESOLVED', t0 + 9 * H + 48 * H],
+    ],
+  );
   assert.deepEqual(feed([...hourly, { reading: t0 + 9 * H + 40 * H }]), [], 'a gap inside the limit is no silence');
 });

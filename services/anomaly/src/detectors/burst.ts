@@ -18,7 +18,9 @@ export interface BurstState {
   firing: { since: number } | null;
 }
 
-export function burst(params: BurstParams = BURST_DEFAULTS): Detector<{ hour: number; litres: number; coverage: number }, BurstState> {
+export function burst(
+  params: BurstParams = BURST_DEFAULTS,
+): Detector<{ hour: number; litres: number; coverage: number }, BurstState> {
   return {
     type: 'BURST',
     initial: () => ({ firing: null }),
@@ -28,13 +30,27 @@ export function burst(params: BurstParams = BURST_DEFAULTS): Detector<{ hour: nu
       const above = rateLph > params.thresholdLph && minutes >= params.minMinutes;
       const transitions: AlertTransition[] = [];
       if (above && state.firing === null) {
-        transitions.push({ type: 'BURST', status: 'FIRING', severity: 'CRITICAL', episodeStart: hour, at: hour + 3_600_000,
-          summary: `Possible burst: ${Math.round(rateLph)} L/h for ${Math.round(minutes)} minutes`, details: { rateLph, minutes, litres } });
+        transitions.push({
+          type: 'BURST',
+          status: 'FIRING',
+          severity: 'CRITICAL',
+          episodeStart: hour,
+          at: hour + 3_600_000,
+          summary: `Possible burst: ${Math.round(rateLph)} L/h for ${Math.round(minutes)} minutes`,
+          details: { rateLph, minutes, litres },
+        });
         return { state: { firing: { since: hour } }, transitions };
       }
       if (!above && state.firing !== null && coverage > 0) {
-        transitions.push({ type: 'BURST', status: 'RESOLVED', severity: 'CRITICAL', episodeStart: state.firing.since, at: hour + 3_600_000,
-          summary: `Flow back to ${Math.round(rateLph)} L/h`, details: { rateLph } });
+        transitions.push({
+          type: 'BURST',
+          status: 'RESOLVED',
+          severity: 'CRITICAL',
+          episodeStart: state.firing.since,
+          at: hour + 3_600_000,
+          summary: `Flow back to ${Math.round(rateLph)} L/h`,
+          details: { rateLph },
+        });
         return { state: { firing: null }, transitions };
       }
       return { state, transitions };

@@ -19,9 +19,27 @@ function run(series: [number, number][]): AlertTransition[] {
 }
 
 test('a room that drops to 4 °C warns, at 1.5 °C escalates, and resolves only back at 8 °C', () => {
-  const out = run([[0, 12], [15, 11.8], [30, 4], [45, 1.5], [60, 6], [75, 7.9], [90, 8.2]]);
-  assert.deepEqual(out.map((t) => [t.status, t.severity, (t.at - t0) / M]), [['FIRING', 'WARNING', 30], ['FIRING', 'CRITICAL', 45], ['RESOLVED', 'CRITICAL', 90]]);
-  assert.ok(out.every((t) => t.episodeStart === t0 + 30 * M), 'one episode');
+  const out = run([
+    [0, 12],
+    [15, 11.8],
+    [30, 4],
+    [45, 1.5],
+    [60, 6],
+    [75, 7.9],
+    [90, 8.2],
+  ]);
+  assert.deepEqual(
+    out.map((t) => [t.status, t.severity, (t.at - t0) / M]),
+    [
+      ['FIRING', 'WARNING', 30],
+      ['FIRING', 'CRITICAL', 45],
+      ['RESOLVED', 'CRITICAL', 90],
+    ],
+  );
+  assert.ok(
+    out.every((t) => t.episodeStart === t0 + 30 * M),
+    'one episode',
+  );
 });
 
 test('a room hovering around 5 °C fires once and does not flap', () => {
@@ -45,7 +63,13 @@ test('a steady fall warns early, before 5 °C, when the 2-hour fit reaches 0 °C
 
 test('a warm, stable room never alerts; the fit ignores a rising room', () => {
   assert.deepEqual(run(Array.from({ length: 20 }, (_, i) => [i * 15, 15 + (i % 3) * 0.1] as [number, number])), []);
-  assert.equal(zeroCrossing([{ ts: 0, c: 5 }, { ts: 1, c: 6 }]), null);
+  assert.equal(
+    zeroCrossing([
+      { ts: 0, c: 5 },
+      { ts: 1, c: 6 },
+    ]),
+    null,
+  );
 });
 
 test('a fast-cooling room warned early by the trend stays firing while it keeps falling', () => {

@@ -20,7 +20,14 @@ export interface FrostParams {
   trendMinReadings: number;
 }
 
-export const FROST_DEFAULTS: FrostParams = { warningC: 5, criticalC: 2, resolveC: 8, trendWindowMs: 2 * 3_600_000, trendHorizonMs: 4 * 3_600_000, trendMinReadings: 4 };
+export const FROST_DEFAULTS: FrostParams = {
+  warningC: 5,
+  criticalC: 2,
+  resolveC: 8,
+  trendWindowMs: 2 * 3_600_000,
+  trendHorizonMs: 4 * 3_600_000,
+  trendMinReadings: 4,
+};
 
 export interface FrostState {
   /** Recent readings inside the trend window, oldest first. */
@@ -33,10 +40,16 @@ export function zeroCrossing(points: readonly { ts: number; c: number }[]): { sl
   const n = points.length;
   if (n < 2) return null;
   const t0 = points[0].ts;
-  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  let sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   for (const p of points) {
     const x = p.ts - t0;
-    sx += x; sy += p.c; sxx += x * x; sxy += x * p.c;
+    sx += x;
+    sy += p.c;
+    sxx += x * x;
+    sxy += x * p.c;
   }
   const den = n * sxx - sx * sx;
   if (den === 0) return null;
@@ -51,7 +64,10 @@ export function frostRisk(params: FrostParams = FROST_DEFAULTS): Detector<{ ts: 
     type: 'FROST_RISK',
     initial: () => ({ recent: [], firing: null }),
     step(state, { ts, celsius }) {
-      const recent = [...state.recent.filter((p) => p.ts > ts - params.trendWindowMs && p.ts < ts), { ts, c: celsius }].sort((a, b) => a.ts - b.ts);
+      const recent = [
+        ...state.recent.filter((p) => p.ts > ts - params.trendWindowMs && p.ts < ts),
+        { ts, c: celsius },
+      ].sort((a, b) => a.ts - b.ts);
       const trend = recent.length >= params.trendMinReadings ? zeroCrossing(recent) : null;
       const early = trend !== null && trend.at - ts <= params.trendHorizonMs;
       const previous = recent.length >= 2 ? recent[recent.length - 2] : undefined;
@@ -60,18 +76,49 @@ export function frostRisk(params: FrostParams = FROST_DEFAULTS): Detector<{ ts: 
         celsius <= params.criticalC ? 'CRITICAL' : celsius <= params.warningC || early ? 'WARNING' : null;
       const transitions: AlertTransition[] = [];
       let firing = state.firing;
-      const details = { celsius, ...(trend ? { slopeCPerHour: trend.slope * 3_600_000, hoursToZero: Math.max(0, (trend.at - ts) / 3_600_000) } : {}) };
+      const details = {
+        celsius,
+        ...(trend
+          ? { slopeCPerHour: trend.slope * 3_600_000, hoursToZero: Math.max(0, (trend.at - ts) / 3_600_000) }
+          : {}),
+      };
       if (firing === null && wanted !== null) {
         firing = { severity: wanted, since: ts };
-        transitions.push({ type: 'FROST_RISK', status: 'FIRING', severity: wanted, episodeStart: ts, at: ts, details,
-          summary: celsius <= params.warningC ? `Room at ${celsius} °C: risk of frozen pipes` : `Room cooling towards 0 °C (${celsius} °C now)` });
+        transitions.push({
+          type: 'FROST_RISK',
+          status: 'FIRING',
+          severity: wanted,
+          episodeStart: ts,
+          at: ts,
+          details,
+          summary:
+            celsius <= params.warningC
+              ? `Room at ${celsius} °C: risk of frozen pipes`
+              : `Room cooling towards 0 °C (${celsius} °C now)`,
+        });
       } else if (firing !== null && wanted === 'CRITICAL' && firing.severity !== 'CRITICAL') {
         firing = { severity: 'CRITICAL', since: firing.since };
-        transitions.push({ type: 'FROST_RISK', status: 'FIRING', severity: 'CRITICAL', episodeStart: firing.since, at: ts, details, summary: `Room at ${celsius} °C: pipes about to freeze` });
+        transitions.push({
+          type: 'FROST_RISK',
+          status: 'FIRING',
+          severity: 'CRITICAL',
+          episodeStart: firing.since,
+          at: ts,
+          details,
+          summary: `Room at ${celsius} °C: pipes about to freeze`,
+        });
       } else if (firing !== null && celsius >= params.resolveC && !(early && falling)) {
         // Back above the resolve level and not still falling towards 0 °C (an early warning
         // raised while the room is above the level must not clear on its next, lower reading).
-        transitions.push({ type: 'FROST_RISK', status: 'RESOLVED', severity: firing.severity, episodeStart: firing.since, at: ts, details, summary: `Room back at ${celsius} °C` });
+        transitions.push({
+          type: 'FROST_RISK',
+          status: 'RESOLVED',
+          severity: firing.severity,
+          episodeStart: firing.since,
+          at: ts,
+          details,
+          summary: `Room back at ${celsius} °C`,
+        });
         firing = null;
       }
       return { state: { recent, firing }, transitions };

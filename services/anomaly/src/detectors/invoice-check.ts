@@ -17,14 +17,22 @@ export interface InvoiceCheckParams {
   waitMs: number;
 }
 
-export const INVOICE_DEFAULTS: InvoiceCheckParams = { toleranceAbs: 1, toleranceRel: 0.02, minCoverage: 0.999, waitMs: 10 * 86_400_000 };
+export const INVOICE_DEFAULTS: InvoiceCheckParams = {
+  toleranceAbs: 1,
+  toleranceRel: 0.02,
+  minCoverage: 0.999,
+  waitMs: 10 * 86_400_000,
+};
 
 export type InvoiceOutcome = 'MATCH' | 'MISMATCH' | 'PENDING' | 'INSUFFICIENT_DATA';
 
 /** Factor to a base unit per dimension (energy: Wh, volume: L). */
 const TO_BASE: Partial<Record<Unit, { dim: 'energy' | 'volume' | 'temperature'; factor: number }>> = {
-  WH: { dim: 'energy', factor: 1 }, KWH: { dim: 'energy', factor: 1e3 }, MWH: { dim: 'energy', factor: 1e6 },
-  L: { dim: 'volume', factor: 1 }, M3: { dim: 'volume', factor: 1e3 },
+  WH: { dim: 'energy', factor: 1 },
+  KWH: { dim: 'energy', factor: 1e3 },
+  MWH: { dim: 'energy', factor: 1e6 },
+  L: { dim: 'volume', factor: 1 },
+  M3: { dim: 'volume', factor: 1e3 },
 };
 
 /** Converts a quantity between units of the same dimension, or throws. */
@@ -59,14 +67,18 @@ export interface InvoiceCheckResult {
   coverage: number;
 }
 
-export function checkInvoice(input: InvoiceCheckInput, params: InvoiceCheckParams = INVOICE_DEFAULTS): InvoiceCheckResult {
+export function checkInvoice(
+  input: InvoiceCheckInput,
+  params: InvoiceCheckParams = INVOICE_DEFAULTS,
+): InvoiceCheckResult {
   const hours = (input.periodEnd - input.periodStart) / 3_600_000;
   const coverage = hours > 0 ? Math.min(1, input.coveredHours / hours) : 0;
   const metered = convert(input.meteredSum, input.meteredUnit, input.unit);
   const difference = input.billedQuantity - metered;
   const tolerance = Math.max(params.toleranceAbs, params.toleranceRel * Math.abs(metered));
   let outcome: InvoiceOutcome;
-  if (coverage < params.minCoverage) outcome = input.now >= input.periodEnd + params.waitMs ? 'INSUFFICIENT_DATA' : 'PENDING';
+  if (coverage < params.minCoverage)
+    outcome = input.now >= input.periodEnd + params.waitMs ? 'INSUFFICIENT_DATA' : 'PENDING';
   else outcome = Math.abs(difference) <= tolerance ? 'MATCH' : 'MISMATCH';
   return { outcome, metered, difference, tolerance, coverage };
 }

@@ -32,18 +32,42 @@ export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): Detector<
         const ts = input.reading;
         if (state.lastSeen !== null && ts <= state.lastSeen) return { state, transitions }; // late data says nothing of now
         const gap = state.lastSeen === null ? null : ts - state.lastSeen;
-        const usualGapMs = gap === null ? state.usualGapMs : state.usualGapMs === null ? gap : 0.9 * state.usualGapMs + 0.1 * gap;
+        const usualGapMs =
+          gap === null ? state.usualGapMs : state.usualGapMs === null ? gap : 0.9 * state.usualGapMs + 0.1 * gap;
         if (state.firing !== null) {
-          transitions.push({ type: 'METER_SILENT', status: 'RESOLVED', severity: 'WARNING', episodeStart: state.firing.since, at: ts,
-            summary: 'The meter reports again', details: { silentHours: gap === null ? 0 : gap / 3_600_000 } });
+          transitions.push({
+            type: 'METER_SILENT',
+            status: 'RESOLVED',
+            severity: 'WARNING',
+            episodeStart: state.firing.since,
+            at: ts,
+            summary: 'The meter reports again',
+            details: { silentHours: gap === null ? 0 : gap / 3_600_000 },
+          });
         } else if (gap !== null && gap > limit(state)) {
           // A silence that no clock tick saw (its end arrived in the same batch as the data that
           // would have revealed it): it happened all the same, so it is reported, already over.
           const since = state.lastSeen! + limit(state);
           const details = { silentHours: gap / 3_600_000, limitHours: limit(state) / 3_600_000 };
           transitions.push(
-            { type: 'METER_SILENT', status: 'FIRING', severity: 'WARNING', episodeStart: since, at: since, summary: `No reading for ${Math.round(gap / 3_600_000)} hours`, details },
-            { type: 'METER_SILENT', status: 'RESOLVED', severity: 'WARNING', episodeStart: since, at: ts, summary: 'The meter reports again', details },
+            {
+              type: 'METER_SILENT',
+              status: 'FIRING',
+              severity: 'WARNING',
+              episodeStart: since,
+              at: since,
+              summary: `No reading for ${Math.round(gap / 3_600_000)} hours`,
+              details,
+            },
+            {
+              type: 'METER_SILENT',
+              status: 'RESOLVED',
+              severity: 'WARNING',
+              episodeStart: since,
+              at: ts,
+              summary: 'The meter reports again',
+              details,
+            },
           );
         }
         return { state: { lastSeen: ts, usualGapMs, firing: null }, transitions };
@@ -52,8 +76,15 @@ export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): Detector<
       const silent = input.now - state.lastSeen;
       if (silent > limit(state)) {
         const since = state.lastSeen + limit(state);
-        transitions.push({ type: 'METER_SILENT', status: 'FIRING', severity: 'WARNING', episodeStart: since, at: input.now,
-          summary: `No reading for ${Math.round(silent / 3_600_000)} hours`, details: { silentHours: silent / 3_600_000, limitHours: limit(state) / 3_600_000 } });
+        transitions.push({
+          type: 'METER_SILENT',
+          status: 'FIRING',
+          severity: 'WARNING',
+          episodeStart: since,
+          at: input.now,
+          summary: `No reading for ${Math.round(silent / 3_600_000)} hours`,
+          details: { silentHours: silent / 3_600_000, limitHours: limit(state) / 3_600_000 },
+        });
         return { state: { ...state, firing: { since } }, transitions };
       }
       return { state, transitions };

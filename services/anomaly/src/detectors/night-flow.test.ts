@@ -6,7 +6,11 @@ import type { AlertTransition } from './detector.js';
 const H = 3_600_000;
 
 /** Feeds hourly litres from `start` (UTC); `flow(localHour, i)` gives each hour's litres. */
-function run(start: number, hours: number, flow: (local: { date: string; hour: number }, i: number) => number): AlertTransition[] {
+function run(
+  start: number,
+  hours: number,
+  flow: (local: { date: string; hour: number }, i: number) => number,
+): AlertTransition[] {
   const d = nightFlow();
   let s: NightFlowState = d.initial();
   const out: AlertTransition[] = [];
@@ -36,10 +40,13 @@ test('a leak on one night only does not fire with N = 2', () => {
 
 test('two leaky nights fire WARNING after the second night; a quiet night resolves', () => {
   const out = run(start, 24 * 6, nights(['2026-11-11', '2026-11-12'], 20));
-  assert.deepEqual(out.map((t) => [t.status, t.severity, new Date(t.at).toISOString()]), [
-    ['FIRING', 'WARNING', '2026-11-12T04:00:00.000Z'], // end of the local 02-05 window
-    ['RESOLVED', 'WARNING', '2026-11-13T04:00:00.000Z'],
-  ]);
+  assert.deepEqual(
+    out.map((t) => [t.status, t.severity, new Date(t.at).toISOString()]),
+    [
+      ['FIRING', 'WARNING', '2026-11-12T04:00:00.000Z'], // end of the local 02-05 window
+      ['RESOLVED', 'WARNING', '2026-11-13T04:00:00.000Z'],
+    ],
+  );
   assert.equal(out[0].details.minNightFlowLph, 20);
 });
 
@@ -67,5 +74,10 @@ test('DST nights: the spring night has 2 window hours, the autumn night 4, and b
 
 test('continuous flow: no zero-flow hour in 24 hours fires; one zero-flow hour resolves', () => {
   const out = run(start, 40, (_l, i) => (i < 30 ? 3 : 0));
-  assert.deepEqual(out.filter((t) => t.details.hoursWithoutZeroFlow !== undefined || t.summary.startsWith('A zero-flow')).map((t) => t.status), ['FIRING', 'RESOLVED']);
+  assert.deepEqual(
+    out
+      .filter((t) => t.details.hoursWithoutZeroFlow !== undefined || t.summary.startsWith('A zero-flow'))
+      .map((t) => t.status),
+    ['FIRING', 'RESOLVED'],
+  );
 });

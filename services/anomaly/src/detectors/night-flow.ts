@@ -20,7 +20,15 @@ export interface NightFlowParams {
   continuousHours: number;
 }
 
-export const NIGHT_FLOW_DEFAULTS: NightFlowParams = { timeZone: 'Europe/Oslo', startHour: 2, endHour: 5, warningLph: 12.5, criticalLph: 50, nights: 2, continuousHours: 24 };
+export const NIGHT_FLOW_DEFAULTS: NightFlowParams = {
+  timeZone: 'Europe/Oslo',
+  startHour: 2,
+  endHour: 5,
+  warningLph: 12.5,
+  criticalLph: 50,
+  nights: 2,
+  continuousHours: 24,
+};
 
 export interface NightFlowState {
   /** The night being collected: its local date and lowest hourly flow so far. */
@@ -46,7 +54,14 @@ export function localHour(ts: number, timeZone: string): { date: string; hour: n
   if (hit !== undefined) return hit;
   let f = formatters.get(timeZone);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(new Date(ts)).map((p) => [p.type, p.value]));
@@ -58,7 +73,9 @@ export function localHour(ts: number, timeZone: string): { date: string; hour: n
 
 const H = 3_600_000;
 
-export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detector<{ hour: number; litres: number }, NightFlowState> {
+export function nightFlow(
+  params: NightFlowParams = NIGHT_FLOW_DEFAULTS,
+): Detector<{ hour: number; litres: number }, NightFlowState> {
   const severityOf = (lph: number) => (lph > params.criticalLph ? 'CRITICAL' : 'WARNING') as 'WARNING' | 'CRITICAL';
 
   /** Closes the collected night: count it, fire after N leaky nights, resolve on a quiet one. */
@@ -72,15 +89,30 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
       s.leakyMin = s.leakyNights === 1 ? n.minLph : Math.min(s.leakyMin, n.minLph);
       if (s.firing === null && s.leakyNights >= params.nights) {
         s.firing = { since: end, severity: severityOf(s.leakyMin) };
-        transitions.push({ type: 'NIGHT_FLOW', variant: 'night', status: 'FIRING', severity: s.firing.severity, episodeStart: end, at: end,
+        transitions.push({
+          type: 'NIGHT_FLOW',
+          variant: 'night',
+          status: 'FIRING',
+          severity: s.firing.severity,
+          episodeStart: end,
+          at: end,
           summary: `Water ran all night for ${s.leakyNights} nights (lowest night flow ${n.minLph.toFixed(1)} L/h)`,
-          details: { minNightFlowLph: n.minLph, nights: s.leakyNights, thresholdLph: params.warningLph } });
+          details: { minNightFlowLph: n.minLph, nights: s.leakyNights, thresholdLph: params.warningLph },
+        });
       }
     } else {
       s.leakyNights = 0;
       if (s.firing !== null) {
-        transitions.push({ type: 'NIGHT_FLOW', variant: 'night', status: 'RESOLVED', severity: s.firing.severity, episodeStart: s.firing.since, at: end,
-          summary: `A quiet night (lowest night flow ${n.minLph.toFixed(1)} L/h)`, details: { minNightFlowLph: n.minLph } });
+        transitions.push({
+          type: 'NIGHT_FLOW',
+          variant: 'night',
+          status: 'RESOLVED',
+          severity: s.firing.severity,
+          episodeStart: s.firing.since,
+          at: end,
+          summary: `A quiet night (lowest night flow ${n.minLph.toFixed(1)} L/h)`,
+          details: { minNightFlowLph: n.minLph },
+        });
         s.firing = null;
       }
     }
@@ -105,7 +137,16 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
       if (litres <= 0) {
         s.lastZeroHour = hour;
         if (s.continuous !== null) {
-          transitions.push({ type: 'NIGHT_FLOW', variant: 'continuous', status: 'RESOLVED', severity: 'WARNING', episodeStart: s.continuous.since, at: hour, summary: 'A zero-flow hour: flow is no longer continuous', details: {} });
+          transitions.push({
+            type: 'NIGHT_FLOW',
+            variant: 'continuous',
+            status: 'RESOLVED',
+            severity: 'WARNING',
+            episodeStart: s.continuous.since,
+            at: hour,
+            summary: 'A zero-flow hour: flow is no longer continuous',
+            details: {},
+          });
           s.continuous = null;
         }
       } else {
@@ -113,8 +154,16 @@ export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detect
         const flowingHours = (hour - s.lastZeroHour) / H;
         if (s.continuous === null && flowingHours >= params.continuousHours) {
           s.continuous = { since: hour + H };
-          transitions.push({ type: 'NIGHT_FLOW', variant: 'continuous', status: 'FIRING', severity: 'WARNING', episodeStart: hour + H, at: hour + H,
-            summary: `Water has flowed every hour for ${flowingHours} hours`, details: { hoursWithoutZeroFlow: flowingHours } });
+          transitions.push({
+            type: 'NIGHT_FLOW',
+            variant: 'continuous',
+            status: 'FIRING',
+            severity: 'WARNING',
+            episodeStart: hour + H,
+            at: hour + H,
+            summary: `Water has flowed every hour for ${flowingHours} hours`,
+            details: { hoursWithoutZeroFlow: flowingHours },
+          });
         }
       }
       return { state: s, transitions };

@@ -19,7 +19,10 @@ interface AlertsQuery {
   limit?: number;
 }
 
-export function registerAlertRoutes(app: FastifyInstance, deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null }): void {
+export function registerAlertRoutes(
+  app: FastifyInstance,
+  deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null },
+): void {
   const db = deps.database;
   app.get<{ Querystring: AlertsQuery }>(
     '/v1/alerts',
@@ -51,15 +54,32 @@ export function registerAlertRoutes(app: FastifyInstance, deps: { clickhouse: Cl
       const rs = await deps.clickhouse.query({
         query: `SELECT alert_id, dedup_key, type, status, severity, tenant, meter, zone_id, toUnixTimestamp64Milli(starts_at) AS starts, toUnixTimestamp64Milli(ends_at) AS ends, summary, details
                 FROM ${db}.alerts FINAL WHERE ${conds.join(' AND ')} ORDER BY starts_at DESC, dedup_key LIMIT {limit:UInt32}`,
-        query_params: { status: q.status ?? '', type: q.type ?? '', meter: q.meter ?? '', zone: q.zone ?? '', since: q.since ? Date.parse(q.since) : 0, limit: q.limit ?? 1000 },
+        query_params: {
+          status: q.status ?? '',
+          type: q.type ?? '',
+          meter: q.meter ?? '',
+          zone: q.zone ?? '',
+          since: q.since ? Date.parse(q.since) : 0,
+          limit: q.limit ?? 1000,
+        },
         format: 'JSONEachRow',
         clickhouse_settings: Q,
       });
       const rows = await rs.json<Record<string, unknown>>();
       return {
         alerts: rows.map((r) => ({
-          alertId: r.alert_id, dedupKey: r.dedup_key, type: r.type, status: r.status, severity: r.severity, tenant: r.tenant, meter: r.meter, zoneId: r.zone_id,
-          startsAt: new Date(Number(r.starts)).toISOString(), endsAt: r.ends === null ? null : new Date(Number(r.ends)).toISOString(), summary: r.summary, details: r.details,
+          alertId: r.alert_id,
+          dedupKey: r.dedup_key,
+          type: r.type,
+          status: r.status,
+          severity: r.severity,
+          tenant: r.tenant,
+          meter: r.meter,
+          zoneId: r.zone_id,
+          startsAt: new Date(Number(r.starts)).toISOString(),
+          endsAt: r.ends === null ? null : new Date(Number(r.ends)).toISOString(),
+          summary: r.summary,
+          details: r.details,
         })),
       };
     },
@@ -70,7 +90,11 @@ export function registerAlertRoutes(app: FastifyInstance, deps: { clickhouse: Cl
     {
       preHandler: bearerAuth(deps.apiToken),
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { type: { type: 'string', enum: TYPES } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { type: { type: 'string', enum: TYPES } },
+        },
       },
     },
     async (req) => {

@@ -5,7 +5,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClickHouse, migrate, sinkInsertOptions, createRegistry, pipelineMetrics, type ClickHouseClient } from '@meterstream/core';
+import {
+  createClickHouse,
+  migrate,
+  sinkInsertOptions,
+  createRegistry,
+  pipelineMetrics,
+  type ClickHouseClient,
+} from '@meterstream/core';
 import { capturingLogger, testConfig } from '@meterstream/core/testing';
 import { STATE_COLUMNS, StateStore } from './state-store.js';
 
@@ -16,8 +23,19 @@ await migrate(clickhouse, { database: config.clickhouse.database, retention: con
 
 function store() {
   const { logger } = capturingLogger();
-  const insert = sinkInsertOptions(clickhouse, config.clickhouse.database, 'anomaly_state', STATE_COLUMNS, { metrics: pipelineMetrics(createRegistry('t')), logger, signal: new AbortController().signal });
-  return new StateStore<{ n: number }>({ clickhouse, database: config.clickhouse.database, source: 'topic-a', initial: () => ({ n: 0 }), insert, logger });
+  const insert = sinkInsertOptions(clickhouse, config.clickhouse.database, 'anomaly_state', STATE_COLUMNS, {
+    metrics: pipelineMetrics(createRegistry('t')),
+    logger,
+    signal: new AbortController().signal,
+  });
+  return new StateStore<{ n: number }>({
+    clickhouse,
+    database: config.clickhouse.database,
+    source: 'topic-a',
+    initial: () => ({ n: 0 }),
+    insert,
+    logger,
+  });
 }
 
 test('state as of just before a batch, whatever attempts of it wrote', async () => {
@@ -52,7 +70,11 @@ test('state as of just before a batch, whatever attempts of it wrote', async () 
   assert.equal(ps.get('m1').n, 2);
   ps = await store().begin(0, 15n);
   assert.equal(ps.get('m1').n, 2, 'restored after a restart');
-  assert.deepEqual([...ps.entries()].map(([k]) => k), ['m1'], 'every key of the partition is restored');
+  assert.deepEqual(
+    [...ps.entries()].map(([k]) => k),
+    ['m1'],
+    'every key of the partition is restored',
+  );
   // Another partition is another state.
   assert.equal((await store().begin(1, 0n)).has('m1'), false);
 });
@@ -66,10 +88,17 @@ test('an erased meter is forgotten: its state is not written back by the next ba
   await clickhouse.command({ query: `DELETE FROM ${config.clickhouse.database}.anomaly_state WHERE meter = 'gone'` });
   s.forget('gone');
   ps = await s.begin(7, 1n);
-  assert.deepEqual([...ps.entries()].map(([k]) => k), ['tenant\u001fstays\u001fWATER']);
+  assert.deepEqual(
+    [...ps.entries()].map(([k]) => k),
+    ['tenant\u001fstays\u001fWATER'],
+  );
   // Every key of the partition is rewritten (a silence tick can touch them all): not the erased one.
   for (const [k, v] of [...ps.entries()]) ps.set(k, 'tenant', k.split('\u001f')[1], { n: v.n + 1 });
   await s.flush(7, ps, 1n);
-  const rs = await clickhouse.query({ query: `SELECT count() AS n FROM ${config.clickhouse.database}.anomaly_state WHERE meter = 'gone'`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  const rs = await clickhouse.query({
+    query: `SELECT count() AS n FROM ${config.clickhouse.database}.anomaly_state WHERE meter = 'gone'`,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
   assert.equal((await rs.json<{ n: number }>())[0].n, 0);
 });

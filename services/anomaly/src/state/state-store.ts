@@ -72,7 +72,18 @@ interface Restored<S> {
 }
 
 /** Insert columns of `anomaly_state`, for the sink options. */
-export const STATE_COLUMNS = ['source', 'partition', 'key', 'tenant', 'meter', 'offset', 'state', 'prev_offset', 'prev_state', 'version'] as const;
+export const STATE_COLUMNS = [
+  'source',
+  'partition',
+  'key',
+  'tenant',
+  'meter',
+  'offset',
+  'state',
+  'prev_offset',
+  'prev_state',
+  'version',
+] as const;
 
 export class StateStore<S> {
   readonly #client: ClickHouseClient;
@@ -84,7 +95,14 @@ export class StateStore<S> {
   readonly #partitions = new Map<number, Restored<S>>();
   #seq = 0n;
 
-  constructor(opts: { clickhouse: ClickHouseClient; database: string; source: string; initial: () => S; insert: InsertOptions; logger: Logger }) {
+  constructor(opts: {
+    clickhouse: ClickHouseClient;
+    database: string;
+    source: string;
+    initial: () => S;
+    insert: InsertOptions;
+    logger: Logger;
+  }) {
     this.#client = opts.clickhouse;
     this.#database = opts.database;
     this.#source = opts.source;
@@ -95,7 +113,8 @@ export class StateStore<S> {
 
   /** Drops every in-memory state of a meter (an erasure). */
   forget(meter: string): void {
-    for (const p of this.#partitions.values()) for (const [k, e] of p.entries) if (e.meter === meter) p.entries.delete(k);
+    for (const p of this.#partitions.values())
+      for (const [k, e] of p.entries) if (e.meter === meter) p.entries.delete(k);
   }
 
   /** Forgets every in-memory partition (after a rebalance another instance may have moved on). */
@@ -147,7 +166,9 @@ export class StateStore<S> {
     });
     const entries = new Map<string, Entry<S>>();
     let rewound = 0;
-    for (const [key, tenant, meter, offset, state, prevOffset, prevState, version] of await rs.json<[string, string, string, string, string, string, string, string]>()) {
+    for (const [key, tenant, meter, offset, state, prevOffset, prevState, version] of await rs.json<
+      [string, string, string, string, string, string, string, string]
+    >()) {
       const off = BigInt(offset);
       if (off < firstOffset) {
         entries.set(key, { tenant, meter, offset: off, state: JSON.parse(state) as S, version: BigInt(version) });
@@ -156,11 +177,18 @@ export class StateStore<S> {
       // Written by an attempt of a batch being delivered again: start from what it started from.
       rewound++;
       const prev = BigInt(prevOffset);
-      if (prev >= 0n && prev < firstOffset) entries.set(key, { tenant, meter, offset: prev, state: JSON.parse(prevState) as S, version: BigInt(version) });
-      else if (prev >= firstOffset) this.#log.warn({ source: this.#source, partition, offset, firstOffset: String(firstOffset) }, 'state is ahead of the batch by more than one attempt; starting the key afresh');
+      if (prev >= 0n && prev < firstOffset)
+        entries.set(key, { tenant, meter, offset: prev, state: JSON.parse(prevState) as S, version: BigInt(version) });
+      else if (prev >= firstOffset)
+        this.#log.warn(
+          { source: this.#source, partition, offset, firstOffset: String(firstOffset) },
+          'state is ahead of the batch by more than one attempt; starting the key afresh',
+        );
     }
-    this.#log.info({ source: this.#source, partition, keys: entries.size, rewound, firstOffset: String(firstOffset) }, 'detector state restored');
+    this.#log.info(
+      { source: this.#source, partition, keys: entries.size, rewound, firstOffset: String(firstOffset) },
+      'detector state restored',
+    );
     return { entries, applied: -1n };
   }
 }
-

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClickHouse, createLogger, createRegistry, loadConfig, migrate, pipelineMetrics, type CleanReadingBatch } from '@meterstream/core';
+import {
+  createClickHouse,
+  createLogger,
+  createRegistry,
+  loadConfig,
+  migrate,
+  pipelineMetrics,
+  type CleanReadingBatch,
+} from '@meterstream/core';
 import { ReadingsRawSink, inboxLine } from './readings-raw.sink.js';
 
 const config = loadConfig({ METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-sink-')) });
@@ -18,8 +26,20 @@ const day0 = Date.UTC(2026, 10, 20);
 
 function batch(meter: string, values: number[], extra: Partial<CleanReadingBatch> = {}): CleanReadingBatch {
   return {
-    tenant: 'default', meter, kind: 'WATER', unit: 'L', readingType: 'INTERVAL', intervalSeconds: 3600, zoneId: 'Z\t1', priceArea: null,
-    readings: values.map((value, i) => ({ ts: day0 + i * 3_600_000, value, quality: 'MEASURED' as const, offset: 100 + i })),
+    tenant: 'default',
+    meter,
+    kind: 'WATER',
+    unit: 'L',
+    readingType: 'INTERVAL',
+    intervalSeconds: 3600,
+    zoneId: 'Z\t1',
+    priceArea: null,
+    readings: values.map((value, i) => ({
+      ts: day0 + i * 3_600_000,
+      value,
+      quality: 'MEASURED' as const,
+      offset: 100 + i,
+    })),
     ...extra,
   };
 }
@@ -30,30 +50,54 @@ async function rows(db: string) {
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  return rs.json<{ meter: string; ts: number; value: number; quality: string; zone_id: string; source_partition: number; source_offset: number; version: number }>();
+  return rs.json<{
+    meter: string;
+    ts: number;
+    value: number;
+    quality: string;
+    zone_id: string;
+    source_partition: number;
+    source_offset: number;
+    version: number;
+  }>();
 }
 
 test('one inbox row per batch becomes one readings_raw row per reading, with quality-ranked versions', async () => {
   const db = 'sink_a';
   await migrate(client, { database: db, retention: config.retention });
-  const sink = new ReadingsRawSink(client, db, pipelineMetrics(createRegistry('t')), logger, new AbortController().signal);
+  const sink = new ReadingsRawSink(
+    client,
+    db,
+    pipelineMetrics(createRegistry('t')),
+    logger,
+    new AbortController().signal,
+  );
   const b = batch('aa', [1.5, 2, 0]);
   b.readings[1].quality = 'CORRECTED';
   b.readings[2].quality = 'ESTIMATED';
   assert.deepEqual(await sink.write([b, batch('bb', [7])], 2), []);
   const got = await rows(db);
-  assert.deepEqual(got.map((r) => [r.meter, r.ts, r.value, r.quality, r.zone_id, r.source_partition, r.source_offset, r.version]), [
-    ['aa', day0, 1.5, 'MEASURED', 'Z\t1', 2, 100, 2 ** 48 + 100],
-    ['aa', day0 + 3_600_000, 2, 'CORRECTED', 'Z\t1', 2, 101, 2 * 2 ** 48 + 101],
-    ['aa', day0 + 7_200_000, 0, 'ESTIMATED', 'Z\t1', 2, 102, 102],
-    ['bb', day0, 7, 'MEASURED', 'Z\t1', 2, 100, 2 ** 48 + 100],
-  ]);
+  assert.deepEqual(
+    got.map((r) => [r.meter, r.ts, r.value, r.quality, r.zone_id, r.source_partition, r.source_offset, r.version]),
+    [
+      ['aa', day0, 1.5, 'MEASURED', 'Z\t1', 2, 100, 2 ** 48 + 100],
+      ['aa', day0 + 3_600_000, 2, 'CORRECTED', 'Z\t1', 2, 101, 2 * 2 ** 48 + 101],
+      ['aa', day0 + 7_200_000, 0, 'ESTIMATED', 'Z\t1', 2, 102, 102],
+      ['bb', day0, 7, 'MEASURED', 'Z\t1', 2, 100, 2 ** 48 + 100],
+    ],
+  );
 });
 
 test('a batch ClickHouse refuses is isolated: the others are stored, it is returned with the error', async () => {
   const db = 'sink_b';
   await migrate(client, { database: db, retention: config.retention });
-  const sink = new ReadingsRawSink(client, db, pipelineMetrics(createRegistry('t')), logger, new AbortController().signal);
+  const sink = new ReadingsRawSink(
+    client,
+    db,
+    pipelineMetrics(createRegistry('t')),
+    logger,
+    new AbortController().signal,
+  );
   const broken = batch('cc', [1]);
   broken.readings[0].ts = Number.NaN; // validation never lets this through; here it stands for any row ClickHouse refuses
   assert.match(inboxLine(broken, 0), /\[NaN\]/);

@@ -8,11 +8,34 @@
  * batches are bisected down to the ones it refuses, whose messages the caller dead-letters, so
  * one bad message never blocks a partition nor drags good ones along.
  */
-import { insertTsv, isBadDataError, sinkInsertOptions, tsvEscape, tsvNullable, type ClickHouseClient, type InsertOptions, type CleanReadingBatch, type Logger, type PipelineMetrics, type Quality } from '@meterstream/core';
+import {
+  insertTsv,
+  isBadDataError,
+  sinkInsertOptions,
+  tsvEscape,
+  tsvNullable,
+  type ClickHouseClient,
+  type InsertOptions,
+  type CleanReadingBatch,
+  type Logger,
+  type PipelineMetrics,
+  type Quality,
+} from '@meterstream/core';
 
 const INBOX_COLUMNS = [
-  'tenant', 'meter', 'kind', 'unit', 'reading_type', 'interval_seconds', 'zone_id', 'price_area',
-  'source_partition', 'ts_ms', 'values', 'quality_ranks', 'source_offsets',
+  'tenant',
+  'meter',
+  'kind',
+  'unit',
+  'reading_type',
+  'interval_seconds',
+  'zone_id',
+  'price_area',
+  'source_partition',
+  'ts_ms',
+  'values',
+  'quality_ranks',
+  'source_offsets',
 ] as const;
 
 /** Quality ranks of the version: a better quality replaces a worse one. */
@@ -44,8 +67,19 @@ export interface RefusedBatch {
 export class ReadingsRawSink {
   readonly #options: InsertOptions;
 
-  constructor(client: ClickHouseClient, database: string, metrics: PipelineMetrics, logger: Logger, signal: AbortSignal) {
-    this.#options = sinkInsertOptions(client, database, 'readings_raw_inbox', INBOX_COLUMNS, { metrics, logger, signal, label: 'readings_raw' });
+  constructor(
+    client: ClickHouseClient,
+    database: string,
+    metrics: PipelineMetrics,
+    logger: Logger,
+    signal: AbortSignal,
+  ) {
+    this.#options = sinkInsertOptions(client, database, 'readings_raw_inbox', INBOX_COLUMNS, {
+      metrics,
+      logger,
+      signal,
+      label: 'readings_raw',
+    });
   }
 
   /**
@@ -53,13 +87,20 @@ export class ReadingsRawSink {
    * refused as bad data (usually none). Other failures throw.
    */
   async write(batches: readonly CleanReadingBatch[], partition: number): Promise<RefusedBatch[]> {
-    return this.#write(batches.map((b) => inboxLine(b, partition)), batches);
+    return this.#write(
+      batches.map((b) => inboxLine(b, partition)),
+      batches,
+    );
   }
 
   async #write(lines: string[], batches: readonly CleanReadingBatch[]): Promise<RefusedBatch[]> {
     if (batches.length === 0) return [];
     try {
-      await insertTsv(this.#options, lines.join(''), batches.reduce((n, b) => n + b.readings.length, 0));
+      await insertTsv(
+        this.#options,
+        lines.join(''),
+        batches.reduce((n, b) => n + b.readings.length, 0),
+      );
       return [];
     } catch (err) {
       if (!isBadDataError(err)) throw err;

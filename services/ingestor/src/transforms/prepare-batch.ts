@@ -4,7 +4,14 @@
  * be decoded or validated. The same clean batches feed `readings_raw` and the clean topic.
  * Pure apart from the codec and pseudonymiser caches.
  */
-import { isMeterError, type DeadLetter as CoreDeadLetter, type AvroCodec, type CleanReadingBatch, type MeterReading, type Pseudonymiser } from '@meterstream/core';
+import {
+  isMeterError,
+  type DeadLetter as CoreDeadLetter,
+  type AvroCodec,
+  type CleanReadingBatch,
+  type MeterReading,
+  type Pseudonymiser,
+} from '@meterstream/core';
 import { validateBatch, validateReading, type Rejection, type ValidationLimits } from './validate-reading.js';
 
 /** A Kafka message as the transform needs it. */
@@ -51,12 +58,34 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
   // Keyed by the raw header: the pseudonym (an HMAC, or an LRU look-up) is computed once per
   // meter and batch, not once per message.
   const groupOf = (h: Header): CleanReadingBatch => {
-    const id = h.tenant + '\u001f' + h.meterId + '\u001f' + h.kind + '\u001f' + h.unit + '\u001f' + h.readingType + '\u001f' + h.intervalSeconds + '\u001f' + (h.zoneId ?? '\u0000') + '\u001f' + (h.priceArea ?? '\u0000');
+    const id =
+      h.tenant +
+      '\u001f' +
+      h.meterId +
+      '\u001f' +
+      h.kind +
+      '\u001f' +
+      h.unit +
+      '\u001f' +
+      h.readingType +
+      '\u001f' +
+      h.intervalSeconds +
+      '\u001f' +
+      (h.zoneId ?? '\u0000') +
+      '\u001f' +
+      (h.priceArea ?? '\u0000');
     let group = groups.get(id);
     if (group === undefined) {
       group = {
-        tenant: h.tenant, meter: ctx.pseudonymiser.of(h.tenant, h.meterId), kind: h.kind, unit: h.unit, readingType: h.readingType,
-        intervalSeconds: h.intervalSeconds, zoneId: h.zoneId, priceArea: h.priceArea, readings: [],
+        tenant: h.tenant,
+        meter: ctx.pseudonymiser.of(h.tenant, h.meterId),
+        kind: h.kind,
+        unit: h.unit,
+        readingType: h.readingType,
+        intervalSeconds: h.intervalSeconds,
+        zoneId: h.zoneId,
+        priceArea: h.priceArea,
+        readings: [],
       };
       groups.set(id, group);
     }

@@ -6,8 +6,17 @@ import { validateBatch, validateReading } from './validate-reading.js';
 const now = Date.UTC(2026, 10, 1, 12);
 const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000 };
 const good: MeterReading = {
-  meterId: '707057500000000017', tenant: 'oslo-vann', kind: 'WATER', unit: 'L', readingType: 'INTERVAL',
-  ts: now - 3_600_000, intervalSeconds: 3600, value: 12.5, quality: 'MEASURED', zoneId: 'Z1', priceArea: null,
+  meterId: '707057500000000017',
+  tenant: 'oslo-vann',
+  kind: 'WATER',
+  unit: 'L',
+  readingType: 'INTERVAL',
+  ts: now - 3_600_000,
+  intervalSeconds: 3600,
+  value: 12.5,
+  quality: 'MEASURED',
+  zoneId: 'Z1',
+  priceArea: null,
 };
 
 test('a plausible water interval reading is valid', () => {
@@ -39,14 +48,31 @@ for (const [name, change, reason] of cases) {
 }
 
 test('temperatures: below zero is fine, 150 °C is not', () => {
-  const t = { ...good, kind: 'TEMPERATURE' as const, unit: 'CELSIUS' as const, readingType: 'INSTANT' as const, intervalSeconds: 0 };
+  const t = {
+    ...good,
+    kind: 'TEMPERATURE' as const,
+    unit: 'CELSIUS' as const,
+    readingType: 'INSTANT' as const,
+    intervalSeconds: 0,
+  };
   assert.equal(validateReading({ ...t, value: -12 }, now, limits), null);
   assert.equal(validateReading({ ...t, value: 150 }, now, limits)?.reason, 'value_out_of_range');
 });
 
 const batch: MeterReadingBatch = {
-  meterId: 'm', tenant: 'default', kind: 'ELECTRICITY_IMPORT', unit: 'KWH', readingType: 'INTERVAL', intervalSeconds: 900,
-  zoneId: null, priceArea: 'NO1', readings: Array.from({ length: 96 }, (_, i) => ({ ts: now - 86_400_000 + i * 900_000, value: 0.1, quality: 'MEASURED' as const })),
+  meterId: 'm',
+  tenant: 'default',
+  kind: 'ELECTRICITY_IMPORT',
+  unit: 'KWH',
+  readingType: 'INTERVAL',
+  intervalSeconds: 900,
+  zoneId: null,
+  priceArea: 'NO1',
+  readings: Array.from({ length: 96 }, (_, i) => ({
+    ts: now - 86_400_000 + i * 900_000,
+    value: 0.1,
+    quality: 'MEASURED' as const,
+  })),
 };
 
 test('a daily quarter-hour batch is valid; empty, oversize and one bad value are refused whole', () => {

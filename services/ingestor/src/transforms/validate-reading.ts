@@ -37,14 +37,18 @@ const TEMPERATURE_RANGE = [-60, 100] as const;
 
 const MAX_ID_LENGTH = 128;
 
-type Header = Pick<MeterReading, 'meterId' | 'tenant' | 'kind' | 'unit' | 'readingType' | 'intervalSeconds' | 'zoneId' | 'priceArea'>;
+type Header = Pick<
+  MeterReading,
+  'meterId' | 'tenant' | 'kind' | 'unit' | 'readingType' | 'intervalSeconds' | 'zoneId' | 'priceArea'
+>;
 
 function reject(reason: string, detail: string): Rejection {
   return { reason, detail };
 }
 
 function checkHeader(h: Header): Rejection | null {
-  if (h.meterId.length === 0 || h.meterId.length > MAX_ID_LENGTH) return reject('bad_meter_id', `meterId must have 1..${MAX_ID_LENGTH} characters`);
+  if (h.meterId.length === 0 || h.meterId.length > MAX_ID_LENGTH)
+    return reject('bad_meter_id', `meterId must have 1..${MAX_ID_LENGTH} characters`);
   if (h.tenant.length === 0 || h.tenant.length > MAX_ID_LENGTH || !/^[A-Za-z0-9._-]+$/.test(h.tenant)) {
     return reject('bad_tenant', 'tenant must be 1..128 of letters, digits, dot, dash, underscore');
   }
@@ -60,16 +64,26 @@ function checkHeader(h: Header): Rejection | null {
     return reject('bad_interval', `intervalSeconds must be 0 for ${h.readingType} readings`);
   }
   if (h.zoneId !== null && h.zoneId.length > MAX_ID_LENGTH) return reject('bad_zone', 'zoneId too long');
-  if (h.priceArea !== null && !/^[A-Z]{2}\d{0,2}$/.test(h.priceArea)) return reject('bad_price_area', 'priceArea must look like NO1 or SE4');
+  if (h.priceArea !== null && !/^[A-Z]{2}\d{0,2}$/.test(h.priceArea))
+    return reject('bad_price_area', 'priceArea must look like NO1 or SE4');
   return null;
 }
 
-function checkValue(kind: MeterKind, readingType: ReadingType, ts: number, value: number, now: number, limits: ValidationLimits): Rejection | null {
+function checkValue(
+  kind: MeterKind,
+  readingType: ReadingType,
+  ts: number,
+  value: number,
+  now: number,
+  limits: ValidationLimits,
+): Rejection | null {
   if (!Number.isFinite(value)) return reject('non_finite_value', `value ${value} is not a finite number`);
   if (!Number.isSafeInteger(ts) || ts < MIN_TS) return reject('ts_too_old', `ts ${ts} is before 2000-01-01`);
-  if (ts > now + limits.maxFutureMs) return reject('ts_in_future', `ts ${new Date(ts).toISOString()} is more than ${limits.maxFutureMs / 1000}s ahead`);
+  if (ts > now + limits.maxFutureMs)
+    return reject('ts_in_future', `ts ${new Date(ts).toISOString()} is more than ${limits.maxFutureMs / 1000}s ahead`);
   if (kind === 'TEMPERATURE') {
-    if (value < TEMPERATURE_RANGE[0] || value > TEMPERATURE_RANGE[1]) return reject('value_out_of_range', `temperature ${value} outside ${TEMPERATURE_RANGE.join('..')} °C`);
+    if (value < TEMPERATURE_RANGE[0] || value > TEMPERATURE_RANGE[1])
+      return reject('value_out_of_range', `temperature ${value} outside ${TEMPERATURE_RANGE.join('..')} °C`);
   } else if (value < 0) {
     // Consumption and registers never go below zero; export has its own kind.
     return reject('negative_value', `${readingType} value ${value} is negative`);
@@ -87,7 +101,8 @@ export function validateBatch(b: MeterReadingBatch, now: number, limits: Validat
   const header = checkHeader(b);
   if (header) return header;
   if (b.readings.length === 0) return reject('empty_batch', 'batch has no readings');
-  if (b.readings.length > limits.maxBatchReadings) return reject('oversize_batch', `batch has ${b.readings.length} readings, limit ${limits.maxBatchReadings}`);
+  if (b.readings.length > limits.maxBatchReadings)
+    return reject('oversize_batch', `batch has ${b.readings.length} readings, limit ${limits.maxBatchReadings}`);
   for (let i = 0; i < b.readings.length; i++) {
     const r = b.readings[i];
     const bad = checkValue(b.kind, b.readingType, r.ts, r.value, now, limits);
