@@ -1,20 +1,80 @@
-/** @meterstream/core: what every meterstream service shares. */
-export * from './errors.js';
-export * from './config.js';
-export * from './paths.js';
-export * from './pseudonym.js';
-export * from './lifecycle.js';
-export * from './avro/index.js';
-export * from './clickhouse/client.js';
+/**
+ * @meterstream/core: what every meterstream service shares. An explicit list, as fastify and
+ * kafkajs keep theirs: what is not exported here is private to the package. Test support is
+ * the one other entry point (`@meterstream/core/testing`).
+ */
+export { MeterError, ConfigError, isMeterError, type MeterErrorCode, type RecordContext } from './errors.js';
+export {
+  VARIABLES,
+  loadConfig,
+  parsePseudonymKey,
+  requirePseudonymKey,
+  type AggregatorConfig,
+  type AnomalyConfig,
+  type ClickHouseConfig,
+  type DetectorSettings,
+  type FetchConfig,
+  type IngestorConfig,
+  type KafkaConfig,
+  type MeterstreamConfig,
+  type RetentionConfig,
+  type TopicsConfig,
+} from './config.js';
+export { REPO_ROOT, repoPath } from './paths.js';
+export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudonym.js';
+export { sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
+export {
+  AvroCodec,
+  createAvroCodec,
+  loadSchemaSet,
+  type Alert,
+  type AlertSeverity,
+  type AlertStatus,
+  type AlertType,
+  type BatchReading,
+  type CleanReading,
+  type CleanReadingBatch,
+  type HourlyBatch,
+  type HourlyValue,
+  type Invoice,
+  type MeterKind,
+  type MeterReading,
+  type MeterReadingBatch,
+  type Quality,
+  type ReadingType,
+  type RecordName,
+  type Unit,
+} from './avro/index.js';
+export { createClickHouse, type ClickHouseClient } from './clickhouse/client.js';
 export { urgently } from './clickhouse/engine-queue.js';
-export * from './clickhouse/migrations.js';
-export * from './clickhouse/insert.js';
-export * from './kafka/client.js';
-export * from './http/server.js';
-export * from './telemetry/logger.js';
-export * from './telemetry/metrics.js';
-export * from './kafka/transactional-consumer.js';
-export * from './kafka/dead-letter.js';
+export { migrate, type MigrateOptions, type MigrateResult } from './clickhouse/migrations.js';
+export {
+  insertTsv,
+  isBadDataError,
+  isRetriableClickHouseError,
+  sinkInsertOptions,
+  tsvEscape,
+  tsvMillis,
+  tsvNullable,
+  type InsertOptions,
+} from './clickhouse/insert.js';
+export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
+export {
+  bearerAuth,
+  createHttpServer,
+  errorResponses,
+  type HttpServerOptions,
+  type ReadinessCheck,
+} from './http/server.js';
+export { createLogger, type Logger } from './telemetry/logger.js';
+export { createRegistry, pipelineMetrics, type PipelineMetrics } from './telemetry/metrics.js';
+export {
+  TransactionalConsumer,
+  type BatchHandler,
+  type BatchOutput,
+  type TransactionalConsumerOptions,
+} from './kafka/transactional-consumer.js';
+export { DLQ_HEADERS, deadLetterRecords, type DeadLetter } from './kafka/dead-letter.js';
 export { erasures, eraseMeter } from './clickhouse/meter-data.js';
 export { registerMeterDataRoutes } from './http/meter-data.routes.js';
 export type { ServiceDeps } from './service-deps.js';

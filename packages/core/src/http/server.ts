@@ -116,12 +116,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply
-      .status(status)
-      .send({
-        error: status >= 500 ? 'internal error' : err.message,
-        code: err.code ?? (err.validation ? 'FST_ERR_VALIDATION' : 'ERROR'),
-      });
+    void reply.status(status).send({
+      error: status >= 500 ? 'internal error' : err.message,
+      code: err.code ?? (err.validation ? 'FST_ERR_VALIDATION' : 'ERROR'),
+    });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'NOT_FOUND' });

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClickHouse, createHttpServer, createLogger, createRegistry } from '@meterstream/core';
-import { registerMeterDataRoutes } from '@meterstream/core/http/meter-data.routes';
+import { registerMeterDataRoutes } from '@meterstream/core';
 import { registerHourlyRoute } from './hourly.route.js';
 
 // Registering routes never talks to ClickHouse: a client for a closed port is enough.
