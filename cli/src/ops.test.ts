@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createRegistry, repoPath } from '@meterstream/core';
 
 const INSTALL_HINT =
-  "install Debian's packages with `apt-get install -y --no-install-recommends prometheus docker-compose` (.ci/run does this in CI)";
+  "install Debian's packages with `apt-get install -y --no-install-recommends prometheus docker-compose` (npm test does this when it runs as root or with passwordless sudo)";
 
 interface RunResult {
   code: number | null;

@@ -26,7 +26,7 @@ import {
 } from '@meterstream/core/testing';
 
 const INSTALL_HINT =
-  "install Debian's package with `apt-get install -y --no-install-recommends prometheus` (.ci/run does this in CI)";
+  "install Debian's package with `apt-get install -y --no-install-recommends prometheus` (npm test does this when it runs as root or with passwordless sudo)";
 const JOB = 'meterstream-ingestor';
 
 /** A port that was free a moment ago (Prometheus is restarted on another one if it was taken meanwhile). */
