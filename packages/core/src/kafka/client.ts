@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type Admin, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
 import { MeterError } from '../errors.js';
+import { kafkajsLogLevel } from './kafkajs-log-level.js';
 import { repoPath } from '../paths.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -24,29 +25,20 @@ export function createKafka(config: KafkaConfig, brokers: string[], logger: Logg
     // No client-level `retry`: idempotent producers inherit it and a bounded retry count
     // would weaken their exactly-once guarantee (kafkajs warns about it).
     logLevel: logLevel.INFO,
+    // Routine consumer-group traffic (rebalances, rejoins, coordinator moves) is info or
+    // debug, not the warnings kafkajs makes of it: see kafkajs-log-level.ts.
     logCreator: () => (entry: LogEntry) => {
       const { message, ...extra } = entry.log;
-      const fields = { ns: entry.namespace, ...extra };
-      // kafkajs logs every failed response of a connection at ERROR, retriable ones too
-      // ("coordinator is loading" while a broker starts); failures that matter surface as
-      // thrown errors and consumer CRASH events, which are logged at error.
-      // Broker answers that kafkajs simply retries (a transaction begun while the broker still
-      // writes the previous one's markers; a coordinator moving or loading) are routine.
-      if (
-        entry.level === logLevel.ERROR &&
-        ROUTINE_RETRY.test(`${message} ${String((extra as { error?: unknown }).error ?? '')}`)
-      )
-        log.debug(fields, message);
-      else if (entry.level === logLevel.ERROR && entry.namespace !== 'Connection') log.error(fields, message);
-      else if (entry.level === logLevel.ERROR) log.warn(fields, message);
-      else if (entry.level === logLevel.WARN) log.warn(fields, message);
-      else if (entry.level === logLevel.INFO) log.debug(fields, message);
+      const level = kafkajsLogLevel({
+        level: entry.level,
+        namespace: entry.namespace,
+        message,
+        error: (extra as { error?: unknown }).error,
+      });
+      if (level !== null) log[level]({ ns: entry.namespace, ...extra }, message);
     },
   });
 }
-
-const ROUTINE_RETRY =
-  /concurrent operation on the same transaction|coordinator is loading|not the correct coordinator/i;
 
 /** The configured brokers, or the project's local broker (started when not running). */
 export async function resolveBrokers(config: KafkaConfig, logger: Logger): Promise<string[]> {
