@@ -8,8 +8,24 @@ export type { Logger };
 
 const REDACT = ['meterId', '*.meterId', 'value.meterId', 'key', 'record'];
 
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** pino level (`fatal`..`trace`, `silent`). */
+  level: string;
+  /** The `name` field of every line; default `meterstream`. */
+  name?: string;
+  /** Where lines go; default stdout. Ignored with `file`. */
+  destination?: NodeJS.WritableStream;
+  /** A file the lines are appended to (its directory created), instead of a stream. */
+  file?: string;
+}
+
 /** Creates the process logger. */
-export function createLogger(options: { level: string; name?: string; destination?: NodeJS.WritableStream }): Logger {
+export function createLogger(options: LoggerOptions): Logger {
+  const destination =
+    options.file !== undefined
+      ? pino.destination({ dest: options.file, mkdir: true, append: true, sync: false })
+      : ((options.destination as pino.DestinationStream | undefined) ?? pino.destination({ fd: 1, sync: false }));
   return pino(
     {
       level: options.level,
@@ -17,6 +33,6 @@ export function createLogger(options: { level: string; name?: string; destinatio
       redact: { paths: REDACT, remove: true },
       base: { pid: process.pid },
     },
-    (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ fd: 1, sync: false }),
+    destination,
   );
 }
