@@ -311,10 +311,10 @@ function composeConfig(vars: Record<string, string>, extra: string[] = []): RunR
   }
 }
 
-/** Variables of the README's configuration table. */
+/** Variables of the configuration reference (docs/configuration.md). */
 function documentedVariables(): Set<string> {
-  const readme = readFileSync(repoPath('README.md'), 'utf8');
-  return new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]));
+  const reference = readFileSync(repoPath('docs', 'configuration.md'), 'utf8');
+  return new Set([...reference.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]));
 }
 
 const SERVICES = ['ingestor', 'aggregator', 'anomaly'] as const;
@@ -349,7 +349,7 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
   const documented = documentedVariables();
   assert.ok(
     documented.has('KAFKA_BROKERS') && documented.has('METERSTREAM_PSEUDONYM_KEY'),
-    'could not read the README configuration table',
+    'could not read the tables of docs/configuration.md',
   );
   const repo = repoPath();
   for (const name of SERVICES) {
@@ -365,7 +365,7 @@ test('docker-compose validates docker-compose.yml: the stack, its wiring and the
     assert.equal(s.depends_on.clickhouse.condition, 'service_healthy');
     // A service refuses to start on a METERSTREAM_* variable it does not know.
     for (const v of Object.keys(s.environment))
-      assert.ok(documented.has(v), `${name} sets ${v}, which the README's configuration table does not list`);
+      assert.ok(documented.has(v), `${name} sets ${v}, which docs/configuration.md does not list`);
     // Replicas get distinct transactional ids from their container host names (see the file's header).
     assert.equal(
       s.environment.METERSTREAM_INSTANCE_ID,
