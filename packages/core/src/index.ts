@@ -5,9 +5,7 @@
  */
 export { MeterError, ConfigError, isMeterError, type MeterErrorCode, type RecordContext } from './errors.js';
 export {
-  VARIABLES,
   loadConfig,
-  parsePseudonymKey,
   requirePseudonymKey,
   type AggregatorConfig,
   type AnomalyConfig,
@@ -20,6 +18,10 @@ export {
   type RetentionConfig,
   type TopicsConfig,
 } from './config.js';
+export { VARIABLES, type Variable } from './config/settings.js';
+export { parsePseudonymKey } from './config/parse.js';
+export { DETECTOR_DEFAULTS } from './config/detectors.js';
+export { renderConfigurationDoc } from './config/doc.js';
 export { REPO_ROOT, repoPath } from './paths.js';
 export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudonym.js';
 export { sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
