@@ -1,11 +1,11 @@
 /** The detectors of each tenant, built once from the defaults and the tenant's overrides. */
 import type { AnomalyConfig, DetectorSettings } from '@meterstream/core';
-import { burst, type BurstState } from './detectors/burst.js';
+import { burst, burstParams, type BurstState } from './detectors/burst.js';
 import type { Detector } from './detectors/detector.js';
-import { frostRisk, type FrostState } from './detectors/frost-risk.js';
-import type { InvoiceCheckParams } from './detectors/invoice-check.js';
-import { meterSilent, type SilenceInput, type SilenceState } from './detectors/meter-silent.js';
-import { nightFlow, type NightFlowState } from './detectors/night-flow.js';
+import { frostParams, frostRisk, type FrostState } from './detectors/frost-risk.js';
+import { invoiceCheckParams, type InvoiceCheckParams } from './detectors/invoice-check.js';
+import { meterSilent, silenceParams, type SilenceInput, type SilenceState } from './detectors/meter-silent.js';
+import { nightFlow, nightFlowParams, type NightFlowState } from './detectors/night-flow.js';
 
 const H = 3_600_000;
 
@@ -24,31 +24,11 @@ export interface TenantDetectors {
 export function detectorsOf(s: DetectorSettings): TenantDetectors {
   return {
     settings: s,
-    nightFlow: nightFlow({
-      timeZone: s.timeZone,
-      startHour: s.nightStartHour,
-      endHour: s.nightEndHour,
-      warningLph: s.nightFlowWarningLph,
-      criticalLph: s.nightFlowCriticalLph,
-      nights: s.nightFlowNights,
-      continuousHours: s.continuousFlowHours,
-    }),
-    burst: burst({ thresholdLph: s.burstLph, minMinutes: s.burstMinutes }),
-    frost: frostRisk({
-      warningC: s.frostWarningC,
-      criticalC: s.frostCriticalC,
-      resolveC: s.frostResolveC,
-      trendWindowMs: s.frostTrendHours * H,
-      trendHorizonMs: s.frostHorizonHours * H,
-      trendMinReadings: 4,
-    }),
-    silence: meterSilent({ minSilenceMs: s.silenceHours * H, intervals: s.silenceIntervals }),
-    invoice: {
-      toleranceAbs: s.invoiceToleranceAbs,
-      toleranceRel: s.invoiceTolerancePct / 100,
-      minCoverage: 0.999,
-      waitMs: s.invoiceWaitDays * 86_400_000,
-    },
+    nightFlow: nightFlow(nightFlowParams(s)),
+    burst: burst(burstParams(s)),
+    frost: frostRisk(frostParams(s)),
+    silence: meterSilent(silenceParams(s)),
+    invoice: invoiceCheckParams(s),
     // N nights plus the day before the first, or the continuous-flow span, whichever is longer.
     lookbackMs: Math.max((s.nightFlowNights + 1) * 24 * H, (s.continuousFlowHours + 1) * H),
   };

@@ -4,6 +4,7 @@
  * rate is the hour's volume over the share of the hour its readings cover. Resolves on the
  * first hour back under the threshold.
  */
+import { DETECTOR_DEFAULTS, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
 
 export interface BurstParams {
@@ -12,7 +13,13 @@ export interface BurstParams {
   minMinutes: number;
 }
 
-export const BURST_DEFAULTS: BurstParams = { thresholdLph: 500, minMinutes: 30 };
+/** The parameters from a tenant's detector settings. */
+export function burstParams(s: DetectorSettings): BurstParams {
+  return { thresholdLph: s.burstLph, minMinutes: s.burstMinutes };
+}
+
+/** The parameters of the configuration's defaults. */
+export const BURST_DEFAULTS: BurstParams = burstParams(DETECTOR_DEFAULTS);
 
 export interface BurstState {
   firing: { since: number } | null;

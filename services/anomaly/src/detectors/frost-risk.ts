@@ -4,7 +4,7 @@
  * reaches 0 °C within 4 hours, and resolve only at or above 8 °C (hysteresis: a room near the
  * line does not flap). Reacts per reading.
  */
-import type { AlertSeverity } from '@meterstream/core';
+import { DETECTOR_DEFAULTS, type AlertSeverity, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
 
 /** Thresholds, configurable per tenant. */
@@ -20,14 +20,20 @@ export interface FrostParams {
   trendMinReadings: number;
 }
 
-export const FROST_DEFAULTS: FrostParams = {
-  warningC: 5,
-  criticalC: 2,
-  resolveC: 8,
-  trendWindowMs: 2 * 3_600_000,
-  trendHorizonMs: 4 * 3_600_000,
-  trendMinReadings: 4,
-};
+/** The parameters from a tenant's detector settings; the fit needs at least 4 readings. */
+export function frostParams(s: DetectorSettings): FrostParams {
+  return {
+    warningC: s.frostWarningC,
+    criticalC: s.frostCriticalC,
+    resolveC: s.frostResolveC,
+    trendWindowMs: s.frostTrendHours * 3_600_000,
+    trendHorizonMs: s.frostHorizonHours * 3_600_000,
+    trendMinReadings: 4,
+  };
+}
+
+/** The parameters of the configuration's defaults. */
+export const FROST_DEFAULTS: FrostParams = frostParams(DETECTOR_DEFAULTS);
 
 export interface FrostState {
   /** Recent readings inside the trend window, oldest first. */

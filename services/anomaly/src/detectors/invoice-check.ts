@@ -4,7 +4,7 @@
  * of the period is incomplete the check is PENDING (re-run as late data arrives); 10 days after
  * the period end it is reported as INSUFFICIENT_DATA, not as a mismatch. Pure.
  */
-import type { Unit } from '@meterstream/core';
+import { DETECTOR_DEFAULTS, type DetectorSettings, type Unit } from '@meterstream/core';
 
 export interface InvoiceCheckParams {
   /** Absolute tolerance in the invoice's unit. */
@@ -17,12 +17,18 @@ export interface InvoiceCheckParams {
   waitMs: number;
 }
 
-export const INVOICE_DEFAULTS: InvoiceCheckParams = {
-  toleranceAbs: 1,
-  toleranceRel: 0.02,
-  minCoverage: 0.999,
-  waitMs: 10 * 86_400_000,
-};
+/** The parameters from a tenant's detector settings; a period counts as covered from 99.9 % of its hours. */
+export function invoiceCheckParams(s: DetectorSettings): InvoiceCheckParams {
+  return {
+    toleranceAbs: s.invoiceToleranceAbs,
+    toleranceRel: s.invoiceTolerancePct / 100,
+    minCoverage: 0.999,
+    waitMs: s.invoiceWaitDays * 86_400_000,
+  };
+}
+
+/** The parameters of the configuration's defaults. */
+export const INVOICE_DEFAULTS: InvoiceCheckParams = invoiceCheckParams(DETECTOR_DEFAULTS);
 
 export type InvoiceOutcome = 'MATCH' | 'MISMATCH' | 'PENDING' | 'INSUFFICIENT_DATA';
 

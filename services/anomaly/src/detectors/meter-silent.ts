@@ -3,6 +3,7 @@
  * for 48 hours (daily hub deliveries are D+1) or 3 x the meter's usual interval, whichever is
  * longer. Inputs: reading times, and clock ticks to evaluate silence; a reading resolves.
  */
+import { DETECTOR_DEFAULTS, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
 
 export interface SilenceParams {
@@ -10,7 +11,13 @@ export interface SilenceParams {
   intervals: number;
 }
 
-export const SILENCE_DEFAULTS: SilenceParams = { minSilenceMs: 48 * 3_600_000, intervals: 3 };
+/** The parameters from a tenant's detector settings. */
+export function silenceParams(s: DetectorSettings): SilenceParams {
+  return { minSilenceMs: s.silenceHours * 3_600_000, intervals: s.silenceIntervals };
+}
+
+/** The parameters of the configuration's defaults. */
+export const SILENCE_DEFAULTS: SilenceParams = silenceParams(DETECTOR_DEFAULTS);
 
 export interface SilenceState {
   lastSeen: number | null;

@@ -6,6 +6,7 @@
  * continuous flow (Kamstrup's LEAK code): no zero-flow hour in 24 hours fires; one zero-flow
  * hour resolves. Input: a meter's hourly water rows in time order, in litres.
  */
+import { DETECTOR_DEFAULTS, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
 
 export interface NightFlowParams {
@@ -20,15 +21,21 @@ export interface NightFlowParams {
   continuousHours: number;
 }
 
-export const NIGHT_FLOW_DEFAULTS: NightFlowParams = {
-  timeZone: 'Europe/Oslo',
-  startHour: 2,
-  endHour: 5,
-  warningLph: 12.5,
-  criticalLph: 50,
-  nights: 2,
-  continuousHours: 24,
-};
+/** The parameters from a tenant's detector settings. */
+export function nightFlowParams(s: DetectorSettings): NightFlowParams {
+  return {
+    timeZone: s.timeZone,
+    startHour: s.nightStartHour,
+    endHour: s.nightEndHour,
+    warningLph: s.nightFlowWarningLph,
+    criticalLph: s.nightFlowCriticalLph,
+    nights: s.nightFlowNights,
+    continuousHours: s.continuousFlowHours,
+  };
+}
+
+/** The parameters of the configuration's defaults. */
+export const NIGHT_FLOW_DEFAULTS: NightFlowParams = nightFlowParams(DETECTOR_DEFAULTS);
 
 export interface NightFlowState {
   /** The night being collected: its local date and lowest hourly flow so far. */
