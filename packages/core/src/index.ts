@@ -76,7 +76,14 @@ export {
   type BatchOutput,
   type TransactionalConsumerOptions,
 } from './kafka/transactional-consumer.js';
-export { DLQ_HEADERS, deadLetterRecords, type DeadLetter } from './kafka/dead-letter.js';
+export {
+  DLQ_HEADERS,
+  deadLetterReason,
+  deadLetterRecords,
+  observeDeadLetters,
+  type DeadLetter,
+} from './kafka/dead-letter.js';
+export { ENVELOPE_HEADERS, chunkBySize, recordBytes, splitToFit, tooLargeEnvelope } from './kafka/record-limits.js';
 export { erasures, eraseMeter } from './clickhouse/meter-data.js';
 export { registerMeterDataRoutes } from './http/meter-data.routes.js';
 export type { ServiceDeps } from './service-deps.js';

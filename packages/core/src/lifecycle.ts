@@ -8,6 +8,8 @@ export interface Stage {
   readonly name: string;
   start(): Promise<void>;
   close(): Promise<void>;
+  /** Liveness checks for `/healthz`: false only when the component cannot heal in-process. */
+  liveness?(): Record<string, () => boolean>;
 }
 
 /** Wraps a close function so that every call after the first shares its promise. */

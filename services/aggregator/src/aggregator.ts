@@ -23,6 +23,9 @@ import type { Batch, Message } from 'kafkajs';
 import {
   AvroCodec,
   TransactionalConsumer,
+  deadLetterRecords,
+  observeDeadLetters,
+  splitToFit,
   ensureTopics,
   pipelineMetrics,
   sharedPromise,
@@ -92,6 +95,8 @@ export class Aggregator implements Stage {
       concurrency: config.aggregator.concurrency,
       // Per-batch work (recomputing hours): fuller fetches, fewer statements.
       fetch: config.kafka.bulkFetch,
+      outputs: [config.topics.hourly],
+      dlqTopic: config.topics.dlq,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {
@@ -109,7 +114,12 @@ export class Aggregator implements Stage {
   }
 
   readiness(): Record<string, ReadinessCheck> {
-    return { 'aggregator.consumer': async () => (this.#source.assigned ? true : 'no partitions assigned yet') };
+    return { 'aggregator.consumer': async () => this.#source.readiness() };
+  }
+
+  /** False when the consumer's recovery keeps failing (`/healthz`). */
+  liveness(): Record<string, () => boolean> {
+    return { 'aggregator.consumer': () => this.#source.alive };
   }
 
   async start(): Promise<void> {
@@ -118,7 +128,11 @@ export class Aggregator implements Stage {
     await admin.connect();
     try {
       const counts = await ensureTopics(admin, [{ topic: config.topics.clean, numPartitions: 3 }]);
-      await ensureTopics(admin, [{ topic: config.topics.hourly, numPartitions: counts.get(config.topics.clean)! }]);
+      const partitions = counts.get(config.topics.clean)!;
+      await ensureTopics(admin, [
+        { topic: config.topics.hourly, numPartitions: partitions },
+        { topic: config.topics.dlq, numPartitions: partitions },
+      ]);
     } finally {
       await admin.disconnect();
     }
@@ -159,13 +173,33 @@ export class Aggregator implements Stage {
     // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
     this.#metrics.readings.inc(decoded.readings);
     decoded.late.forEach((n, i) => n > 0 && this.#metrics.lateReadings.inc({ age: this.#metrics.lateLabels[i] }, n));
-    const messages: Message[] = hourlyBatches(rows).map((b) => ({
+    const { hourly, dlq } = config.topics;
+    const encode = (b: HourlyBatch): Message => ({
       key: b.meter,
       value: this.#codec.encodeSingleObject('HourlyBatch', b),
       partition: batch.partition,
-    }));
+    });
+    const halve = (b: HourlyBatch): [HourlyBatch, HourlyBatch] | null =>
+      b.rows.length < 2
+        ? null
+        : [
+            { ...b, rows: b.rows.slice(0, b.rows.length >> 1) },
+            { ...b, rows: b.rows.slice(b.rows.length >> 1) },
+          ];
+    const budget = this.#source.budget(hourly);
+    const messages = hourlyBatches(rows).flatMap((b) => splitToFit(b, encode, halve, budget));
+    const dead = deadLetterRecords(
+      decoded.dead.map((d) => ({ message: batch.messages[d.index], reason: d.reason, detail: d.detail })),
+      batch.topic,
+      batch.partition,
+      this.#source.budget(dlq),
+    );
     return {
-      records: messages.length > 0 ? [{ topic: config.topics.hourly, messages }] : [],
+      records: [
+        { topic: hourly, messages },
+        { topic: dlq, messages: dead },
+      ].filter((r) => r.messages.length > 0),
+      committed: () => observeDeadLetters(dead, batch.topic, pipelineMetrics(this.#deps.registry), this.#log),
       confirm: this.#sink.write(rows).then(() => {
         this.#metrics.hours.inc(rows.length);
         this.#metrics.revised.inc(rows.filter((r) => r.revision).length);

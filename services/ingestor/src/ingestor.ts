@@ -9,10 +9,11 @@
  * the same rows and the same records, which the aborted transaction never exposed to
  * read_committed consumers.
  */
-import type { Batch } from 'kafkajs';
+import type { Batch, Message } from 'kafkajs';
 import {
   AvroCodec,
   deadLetterRecords,
+  observeDeadLetters,
   Pseudonymiser,
   TransactionalConsumer,
   ensureTopics,
@@ -77,6 +78,8 @@ export class Ingestor implements Stage {
       concurrency: config.ingestor.concurrency,
       // Every downstream latency starts here: its inserts go first on the embedded engine.
       urgent: true,
+      outputs: [config.topics.clean],
+      dlqTopic: config.topics.dlq,
       handler: (batch) => this.#handle(batch),
     });
     this.close = sharedPromise(async () => {
@@ -95,8 +98,13 @@ export class Ingestor implements Stage {
   /** Readiness checks for `/readyz`. */
   readiness(): Record<string, ReadinessCheck> {
     return {
-      'ingestor.consumer': async () => (this.#source.assigned ? true : 'no partitions assigned yet'),
+      'ingestor.consumer': async () => this.#source.readiness(),
     };
+  }
+
+  /** False when the consumer's recovery keeps failing (`/healthz`). */
+  liveness(): Record<string, () => boolean> {
+    return { 'ingestor.consumer': () => this.#source.alive };
   }
 
   async start(): Promise<void> {
@@ -139,42 +147,38 @@ export class Ingestor implements Stage {
     // The ClickHouse insert runs (in the engine's threads) while the clean records are
     // encoded and sent; the transaction commits only after ClickHouse confirmed.
     const write = this.#sink.write(prepared.clean, batch.partition);
-    const output = (p: PreparedBatch) => ({
-      records: [
-        { topic: config.topics.clean, messages: cleanRecords(p.clean, this.#codec, batch.partition) },
-        { topic: config.topics.dlq, messages: deadLetterRecords(p.dead, batch.topic, batch.partition) },
-      ].filter((r) => r.messages.length > 0),
-    });
-    const first = output(prepared);
+    const { clean, dlq } = config.topics;
+    const output = (p: PreparedBatch) => {
+      const dead = deadLetterRecords(p.dead, batch.topic, batch.partition, this.#source.budget(dlq));
+      return {
+        records: [
+          {
+            topic: clean,
+            messages: cleanRecords(p.clean, this.#codec, batch.partition, this.#source.budget(clean)),
+          },
+          { topic: dlq, messages: dead },
+        ].filter((r) => r.messages.length > 0),
+        committed: () => this.#observe(p, batch.topic, dead),
+      };
+    };
     return {
-      ...first,
+      ...output(prepared),
       confirm: write.then((refused) => {
-        if (refused.length === 0) {
-          this.#observe(prepared, batch.topic);
-          return null;
-        }
+        if (refused.length === 0) return null;
         dropRefused(prepared, refused, batch.messages);
-        this.#observe(prepared, batch.topic);
         return output(prepared);
       }),
     };
   }
 
-  #observe(p: PreparedBatch, topic: string): void {
+  #observe(p: PreparedBatch, topic: string, dead: Message[]): void {
     const m = this.#metrics;
     m.decoded.inc({ schema: 'MeterReading' }, p.accepted.single);
     m.decoded.inc({ schema: 'MeterReadingBatch' }, p.accepted.batch);
     m.readings.inc(p.accepted.readings);
     m.batchReadings.observe(p.accepted.readings);
-    for (const d of p.dead) {
-      m.invalid.inc({ reason: d.reason });
-      pipelineMetrics(this.#deps.registry).dlqMessages.inc({ reason: d.reason });
-      // The reason and offset only: the message itself may hold a raw meter ID.
-      this.#log.warn(
-        { reason: d.reason, detail: d.detail, topic, offset: d.message.offset },
-        'message sent to the DLQ',
-      );
-    }
+    for (const d of p.dead) m.invalid.inc({ reason: d.reason });
+    observeDeadLetters(dead, topic, pipelineMetrics(this.#deps.registry), this.#log);
     if (p.maxTs !== null)
       pipelineMetrics(this.#deps.registry).eventTimeLag.set({ topic }, (Date.now() - p.maxTs) / 1000);
   }

@@ -26,6 +26,12 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Named readiness checks; `/readyz` is 200 only when all pass. */
   readiness: Record<string, ReadinessCheck>;
+  /**
+   * Named liveness checks; `/healthz` is 503 when one is false. A component reports false only
+   * when it cannot heal in-process (e.g. a consumer whose rebuilds keep failing), so that an
+   * orchestrator restarts the process; a fault that is being healed shows in `/readyz` only.
+   */
+  liveness?: Record<string, () => boolean>;
 }
 
 /** Name of the bearer security scheme in the OpenAPI document. */
@@ -129,9 +135,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const healthzSchema = {
     tags: ['health'],
     summary: 'Alive',
-    response: { 200: { description: 'The process serves requests', ...healthBody } },
+    response: {
+      200: { description: 'The process serves requests and every component runs or is healing', ...healthBody },
+      503: { description: 'A component has failed to heal itself for too long: restart the process', ...healthBody },
+    },
   };
-  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: healthzSchema }, async (_req, reply) => {
+    const failing = Object.entries(options.liveness ?? {})
+      .filter(([, alive]) => !alive())
+      .map(([name]) => name);
+    if (failing.length === 0) return { status: 'ok' };
+    return reply.status(503).send({ status: `not healing: ${failing.join(', ')}` });
+  });
   const readyBody = {
     type: 'object',
     properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },

@@ -3,6 +3,9 @@
  * name the error and where the record came from, so an operator can fix and replay it.
  */
 import type { IHeaders, Message } from 'kafkajs';
+import type { Logger } from '../telemetry/logger.js';
+import type { PipelineMetrics } from '../telemetry/metrics.js';
+import { recordBytes, tooLargeEnvelope } from './record-limits.js';
 
 /** A consumed message that cannot be processed, and why. */
 export interface DeadLetter {
@@ -22,8 +25,16 @@ export const DLQ_HEADERS = {
   offset: 'meterstream.source.offset',
 } as const;
 
-/** The DLQ records of dead letters from `sourceTopic`/`partition`. */
-export function deadLetterRecords(dead: readonly DeadLetter[], sourceTopic: string, partition: number): Message[] {
+/**
+ * The DLQ records of dead letters from `sourceTopic`/`partition`. A record over `budget` bytes
+ * (the DLQ topic's limit, see `record-limits.ts`) goes as a bounded `too_large` envelope.
+ */
+export function deadLetterRecords(
+  dead: readonly DeadLetter[],
+  sourceTopic: string,
+  partition: number,
+  budget = Infinity,
+): Message[] {
   return dead.map(({ message, reason, detail }) => {
     const headers: IHeaders = { ...(message.headers as IHeaders | undefined) };
     headers[DLQ_HEADERS.reason] = reason;
@@ -31,6 +42,39 @@ export function deadLetterRecords(dead: readonly DeadLetter[], sourceTopic: stri
     headers[DLQ_HEADERS.topic] = sourceTopic;
     headers[DLQ_HEADERS.partition] = String(partition);
     headers[DLQ_HEADERS.offset] = message.offset;
-    return { key: message.key, value: message.value, headers };
+    const record: Message = { key: message.key, value: message.value, headers };
+    return recordBytes(record) > budget ? tooLargeEnvelope(record, budget) : record;
   });
+}
+
+/** The reason header of a DLQ record. */
+export function deadLetterReason(record: Message): string {
+  const r = (record.headers as IHeaders | undefined)?.[DLQ_HEADERS.reason];
+  return r === undefined ? 'unknown' : String(Array.isArray(r) ? r[0] : r);
+}
+
+/**
+ * Counts and logs DLQ records as they are committed: one counter per reason and source topic,
+ * and a log line with the reason and source offset only (the record may hold a raw meter ID).
+ */
+export function observeDeadLetters(
+  records: readonly Message[],
+  source: string,
+  metrics: PipelineMetrics,
+  logger: Logger,
+): void {
+  for (const r of records) {
+    const reason = deadLetterReason(r);
+    metrics.dlqMessages.inc({ reason, source });
+    const h = r.headers as IHeaders;
+    logger.warn(
+      {
+        reason,
+        detail: String(h[DLQ_HEADERS.detail] ?? ''),
+        topic: source,
+        offset: String(h[DLQ_HEADERS.offset] ?? ''),
+      },
+      'message sent to the DLQ',
+    );
+  }
 }

@@ -3,22 +3,44 @@
  * handler that returns the records to produce; the records and the batch's next offset are
  * committed in ONE transaction (`sendOffsets`), so a crash anywhere either commits both or
  * neither. Side effects outside Kafka (ClickHouse inserts) happen in the handler before the
- * transaction and must be idempotent: after a crash the batch is delivered again.
+ * transaction commits and must be idempotent: after a crash the batch is delivered again.
  *
  * Memory is bounded by the fetch size: kafkajs fetches the next batch only after the handler
  * returned, so a slow sink holds back consumption instead of queueing (backpressure).
  *
+ * Self-healing. kafkajs gives up for good on a non-retriable error (MESSAGE_TOO_LARGE, a
+ * producer left fenced or in a broken transaction state, a coordinator it cannot find) and
+ * does not restart the consumer. Here every such crash is the consumer's own business: it
+ * closes the consumer and its producers, waits (exponential backoff), builds them anew and
+ * resumes from the group's committed offsets, in the same process. A producer whose
+ * transaction failed is replaced at once. `alive` turns false only when recovery keeps
+ * failing for `unhealthyAfterMs`, so an orchestrator restarts only what cannot heal.
+ *
+ * Bounded transactions: a transaction waits at most `transactionBudgetMs` for the handler's
+ * external write; then it is aborted, the write is awaited outside any transaction (the
+ * pipeline pauses), and the records go in a fresh one. Long batches heartbeat; a batch that
+ * learns of a rebalance aborts instead of committing offsets it may no longer own.
+ *
  * Fencing: the transactional ids are stable per instance (`<group>-<instanceId>-<slot>`): a
- * restarted instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does not send the
- * consumer group generation with `TxnOffsetCommit` (KIP-447), so instances must have distinct,
- * stable instance ids.
+ * restarted instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does
+ * not send the consumer group generation with `TxnOffsetCommit` (KIP-447), so instances must
+ * have distinct, stable instance ids.
  */
-import { Partitioners, type Batch, type Consumer, type Kafka, type Message, type Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Batch,
+  type Consumer,
+  type ConsumerEvents,
+  type Kafka,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type { FetchConfig } from '../config.js';
-import { urgently } from '../clickhouse/engine-queue.js';
-import { sharedPromise } from '../lifecycle.js';
+import { sharedPromise, sleep } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
+import { runBatchTransaction, type ProducerSlot } from './batch-transaction.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes, recordBudget } from './record-limits.js';
 
 /** What a handler wants produced for one batch. */
 export interface BatchOutput {
@@ -30,6 +52,8 @@ export interface BatchOutput {
    * then aborted and the replacement sent in a new one). A rejection aborts the transaction.
    */
   confirm?: Promise<BatchOutput | null>;
+  /** Called once the transaction committed (metrics and logs of what was produced). */
+  committed?: () => void;
 }
 
 /** Processes one partition batch; throwing makes the batch be delivered again. */
@@ -46,8 +70,6 @@ export interface TransactionalConsumerOptions {
   logger: Logger;
   metrics: PipelineMetrics;
   fetch: FetchConfig;
-  /** Largest total value bytes per produce request (stays under the broker's message.max.bytes). */
-  maxRequestBytes?: number;
   /**
    * Partition batches processed at once (kafkajs `partitionsConsumedConcurrently`); each has
    * its own transactional producer (`<group>-<instance>-<slot>`), since a producer runs one
@@ -59,174 +81,250 @@ export interface TransactionalConsumerOptions {
    * engine (see `clickhouse/engine-queue.ts`). Default false.
    */
   urgent?: boolean;
+  /** Topics the handler produces to: their `max.message.bytes` is read from the broker at start. */
+  outputs?: readonly string[];
+  /**
+   * The dead-letter topic: an output record still over its topic's limit goes there as a
+   * bounded `too_large` envelope, so no record can fail a batch forever.
+   */
+  dlqTopic?: string;
+  /** Longest wait of an open transaction for the handler's external write (ms). Default 20 000. */
+  transactionBudgetMs?: number;
+  /** First and longest pause before rebuilding a crashed consumer (ms). Default 1 000 and 30 000. */
+  restartBackoffMs?: readonly [number, number];
+  /** Failed recovery lasting this long makes `alive` false (ms). Default 300 000 (5 min). */
+  unhealthyAfterMs?: number;
 }
+
+const TRANSACTION_TIMEOUT_MS = 60_000;
+const HEARTBEAT_MS = 3_000;
+/** A rebuilt consumer that ran this long without crashing counts as healed. */
+const HEALED_AFTER_MS = 30_000;
+
+type Listener = [event: ConsumerEvents[keyof ConsumerEvents], listener: (e: never) => void];
 
 export class TransactionalConsumer {
   readonly #o: TransactionalConsumerOptions;
-  readonly consumer: Consumer;
-  /** One transactional producer per concurrent batch. */
-  readonly producers: Producer[];
-  readonly #idle: Producer[];
+  readonly #slots: number;
+  #consumer: Consumer;
+  /** One transactional producer per concurrent batch; a slot's producer is replaced when it breaks. */
+  #slotsInUse: ProducerSlot[] = [];
+  #idle: ProducerSlot[] = [];
+  readonly #listeners: Listener[] = [];
+  readonly #limits = new Map<string, number>();
+  readonly #closing = new AbortController();
   #assigned = 0;
   #running = false;
+  #backoff: number;
+  #failingSince: number | null = null;
+  #recovering: Promise<void> | null = null;
+  #healTimer: NodeJS.Timeout | undefined;
   readonly close: () => Promise<void>;
 
   constructor(options: TransactionalConsumerOptions) {
     this.#o = options;
-    this.consumer = options.kafka.consumer({
-      groupId: options.groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      maxBytes: options.fetch.maxBytes,
-      maxBytesPerPartition: options.fetch.maxBytesPerPartition,
-      minBytes: options.fetch.minBytes,
-      maxWaitTimeInMs: options.fetch.maxWaitTimeInMs,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-    });
-    const slots = Math.max(1, options.concurrency ?? 1);
-    this.producers = Array.from({ length: slots }, (_, slot) =>
-      options.kafka.producer({
-        transactionalId: `${options.groupId}-${options.instanceId}-${slot}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: 60_000,
-        allowAutoTopicCreation: false,
-        // The Java client's murmur2 partitioner; records with an explicit partition bypass it.
-        createPartitioner: Partitioners.DefaultPartitioner,
-      }),
-    );
-    this.#idle = [...this.producers];
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      const assignment = e.payload.memberAssignment[options.topic] ?? [];
-      this.#assigned = assignment.length;
-      options.logger.info({ topic: options.topic, partitions: assignment }, 'partitions assigned');
-    });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      options.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-      // kafkajs gives up on a non-retriable error: say so through readiness (503), so an
-      // orchestrator restarts the instance instead of it idling with its partitions.
-      if (!e.payload.restart) this.#running = false;
-    });
+    this.#slots = Math.max(1, options.concurrency ?? 1);
+    this.#backoff = (options.restartBackoffMs ?? [1_000, 30_000])[0];
+    this.#consumer = this.#newConsumer();
     this.close = sharedPromise(async () => {
-      this.#running = false;
+      this.#closing.abort();
+      this.#setRunning(false);
+      clearTimeout(this.#healTimer);
+      await this.#recovering;
       // disconnect() waits for the batch in flight to finish and its transaction to commit.
-      await this.consumer.disconnect();
-      await Promise.all(this.producers.map((p) => p.disconnect()));
+      await this.#consumer.disconnect();
+      await Promise.all(this.#slotsInUse.map((s) => s.producer.disconnect().catch(() => undefined)));
     });
   }
 
-  /** True when the group's committed offset of the partition reaches `next` (polled briefly). */
-  async #committedPast(partition: number, next: bigint): Promise<boolean> {
-    const admin = this.#o.kafka.admin();
-    try {
-      await admin.connect();
-      for (let i = 0; i < 10; i++) {
-        const [t] = await admin.fetchOffsets({ groupId: this.#o.groupId, topics: [this.#o.topic] });
-        const committed = t?.partitions.find((p) => p.partition === partition)?.offset;
-        if (committed !== undefined && BigInt(committed) >= next) return true;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      return false;
-    } catch {
-      return false;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+  /**
+   * Instrumentation events of the consumer, kept across rebuilds: `consumer.on(...)` listens
+   * to the current kafkajs consumer and to every one that replaces it.
+   */
+  get consumer(): Pick<Consumer, 'on' | 'events'> {
+    return {
+      events: this.#consumer.events,
+      on: ((event: Listener[0], listener: Listener[1]) => {
+        this.#listeners.push([event, listener]);
+        return this.#consumer.on(event as never, listener as never);
+      }) as Consumer['on'],
+    };
   }
 
-  async #send(tx: Awaited<ReturnType<Producer['transaction']>>, records: BatchOutput['records']): Promise<void> {
-    for (const { topic: out, messages } of records) {
-      for (const chunk of chunkBySize(messages, this.#o.maxRequestBytes ?? 768 * 1024)) {
-        await tx.send({ topic: out, messages: chunk });
-      }
-    }
-  }
-
-  /** True once the group gave this instance at least one partition. */
+  /** True once the group gave this instance at least one partition and it runs. */
   get assigned(): boolean {
     return this.#running && this.#assigned > 0;
   }
 
-  /** True after start and before close. */
+  /** True after start and before close, while the consumer runs (false while it is rebuilt). */
   get running(): boolean {
     return this.#running;
   }
 
+  /** False when recovery has kept failing for `unhealthyAfterMs`: the process cannot heal itself. */
+  get alive(): boolean {
+    const limit = this.#o.unhealthyAfterMs ?? 300_000;
+    return this.#failingSince === null || Date.now() - this.#failingSince < limit;
+  }
+
+  /** Why the consumer is not ready, or `true`. */
+  readiness(): true | string {
+    if (this.#recovering !== null || (!this.#running && this.#failingSince !== null)) return 'consumer restarting';
+    if (!this.#running) return 'consumer not running';
+    return this.#assigned > 0 ? true : 'no partitions assigned yet';
+  }
+
+  /** The largest record (bytes, headers included) `topic` takes; read from the broker at start. */
+  budget(topic: string): number {
+    return recordBudget(this.#limits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES);
+  }
+
   async start(): Promise<void> {
-    await Promise.all(this.producers.map((p) => p.connect()));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
-    this.#running = true;
-    await this.consumer.run({
+    const outputs = [...new Set([...(this.#o.outputs ?? []), ...(this.#o.dlqTopic ? [this.#o.dlqTopic] : [])])];
+    if (outputs.length > 0) {
+      const admin = this.#o.kafka.admin();
+      await admin.connect();
+      try {
+        for (const [t, n] of await readMaxMessageBytes(admin, outputs)) this.#limits.set(t, n);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    await this.#boot();
+  }
+
+  #newConsumer(): Consumer {
+    const o = this.#o;
+    const consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytes: o.fetch.maxBytes,
+      maxBytesPerPartition: o.fetch.maxBytesPerPartition,
+      minBytes: o.fetch.minBytes,
+      maxWaitTimeInMs: o.fetch.maxWaitTimeInMs,
+      sessionTimeout: 30_000,
+      heartbeatInterval: HEARTBEAT_MS,
+      // Every crash is handled here (rebuild with backoff), never half by kafkajs.
+      retry: { restartOnFailure: async () => false },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment[o.topic] ?? [];
+      this.#assigned = assignment.length;
+      o.logger.info({ topic: o.topic, partitions: assignment }, 'partitions assigned');
+      clearTimeout(this.#healTimer);
+      this.#healTimer = setTimeout(() => {
+        if (consumer === this.#consumer && this.#running) this.#healed();
+      }, HEALED_AFTER_MS);
+      this.#healTimer.unref();
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (consumer !== this.#consumer || this.#closing.signal.aborted) return;
+      const error = e.payload.error as Error;
+      o.logger.error({ topic: o.topic, err: error?.message, error: error?.name }, 'consumer crashed; rebuilding it');
+      this.#setRunning(false);
+      o.metrics.consumerRestarts.inc({ topic: o.topic, group: o.groupId, error: error?.name ?? 'Error' });
+      this.#failingSince ??= Date.now();
+      this.#recovering ??= this.#recover().finally(() => (this.#recovering = null));
+    });
+    for (const [event, listener] of this.#listeners) consumer.on(event as never, listener as never);
+    return consumer;
+  }
+
+  #newProducer(slot: number): Producer {
+    const o = this.#o;
+    return o.kafka.producer({
+      transactionalId: `${o.groupId}-${o.instanceId}-${slot}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
+      allowAutoTopicCreation: false,
+      // The Java client's murmur2 partitioner; records with an explicit partition bypass it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  #setRunning(running: boolean): void {
+    this.#running = running;
+    this.#o.metrics.consumerRunning.set({ topic: this.#o.topic, group: this.#o.groupId }, running ? 1 : 0);
+  }
+
+  #healed(): void {
+    if (this.#failingSince !== null) this.#o.logger.info({ topic: this.#o.topic }, 'consumer healed');
+    this.#failingSince = null;
+    this.#backoff = (this.#o.restartBackoffMs ?? [1_000, 30_000])[0];
+  }
+
+  async #boot(): Promise<void> {
+    this.#slotsInUse = Array.from({ length: this.#slots }, (_, slot) => ({ slot, producer: this.#newProducer(slot) }));
+    this.#idle = [...this.#slotsInUse];
+    await Promise.all(this.#slotsInUse.map((s) => s.producer.connect()));
+    const consumer = this.#consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
+    this.#setRunning(true);
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.producers.length,
+      partitionsConsumedConcurrently: this.#slots,
       eachBatch: async ({ batch, heartbeat, resolveOffset, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.isEmpty()) return;
         // kafkajs never runs more batches at once than there are producers.
-        const producer = this.#idle.pop()!;
+        const slot = this.#idle.pop()!;
         try {
-          await this.#process(batch, heartbeat, producer);
+          await this.#process(batch, heartbeat, slot);
         } finally {
-          this.#idle.push(producer);
+          this.#idle.push(slot);
         }
         resolveOffset(batch.lastOffset());
       },
     });
   }
 
-  async #process(batch: Batch, heartbeat: () => Promise<void>, producer: Producer): Promise<void> {
-    const { metrics, topic, groupId } = this.#o;
-    const end = metrics.batchDuration.startTimer({ topic });
+  /** Rebuilds the consumer and its producers after a crash, with backoff, until it runs again. */
+  async #recover(): Promise<void> {
+    const [, longest] = this.#o.restartBackoffMs ?? [1_000, 30_000];
     const log = this.#o.logger;
-    const output = await (this.#o.urgent
-      ? urgently(() => this.#o.handler(batch, heartbeat))
-      : this.#o.handler(batch, heartbeat));
-    // Settled before anything else can fail, so a rejection is never left unhandled.
-    const confirmed = (output.confirm ?? Promise.resolve(null)).then(
-      (replacement) => ({ ok: true as const, replacement }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-    let records = output.records;
-    let committing = false;
-    for (let attempt = 0; ; attempt++) {
-      const tx = await producer.transaction();
+    for (;;) {
+      const wait = this.#backoff;
+      this.#backoff = Math.min(longest, this.#backoff * 2);
+      await sleep(wait, this.#closing.signal);
+      if (this.#closing.signal.aborted) return;
       try {
-        await this.#send(tx, records);
-        const result = await confirmed;
-        if (!result.ok) throw result.error;
-        if (result.replacement !== null && attempt === 0) {
-          log.warn({ partition: batch.partition }, 'sink changed the batch output; resending it in a new transaction');
-          records = result.replacement.records;
-          await tx.abort();
-          continue;
-        }
-        const next = (BigInt(batch.lastOffset()) + 1n).toString();
-        await tx.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
-        });
-        committing = true;
-        await tx.commit();
-        log.debug({ partition: batch.partition, next }, 'transaction committed');
-        break;
+        await this.#consumer.disconnect().catch(() => undefined);
+        await Promise.all(this.#slotsInUse.map((s) => s.producer.disconnect().catch(() => undefined)));
+        this.#consumer = this.#newConsumer();
+        await this.#boot();
+        log.info({ topic: this.#o.topic, after_ms: wait }, 'consumer rebuilt; resuming from the committed offsets');
+        return;
       } catch (err) {
-        await tx.abort().catch(() => undefined);
-        await confirmed; // never leave the external write running behind a retry
-        // A commit whose answer was lost (timeout, broker under load) may have committed: then
-        // the group's offset is past the batch, and processing it again would duplicate it.
-        if (committing && (await this.#committedPast(batch.partition, BigInt(batch.lastOffset()) + 1n))) {
-          log.warn(
-            { partition: batch.partition, err: (err as Error).message },
-            'commit reported an error but the broker has it; not processing the batch again',
-          );
-          break;
-        }
-        throw err;
+        this.#setRunning(false);
+        log.warn({ topic: this.#o.topic, err: (err as Error).message }, 'rebuilding the consumer failed; retrying');
       }
     }
+  }
+
+  /** Processes one batch in one transaction, with the slot's producer (replaced when it breaks). */
+  async #process(batch: Batch, heartbeat: () => Promise<void>, slot: ProducerSlot): Promise<void> {
+    const { metrics, topic } = this.#o;
+    const end = metrics.batchDuration.startTimer({ topic });
+    await runBatchTransaction(
+      {
+        ...this.#o,
+        budget: (t) => this.budget(t),
+        replace: async (s) => {
+          await s.producer.disconnect().catch(() => undefined);
+          s.producer = this.#newProducer(s.slot);
+          // The same transactional id: initTransactions fences the old epoch and aborts what it left open.
+          await s.producer.connect().catch(() => undefined); // kafkajs connects again on first use
+        },
+      },
+      batch,
+      heartbeat,
+      slot,
+    );
     end();
+    this.#healed();
     metrics.messagesConsumed.inc({ topic }, batch.messages.length);
     metrics.batchMessages.observe({ topic }, batch.messages.length);
     const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
@@ -234,25 +332,4 @@ export class TransactionalConsumer {
   }
 }
 
-/**
- * Splits messages into runs whose value bytes stay under `limit` (at least one per run) and
- * that hold at most `maxCount` messages: kafkajs groups a send's messages by partition in
- * quadratic time (`[...current, message]` per message), so long sends cost more than they carry.
- */
-export function chunkBySize(messages: Message[], limit: number, maxCount = 1000): Message[][] {
-  const chunks: Message[][] = [];
-  let current: Message[] = [];
-  let size = 0;
-  for (const m of messages) {
-    const n = (m.value === null || m.value === undefined ? 0 : m.value.length) + (m.key?.length ?? 0) + 64;
-    if (current.length > 0 && (size + n > limit || current.length >= maxCount)) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(m);
-    size += n;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
+export { chunkBySize } from './record-limits.js';

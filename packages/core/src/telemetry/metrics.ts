@@ -24,7 +24,13 @@ export interface PipelineMetrics {
   rowsInserted: Counter<'table'>;
   insertDuration: Histogram<'table'>;
   insertErrors: Counter<'table' | 'retriable'>;
-  dlqMessages: Counter<'reason'>;
+  dlqMessages: Counter<'reason' | 'source'>;
+  /** 1 while a consumer runs its partitions, 0 while it is down or recovering. */
+  consumerRunning: Gauge<'topic' | 'group'>;
+  /** Consumers restarted by the service after kafkajs gave up on them, by error name. */
+  consumerRestarts: Counter<'topic' | 'group' | 'error'>;
+  /** Transactions aborted and retried in a fresh one because a sink outlasted the budget. */
+  transactionsAborted: Counter<'topic' | 'reason'>;
 }
 
 /** Creates the pipeline metrics once per registry (second call returns the same metrics). */
@@ -85,8 +91,26 @@ export function pipelineMetrics(registry: Registry): PipelineMetrics {
     }),
     dlqMessages: new Counter({
       name: 'meterstream_dlq_messages_total',
-      help: 'Messages sent to the dead-letter topic, by reason code.',
-      labelNames: ['reason'],
+      help: 'Messages sent to the dead-letter topic, by reason code and source topic.',
+      labelNames: ['reason', 'source'],
+      registers: [registry],
+    }),
+    consumerRunning: new Gauge({
+      name: 'meterstream_kafka_consumer_running',
+      help: '1 while the consumer runs its partitions, 0 while it is down or being restarted.',
+      labelNames: ['topic', 'group'],
+      registers: [registry],
+    }),
+    consumerRestarts: new Counter({
+      name: 'meterstream_kafka_consumer_restarts_total',
+      help: 'Consumers (with their transactional producers) recreated after a crash, by error name.',
+      labelNames: ['topic', 'group', 'error'],
+      registers: [registry],
+    }),
+    transactionsAborted: new Counter({
+      name: 'meterstream_kafka_transactions_aborted_total',
+      help: 'Kafka transactions aborted and retried in a fresh one, by reason.',
+      labelNames: ['topic', 'reason'],
       registers: [registry],
     }),
   };

@@ -17,9 +17,25 @@ function decode(task: DecodeTask): DecodeResult {
   const touched = new Map<string, TouchedSeries>();
   const late = new Array<number>(LATE_BUCKETS_H.length).fill(0);
   let readings = 0;
+  const dead: DecodeResult['dead'] = [];
   for (let i = 0; i + 1 < task.bounds.length; i++) {
-    const d = codec.decode(data.subarray(task.bounds[i], task.bounds[i + 1]));
-    if (d.schema !== 'CleanReadingBatch') continue;
+    if (task.bounds[i + 1] === task.bounds[i]) {
+      dead.push({ index: i, reason: 'empty_value', detail: 'a record without a value (tombstone)' });
+      continue;
+    }
+    let d: ReturnType<AvroCodec['decode']>;
+    try {
+      d = codec.decode(data.subarray(task.bounds[i], task.bounds[i + 1]));
+    } catch (err) {
+      // A record this version cannot read (e.g. a newer schema during a rolling upgrade).
+      const code = (err as { code?: string }).code ?? 'METER_ERR_AVRO';
+      dead.push({ index: i, reason: 'decode_error', detail: `${code}: ${(err as Error).message}`.slice(0, 500) });
+      continue;
+    }
+    if (d.schema !== 'CleanReadingBatch') {
+      dead.push({ index: i, reason: 'unexpected_schema', detail: `${d.schema} on the clean topic` });
+      continue;
+    }
     const b: CleanReadingBatch = d.value;
     const key = `${b.tenant}\u001f${b.meter}\u001f${b.kind}`;
     let t = touched.get(key);
@@ -45,7 +61,7 @@ function decode(task: DecodeTask): DecodeResult {
       if (r.ts > t.maxTs) t.maxTs = r.ts;
     }
   }
-  return { touched: [...touched.values()], readings, late };
+  return { touched: [...touched.values()], readings, late, dead };
 }
 
 function rollUpTask(task: RollUpTask): RollUpResult {

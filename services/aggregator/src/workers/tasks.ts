@@ -17,6 +17,8 @@ export interface DecodeResult {
   readings: number;
   /** Readings per age bucket (see LATE_BUCKETS_H). */
   late: number[];
+  /** Records that cannot be read, by their index in the task: they go to the DLQ. */
+  dead: { index: number; reason: string; detail: string }[];
 }
 
 /** One series of a roll-up task: readings [start, end) of the arrays, hours [fromHour, toHour). */

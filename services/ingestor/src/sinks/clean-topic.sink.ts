@@ -1,11 +1,31 @@
 /**
  * Records for `meter.readings.clean.v1`: one Avro single-object `CleanReadingBatch` per meter
  * and Kafka batch, keyed by pseudonym and written to the SAME partition number as the source
- * (co-partitioning: a meter's readings stay in order and on one aggregator).
+ * (co-partitioning: a meter's readings stay in order and on one aggregator). A meter's batch
+ * larger than the topic takes (`budget` bytes) is split into several records, never refused.
  */
 import type { AvroCodec, CleanReadingBatch } from '@meterstream/core';
+import { splitToFit } from '@meterstream/core';
 import type { Message } from 'kafkajs';
 
-export function cleanRecords(batches: readonly CleanReadingBatch[], codec: AvroCodec, partition: number): Message[] {
-  return batches.map((b) => ({ key: b.meter, value: codec.encodeSingleObject('CleanReadingBatch', b), partition }));
+export function cleanRecords(
+  batches: readonly CleanReadingBatch[],
+  codec: AvroCodec,
+  partition: number,
+  budget = Infinity,
+): Message[] {
+  const encode = (b: CleanReadingBatch): Message => ({
+    key: b.meter,
+    value: codec.encodeSingleObject('CleanReadingBatch', b),
+    partition,
+  });
+  const halve = (b: CleanReadingBatch): [CleanReadingBatch, CleanReadingBatch] | null => {
+    if (b.readings.length < 2) return null;
+    const mid = b.readings.length >> 1;
+    return [
+      { ...b, readings: b.readings.slice(0, mid) },
+      { ...b, readings: b.readings.slice(mid) },
+    ];
+  };
+  return batches.flatMap((b) => splitToFit(b, encode, halve, budget));
 }
