@@ -1,4 +1,5 @@
 /** Checks `FleetOptions` and applies the defaults; bad input is a RangeError naming the field. */
+import { DETECTOR_DEFAULTS } from '@meterstream/core';
 import { HOUR } from './calendar.js';
 import type { AnomalyRates, FleetOptions, ResolvedFleetOptions } from './types.js';
 
@@ -27,7 +28,8 @@ export function resolveOptions(options: FleetOptions): ResolvedFleetOptions {
   if (!Number.isSafeInteger(end) || end % HOUR !== 0) fail('end', `must be an hour-aligned UTC epoch ms, got ${end}`);
   const tenant = options.tenant ?? 'default';
   if (typeof tenant !== 'string' || tenant === '') fail('tenant', 'must be a non-empty string');
-  const timeZone = options.timeZone ?? 'Europe/Oslo';
+  // By default the fleet lives where the detectors' tenants do (the configuration's default zone).
+  const timeZone = options.timeZone ?? DETECTOR_DEFAULTS.timeZone;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {

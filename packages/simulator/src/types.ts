@@ -41,7 +41,7 @@ export interface FleetOptions {
   end: number;
   /** Tenant of every meter; default `'default'`. */
   tenant?: string;
-  /** IANA time zone of the fleet (diurnal profiles, nights, billing days); default `'Europe/Oslo'`. */
+  /** IANA time zone of the fleet (diurnal profiles, nights, billing days); default the detectors' (`DETECTOR_DEFAULTS`). */
   timeZone?: string;
   /** Anomaly rates; missing ones take {@link DEFAULT_RATES}. */
   rates?: Partial<AnomalyRates>;
