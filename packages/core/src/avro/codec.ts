@@ -8,12 +8,14 @@
  *
  * Decoding is synchronous: `decode()` never awaits, so a consumer decodes a whole Kafka batch
  * in one loop. Writer schemas from the registry must be in the cache first: call
- * `await codec.prepare(batch)` once per batch (it fetches the IDs it has not seen, each once,
- * concurrent requests de-duplicated), or `decodeAsync()` for a single message. `decode()` of a
- * Confluent message whose ID was never fetched throws a retriable METER_ERR_SCHEMA_REGISTRY.
+ * `await codec.prepare(batch)` once per batch (lookups bounded as `schema-registry.ts` says), or
+ * `decodeAsync()` for a single message. `decode()` of a Confluent message whose ID no `prepare()`
+ * looked up throws a retriable METER_ERR_SCHEMA_REGISTRY.
  */
+import type { Registry } from 'prom-client';
 import { MeterError } from '../errors.js';
 import { fingerprintBytes, schemaFingerprint } from './fingerprint.js';
+import { SchemaRegistryClient } from './schema-registry.js';
 import {
   BlockCountError,
   loadSchemaSet,
@@ -39,6 +41,18 @@ export interface AvroCodecOptions {
   registryTimeoutMs?: number;
   /** How long a 404 or an unusable registry schema is remembered before asking again, in ms; default 60 000. */
   registryNegativeTtlMs?: number;
+  /** Registry requests in flight at most; default 4. */
+  registryMaxConcurrentLookups?: number;
+  /** Unknown schema IDs one `prepare()` looks up at most; messages with further IDs are refused (DLQ); default 32. */
+  registryMaxLookupsPerBatch?: number;
+  /** Registry schemas kept (LRU); default 1 000. */
+  registryCacheSize?: number;
+  /** Negative registry answers kept (LRU); default 10 000. */
+  registryNegativeCacheSize?: number;
+  /** Clock of the negative TTL; default `Date.now`. */
+  registryNow?: () => number;
+  /** Metrics registry for `meterstream_schema_registry_lookups_total{outcome}`; none by default. */
+  metricsRegistry?: Registry;
 }
 
 /** First byte of Confluent framing. */
@@ -49,22 +63,25 @@ export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
 const SINGLE_OBJECT_HEADER = 10;
 const CONFLUENT_HEADER = 5;
 
-type RegistryEntry =
-  | { readonly ok: true; readonly binding: WriterBinding }
-  | { readonly ok: false; readonly error: MeterError; readonly until: number };
-
 export class AvroCodec {
   readonly schemas: SchemaSet;
-  private readonly registry: RegistryClient | undefined;
-  private readonly negativeTtlMs: number;
-  private readonly byId = new Map<number, RegistryEntry>();
-  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly registry: SchemaRegistryClient<WriterBinding> | undefined;
 
   constructor(options: AvroCodecOptions = {}) {
-    this.schemas = options.schemas ?? loadSchemaSet(options.schemaDir);
-    this.negativeTtlMs = options.registryNegativeTtlMs ?? 60_000;
+    const schemas = (this.schemas = options.schemas ?? loadSchemaSet(options.schemaDir));
     this.registry = options.schemaRegistryUrl
-      ? new RegistryClient(options.schemaRegistryUrl, options.registryTimeoutMs ?? 10_000)
+      ? new SchemaRegistryClient({
+          url: options.schemaRegistryUrl,
+          bind: (schema, id) => schemas.bindForeign(parseRegistrySchema(schema, id)),
+          timeoutMs: options.registryTimeoutMs,
+          negativeTtlMs: options.registryNegativeTtlMs,
+          maxConcurrentLookups: options.registryMaxConcurrentLookups,
+          maxLookupsPerBatch: options.registryMaxLookupsPerBatch,
+          cacheSize: options.registryCacheSize,
+          negativeCacheSize: options.registryNegativeCacheSize,
+          now: options.registryNow,
+          metrics: options.metricsRegistry,
+        })
       : undefined;
   }
 
@@ -93,9 +110,9 @@ export class AvroCodec {
         throw new MeterError('METER_ERR_AVRO_TRUNCATED', `Confluent header needs 5 bytes, got ${buf.length}`);
       }
       const id = buf.readUInt32BE(1);
-      const entry = this.byId.get(id);
-      if (entry?.ok) return decodeBody(entry.binding, buf, CONFLUENT_HEADER);
-      if (entry && entry.until > Date.now()) throw entry.error;
+      const cached = this.registry.cached(id, buf);
+      if (cached?.ok) return decodeBody(cached.value, buf, CONFLUENT_HEADER);
+      if (cached) throw cached.error;
       throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema ${id} not fetched yet; await prepare() first`, {
         retriable: true,
       });
@@ -104,24 +121,15 @@ export class AvroCodec {
   }
 
   /**
-   * Fetches the registry schemas that Confluent-framed messages among `values` need and the
-   * cache lacks (each ID once; concurrent callers share a request). Resolves when `decode()`
-   * can run on all of them; a 404 or an unusable schema is remembered and thrown by `decode()`
-   * for the messages concerned (bad input, DLQ). Rejects with a retriable METER_ERR_SCHEMA_REGISTRY
-   * when the registry is unreachable or answers 5xx: retry the batch. No-op without a registry.
+   * Looks up the registry schemas that Confluent-framed messages among `values` need and the
+   * cache lacks, within the limits of `schema-registry.ts`. Resolves when `decode()` can run on
+   * all of them (pass it the same Buffers): a 404, an unusable schema or an ID over the per-batch
+   * limit is thrown by `decode()` for the messages concerned (bad input, DLQ). Rejects with a
+   * retriable METER_ERR_SCHEMA_REGISTRY when the registry is unreachable or answers 5xx: retry
+   * the batch. No-op without a registry.
    */
   async prepare(values: Iterable<Buffer | null | undefined>): Promise<void> {
-    if (!this.registry) return;
-    let wanted: Set<number> | undefined;
-    const now = Date.now();
-    for (const buf of values) {
-      if (!buf || buf.length < CONFLUENT_HEADER || buf[0] !== CONFLUENT_MAGIC) continue;
-      const id = buf.readUInt32BE(1);
-      const entry = this.byId.get(id);
-      if (entry && (entry.ok || entry.until > now)) continue;
-      (wanted ??= new Set()).add(id);
-    }
-    if (wanted) await Promise.all([...wanted].map((id) => this.fetchSchema(id)));
+    if (this.registry) await this.registry.prepare(confluentIds(values));
   }
 
   /** `prepare([buf])` then `decode(buf)`: for one-off messages; batches should use `prepare`. */
@@ -143,42 +151,6 @@ export class AvroCodec {
     const header = Buffer.alloc(CONFLUENT_HEADER);
     header.writeUInt32BE(schemaId, 1);
     return Buffer.concat([header, body], CONFLUENT_HEADER + body.length);
-  }
-
-  private fetchSchema(id: number): Promise<void> {
-    let pending = this.inFlight.get(id);
-    if (!pending) {
-      pending = this.doFetch(id).finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, pending);
-    }
-    return pending;
-  }
-
-  private async doFetch(id: number): Promise<void> {
-    let entry: RegistryEntry;
-    try {
-      const schema = await (this.registry as RegistryClient).schemaById(id);
-      if (schema === undefined) {
-        throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema ${id} not found in the registry (404)`);
-      }
-      let writer;
-      try {
-        writer = parseAvroSchema(JSON.parse(schema));
-      } catch (cause) {
-        throw new MeterError(
-          'METER_ERR_AVRO_UNKNOWN_SCHEMA',
-          `registry schema ${id} is not a usable Avro schema: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-      entry = { ok: true, binding: this.schemas.bindForeign(writer) };
-    } catch (err) {
-      const error = err instanceof MeterError ? err : new MeterError('METER_ERR_INTERNAL', String(err), { cause: err });
-      // Retriable failures leave no cache entry: the batch is retried and asks again.
-      if (error.retriable) throw error;
-      entry = { ok: false, error, until: Date.now() + this.negativeTtlMs };
-    }
-    this.byId.set(id, entry);
   }
 }
 
@@ -230,70 +202,20 @@ function magicMessage(buf: Buffer, registry: boolean): string {
   return `unknown framing (first bytes ${buf.toString('hex', 0, Math.min(buf.length, 2))})`;
 }
 
-/** The slice of Confluent's schema registry API the codec uses. */
-class RegistryClient {
-  private readonly base: string;
-  private readonly headers: Record<string, string>;
-
-  constructor(
-    url: string,
-    private readonly timeoutMs: number,
-  ) {
-    const parsed = new URL(url);
-    this.headers = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
-    // fetch() refuses URLs with credentials, so basic auth moves into a header.
-    if (parsed.username || parsed.password) {
-      const creds = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
-      this.headers.authorization = `Basic ${Buffer.from(creds).toString('base64')}`;
-      parsed.username = '';
-      parsed.password = '';
-    }
-    this.base = parsed.toString().replace(/\/+$/, '');
+function* confluentIds(values: Iterable<Buffer | null | undefined>): Generator<readonly [Buffer, number]> {
+  for (const buf of values) {
+    if (buf && buf.length >= CONFLUENT_HEADER && buf[0] === CONFLUENT_MAGIC) yield [buf, buf.readUInt32BE(1)];
   }
+}
 
-  /** The schema text of `id`, undefined on 404. Network errors, timeouts and 5xx/429 reject retriable. */
-  async schemaById(id: number): Promise<string | undefined> {
-    const url = `${this.base}/schemas/ids/${id}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (cause) {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry unreachable: ${(cause as Error).message}`, {
-        retriable: true,
-        cause,
-      });
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      const retriable = res.status >= 500 || res.status === 429 || res.status === 408;
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry answered ${res.status} for schema ${id}`, {
-        retriable,
-      });
-    }
-    let body: { schema?: unknown; schemaType?: unknown };
-    try {
-      body = (await res.json()) as typeof body;
-    } catch (cause) {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry sent invalid JSON for schema ${id}`, {
-        retriable: true,
-        cause,
-      });
-    }
-    if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
-      throw new MeterError(
-        'METER_ERR_AVRO_UNKNOWN_SCHEMA',
-        `registry schema ${id} is ${String(body.schemaType)}, not Avro`,
-      );
-    }
-    if (typeof body.schema !== 'string') {
-      throw new MeterError('METER_ERR_SCHEMA_REGISTRY', `schema registry response for ${id} has no schema`, {
-        retriable: true,
-      });
-    }
-    return body.schema;
+function parseRegistrySchema(schema: string, id: number): ReturnType<typeof parseAvroSchema> {
+  try {
+    return parseAvroSchema(JSON.parse(schema));
+  } catch (cause) {
+    throw new MeterError(
+      'METER_ERR_AVRO_UNKNOWN_SCHEMA',
+      `registry schema ${id} is not a usable Avro schema: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
