@@ -56,7 +56,9 @@ export class Ingestor implements Stage {
     this.#deps = deps;
     const { config, registry } = deps;
     this.#log = deps.logger.child({ service: 'ingestor' });
-    this.#codec = deps.codec ?? new AvroCodec({ schemaRegistryUrl: config.schemaRegistryUrl ?? undefined });
+    this.#codec =
+      deps.codec ??
+      new AvroCodec({ schemaRegistryUrl: config.schemaRegistryUrl ?? undefined, metricsRegistry: registry });
     this.#pseudonymiser = new Pseudonymiser({ key: deps.pseudonymKey });
     const pipeline = pipelineMetrics(registry);
     this.#metrics = ingestorMetrics(registry);
