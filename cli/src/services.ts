@@ -5,6 +5,7 @@
  * and simulator and stops them in its own order.
  */
 import {
+  ErasureNotifier,
   registerMeterDataRoutes,
   createClickHouse,
   createHttpServer,
@@ -75,6 +76,8 @@ export async function startServices(
   const migrated = await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
   logger.info({ applied: migrated.applied, ttlChanged: migrated.ttlChanged }, 'ClickHouse schema ready');
 
+  // Erasures through the data API reach the anomaly service's in-memory state in this process.
+  const erasures = new ErasureNotifier();
   const stages: Stage[] = [];
   const readiness: Record<string, ReadinessCheck> = {
     clickhouse: async () => {
@@ -93,14 +96,20 @@ export async function startServices(
     stages.push(aggregator);
   }
   if (names.includes('anomaly')) {
-    const anomaly = new AnomalyService({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger });
+    const anomaly = new AnomalyService({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger, erasures });
     Object.assign(readiness, anomaly.readiness());
     stages.push(anomaly);
   }
-  const http = createHttpServer({ registry, logger, readiness });
+  const liveness = Object.assign({}, ...stages.map((s) => s.liveness?.() ?? {})) as Record<string, () => boolean>;
+  const http = createHttpServer({ registry, logger, readiness, liveness });
   if (names.includes('aggregator'))
     registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
-  registerMeterDataRoutes(http, { clickhouse, database: config.clickhouse.database, adminToken: config.adminToken });
+  registerMeterDataRoutes(http, {
+    clickhouse,
+    database: config.clickhouse.database,
+    adminToken: config.adminToken,
+    erasures,
+  });
   if (names.includes('anomaly'))
     registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
   const address = await http.listen({ port: config.port, host: config.host });
@@ -137,6 +146,7 @@ export async function runServices(names: readonly ServiceName[], config: Meterst
           logger.flush();
         },
         (msg, err) => (err ? logger.error({ err }, msg) : logger.info(msg)),
+        config.shutdownTimeoutMs,
       );
     },
   });

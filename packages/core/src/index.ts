@@ -84,6 +84,7 @@ export {
   type DeadLetter,
 } from './kafka/dead-letter.js';
 export { ENVELOPE_HEADERS, chunkBySize, recordBytes, splitToFit, tooLargeEnvelope } from './kafka/record-limits.js';
-export { erasures, eraseMeter } from './clickhouse/meter-data.js';
+export { eraseMeter } from './clickhouse/meter-data.js';
+export { ErasureNotifier, type ErasureListener } from './erasure-notifier.js';
 export { registerMeterDataRoutes } from './http/meter-data.routes.js';
 export type { ServiceDeps } from './service-deps.js';

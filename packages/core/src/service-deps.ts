@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Kafka } from 'kafkajs';
 import type { AvroCodec } from './avro/index.js';
 import type { ClickHouseClient } from './clickhouse/client.js';
+import type { ErasureNotifier } from './erasure-notifier.js';
 import type { MeterstreamConfig } from './config.js';
 import type { Logger } from './telemetry/logger.js';
 
@@ -14,4 +15,9 @@ export interface ServiceDeps {
   logger: Logger;
   /** Shared codec (one per process); built from config when absent. */
   codec?: AvroCodec;
+  /**
+   * Erasures made in this process (one notifier per process, also given to the data API's
+   * erasure route). Absent: erasures are only learnt from `erasure_audit`.
+   */
+  erasures?: ErasureNotifier;
 }

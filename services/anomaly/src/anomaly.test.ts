@@ -67,7 +67,7 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     { METERSTREAM_ANOMALY_CONCURRENCY: '1', METERSTREAM_MAX_FUTURE_SECONDS: String(4 * 86400) },
     2,
   );
-  const { config, kafka, codec, lines } = pipeline;
+  const { config, kafka, codec, lines, erasures } = pipeline;
 
   const LEAK = 'WM-LEAK-0001',
     BURST = 'WM-BURST-0002',
@@ -292,13 +292,13 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
       assert.ok(!lines.some((l) => l.includes(m)), `${m} in a log line`);
     }
 
-    // Erasure: the pump room in this process (eraseMeter announces it), the burst meter as if
+    // Erasure: the pump room in this process (announced to the service), the burst meter as if
     // erased by another process (audit row and deletes only; the service polls the audit).
     // Then data time moves three days on: every meter left behind falls silent, and an erased
     // meter's remembered state must not come back as an alert or a state row.
     const db = config.clickhouse.database;
     const alertsBefore = new Set((await alerts()).map((a) => a.alertId));
-    await eraseMeter(clickhouse, db, p(ROOM), 'test');
+    await eraseMeter(clickhouse, db, p(ROOM), 'test', erasures);
     for (const table of ['alerts', 'anomaly_state', 'readings_raw', 'readings_hourly', 'invoice_checks']) {
       await clickhouse.command({
         query: `DELETE FROM ${db}.${table} WHERE meter = {m:String}`,
@@ -366,10 +366,10 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
 });
 
 test('the anomaly service listens for erasures in its process while it runs', async () => {
-  const { erasures, createRegistry: registry } = await import('@meterstream/core');
+  const { ErasureNotifier, createRegistry: registry } = await import('@meterstream/core');
   const { testKafka, capturingLogger: cl } = await import('@meterstream/core/testing');
   const { AnomalyService } = await import('./anomaly.js');
-  const before = erasures.listenerCount('erase');
+  const erasures = new ErasureNotifier();
   const config = testConfig();
   const service = new AnomalyService({
     config,
@@ -378,8 +378,9 @@ test('the anomaly service listens for erasures in its process while it runs', as
     clickhouse,
     registry: registry('x'),
     logger: cl().logger,
+    erasures,
   });
-  assert.equal(erasures.listenerCount('erase'), before + 1);
+  assert.equal(erasures.listenerCount, 1);
   await service.close();
-  assert.equal(erasures.listenerCount('erase'), before);
+  assert.equal(erasures.listenerCount, 0);
 });

@@ -27,7 +27,6 @@ import {
   TransactionalConsumer,
   deadLetterRecords,
   ensureTopics,
-  erasures,
   insertTsv,
   isMeterError,
   pipelineMetrics,
@@ -203,9 +202,9 @@ export class AnomalyService implements Stage {
       this.#hourlyState.forget(pseudonym);
       this.#temperatureState.forget(pseudonym);
     };
-    erasures.on('erase', forget);
+    const unsubscribe = deps.erasures?.subscribe(forget);
     this.close = sharedPromise(async () => {
-      erasures.off('erase', forget);
+      unsubscribe?.();
       this.#log.info('anomaly service stopping: finishing the batches in flight');
       if (this.#sweepTimer) clearInterval(this.#sweepTimer);
       await this.#sweeping;
@@ -619,7 +618,7 @@ export class AnomalyService implements Stage {
   /**
    * Erasures made by another process (the audit table is shared): their meters' in-memory state
    * is dropped, so this service never writes it back. In-process erasures arrive at once
-   * through `erasures`; this covers the rest within one sweep period.
+   * through `deps.erasures`; this covers the rest within one sweep period.
    */
   async #forgetErased(): Promise<void> {
     const since = this.#erasedSince;

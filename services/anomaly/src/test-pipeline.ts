@@ -5,6 +5,7 @@
  */
 import {
   AvroCodec,
+  ErasureNotifier,
   createRegistry,
   migrate,
   type Alert,
@@ -32,6 +33,8 @@ export interface TestPipeline {
   kafka: Kafka;
   codec: AvroCodec;
   lines: string[];
+  /** The process's erasure announcements, given to the anomaly service. */
+  erasures: ErasureNotifier;
   anomaly: AnomalyService;
   /** Replaces the anomaly service with a fresh instance (a restart). */
   restartAnomaly(): Promise<void>;
@@ -55,6 +58,7 @@ export async function startPipeline(
   await createTopic(kafka, config.topics.invoices, partitions);
   const { logger, lines } = capturingLogger();
   const registry = createRegistry('all');
+  const erasures = new ErasureNotifier();
   const ingestor = new Ingestor({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry, logger, codec });
   const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
   const newAnomaly = () =>
@@ -66,6 +70,7 @@ export async function startPipeline(
       registry: createRegistry('anomaly'),
       logger,
       codec,
+      erasures,
       sweepIntervalMs: 500,
     });
   await ingestor.start();
@@ -75,6 +80,7 @@ export async function startPipeline(
     kafka,
     codec,
     lines,
+    erasures,
     anomaly: newAnomaly(),
     async restartAnomaly() {
       await p.anomaly.close();

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 /**
  * Everything stored about one meter, for the data subject's rights (portability, erasure).
  * The tables are found in ClickHouse's own catalogue — every table of the database with a
@@ -8,6 +7,7 @@ import { EventEmitter } from 'node:events';
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { MeterError } from '../errors.js';
+import type { ErasureNotifier } from '../erasure-notifier.js';
 
 /** A table that stores rows about meters (it has a `meter` column holding the pseudonym). */
 export interface MeterTable {
@@ -148,28 +148,22 @@ function clickhouseMillis(d: Date): string {
 }
 
 /**
- * Erasure announcements within one process: a component that keeps per-meter state in memory
- * (the anomaly service's detector state) listens and drops the pseudonym, so a later write of
- * its state cannot resurrect an erased meter. Services in other processes do not hear it.
- */
-export const erasures = new EventEmitter<{ erase: [pseudonym: string] }>();
-
-/**
  * Erases a meter from every table with a `meter` column with lightweight deletes (the rows
  * vanish from queries at once; merges reclaim the space later), then writes one row to
  * `erasure_audit`: the pseudonym, the time, the actor and the rows each table held. An unknown
  * pseudonym erases nothing and is audited all the same. A failure before the audit leaves the
- * erasure unaudited and maybe partial; running it again completes it.
+ * erasure unaudited and maybe partial; running it again completes it. The components of this
+ * process that hold the meter in memory hear of it first through `notifier`, so nothing they
+ * write afterwards brings it back.
  */
 export async function eraseMeter(
   client: ClickHouseClient,
   database: string,
   pseudonym: string,
   actor: string,
+  notifier?: Pick<ErasureNotifier, 'announce'>,
 ): Promise<Erasure> {
-  // Components in this process that hold the meter in memory forget it first, so nothing they
-  // write afterwards brings it back (see `erasures`).
-  erasures.emit('erase', pseudonym);
+  notifier?.announce(pseudonym);
   const tables = await meterTables(client, database);
   const deleted = await countMeterRows(client, database, tables, pseudonym);
   for (const table of tables) {

@@ -7,6 +7,7 @@ import { migrate } from '../clickhouse/migrations.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createRegistry } from '../telemetry/metrics.js';
 import { testConfig } from '../testing.js';
+import { ErasureNotifier } from '../erasure-notifier.js';
 import { createHttpServer } from './server.js';
 import { EXPORT_CSV_HEADER, registerMeterDataRoutes } from './meter-data.routes.js';
 
@@ -25,7 +26,11 @@ const app = createHttpServer({
   logger: createLogger({ level: 'silent' }),
   readiness: {},
 });
-registerMeterDataRoutes(app, { clickhouse, database: db, adminToken: ADMIN_TOKEN });
+// What this process's in-memory meter state would hear of the erasures.
+const erasures = new ErasureNotifier();
+const announced: string[] = [];
+erasures.subscribe((p) => announced.push(p));
+registerMeterDataRoutes(app, { clickhouse, database: db, adminToken: ADMIN_TOKEN, erasures });
 
 const A = 'a0'.repeat(16);
 const B = 'b1'.repeat(16);
@@ -360,7 +365,10 @@ test('403 on both routes when no admin token is configured, whatever the request
     logger: createLogger({ level: 'silent' }),
     readiness: {},
   });
-  registerMeterDataRoutes(closed, { clickhouse, database: db, adminToken: null });
+  const heard: string[] = [];
+  const notifier = new ErasureNotifier();
+  notifier.subscribe((p) => heard.push(p));
+  registerMeterDataRoutes(closed, { clickhouse, database: db, adminToken: null, erasures: notifier });
   for (const method of ['GET', 'DELETE'] as const) {
     const r = await closed.inject({
       method,
@@ -371,6 +379,7 @@ test('403 on both routes when no admin token is configured, whatever the request
     assert.equal(r.json().code, 'FORBIDDEN');
   }
   assert.deepEqual(await countsOf(A), EXPECTED, 'nothing erased');
+  assert.deepEqual(heard, [], 'a refused erasure is not announced');
 });
 
 async function auditRows(
@@ -390,6 +399,7 @@ test('erasure: every row of the meter gone from every table, the other meter unt
   const before = Date.now();
   const r = await app.inject({ method: 'DELETE', url: `/v1/meters/${A}`, headers: admin });
   assert.equal(r.statusCode, 200);
+  assert.deepEqual(announced, [A], 'the process heard of the erasure');
   const body = r.json();
   assert.deepEqual(body.deleted, EXPECTED);
   assert.equal(
@@ -431,6 +441,7 @@ test('erasure is idempotent: again, or of an unknown pseudonym, is 200 with zero
   assert.equal(audit.length, 1);
   assert.deepEqual(audit[0].deleted, zeros);
   assert.deepEqual(await countsOf(B), EXPECTED);
+  assert.deepEqual(announced, [A, A, unknown], 'every erasure announced, the repeated one too');
 });
 
 test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes, behind bearer auth', async () => {

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { eraseMeter, meterTables, readMeterRows, type MeterTable } from '../clickhouse/meter-data.js';
+import type { ErasureNotifier } from '../erasure-notifier.js';
 import { bearerAuth, bearerSecurity, errorResponses } from './server.js';
 
 /** Dependencies of {@link registerMeterDataRoutes}. */
@@ -19,6 +20,8 @@ export interface MeterDataRouteDeps {
   adminToken: string | null;
   /** Where erasures are logged (without the pseudonym); defaults to the server's logger. */
   logger?: Pick<FastifyBaseLogger, 'info' | 'warn'>;
+  /** Told of each erasure before its deletes run (the process's in-memory meter state); optional. */
+  erasures?: Pick<ErasureNotifier, 'announce'>;
 }
 
 /** Recorded as the erasure's actor: who holds the admin token, never the token itself. */
@@ -145,7 +148,13 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
       },
     },
     async (req) => {
-      const erasure = await eraseMeter(deps.clickhouse, deps.database, req.params.pseudonym, ERASURE_ACTOR);
+      const erasure = await eraseMeter(
+        deps.clickhouse,
+        deps.database,
+        req.params.pseudonym,
+        ERASURE_ACTOR,
+        deps.erasures,
+      );
       const total = Object.values(erasure.deleted).reduce((a, b) => a + b, 0);
       const complete = Object.keys(erasure.remaining).length === 0;
       // No pseudonym in the log: logs outlive the erasure; erasure_audit is the record.
