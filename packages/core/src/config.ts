@@ -183,6 +183,8 @@ export interface MeterstreamConfig {
   instanceId: string;
   /** pino log level. */
   logLevel: string;
+  /** How long a SIGTERM drain may take before the process exits without draining (ms). */
+  shutdownTimeoutMs: number;
   /** Where `meterstream demo` keeps the key, tokens and fleet state it generates (0700 dir, 0600 files). */
   demoDir: string;
 }
@@ -282,6 +284,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     instanceId:
       v.METERSTREAM_INSTANCE_ID ?? SETTINGS.METERSTREAM_INSTANCE_ID.parser.parse(hostname(), 'METERSTREAM_INSTANCE_ID'),
     logLevel: v.LOG_LEVEL,
+    shutdownTimeoutMs: v.METERSTREAM_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     demoDir: v.METERSTREAM_DEMO_DIR ?? join(dirname(v.METERSTREAM_DATA_DIR.replace(/\/+$/, '') || '/'), 'demo-keys'),
   };
   return deepFreeze(config);

@@ -24,7 +24,7 @@ export { DETECTOR_DEFAULTS } from './config/detectors.js';
 export { renderConfigurationDoc } from './config/doc.js';
 export { REPO_ROOT, repoPath } from './paths.js';
 export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudonym.js';
-export { sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
+export { EXIT_NOT_DRAINED, sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
 export {
   AvroCodec,
   createAvroCodec,

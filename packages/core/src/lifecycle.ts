@@ -18,11 +18,20 @@ export function sharedPromise(fn: () => Promise<void>): () => Promise<void> {
   return () => (p ??= fn());
 }
 
+/** Exit code of a stop that missed its deadline: not drained; uncommitted work is redelivered. */
+export const EXIT_NOT_DRAINED = 75;
+
 /**
- * Runs until SIGTERM or SIGINT, then calls `stop` once and exits 0 (1 if stopping failed).
+ * Runs until SIGTERM or SIGINT, then calls `stop` once and exits 0 when it drained, 1 if
+ * stopping failed, and `EXIT_NOT_DRAINED` (75) when it did not finish within `deadlineMs` (a
+ * sink stalled, the broker away): what was committed stays committed, the rest is redelivered.
  * A second signal while stopping exits at once with 130.
  */
-export function stopOnSignals(stop: () => Promise<void>, log: (msg: string, err?: unknown) => void): void {
+export function stopOnSignals(
+  stop: () => Promise<void>,
+  log: (msg: string, err?: unknown) => void,
+  deadlineMs = 25_000,
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -30,7 +39,11 @@ export function stopOnSignals(stop: () => Promise<void>, log: (msg: string, err?
       process.exit(130);
     }
     stopping = true;
-    log(`${signal}: draining and stopping`);
+    log(`${signal}: draining and stopping (at most ${Math.round(deadlineMs / 1000)} s)`);
+    setTimeout(() => {
+      log(`not drained within ${Math.round(deadlineMs / 1000)} s: exiting; uncommitted batches will be redelivered`);
+      process.exit(EXIT_NOT_DRAINED);
+    }, deadlineMs).unref();
     stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -141,6 +141,12 @@ const SERVICE_VARIABLES = {
     shown: '(host name)',
     doc: 'Stable instance name; keep it across restarts of the same instance (Kafka transactional id).',
   }),
+  METERSTREAM_SHUTDOWN_TIMEOUT_SECONDS: setting({
+    section: 'service',
+    parser: int(1, 600),
+    default: 25,
+    doc: "On SIGTERM/SIGINT, how long draining may take before the process exits anyway (exit code 75: not drained; what was not committed is redelivered). Keep it under the orchestrator's grace period.",
+  }),
   LOG_LEVEL: setting({
     section: 'service',
     parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
