@@ -5,8 +5,8 @@
  * an LRU of negative answers (404, unusable schema) that are asked again only after a TTL.
  *
  * Hand-written rather than `@kafkajs/confluent-schema-registry` (4.1.0): that client caches every
- * schema by ID in a plain object for ever, has no bound on concurrent lookups and no negative
- * cache, so random IDs in a batch would still mean one request each and a cache that only grows;
+ * schema by ID in a plain object for ever, neither shares nor bounds concurrent lookups and has
+ * no negative cache, so random IDs in a batch mean one request each and a cache that only grows;
  * it decodes Confluent framing only (our CRC-64 single-object path and the reader/writer resolution
  * of `SchemaSet` stay ours anyway), and it brings mappersmith, ajv and protobufjs and its own avsc
  * range. What we need of the registry API is one GET.
