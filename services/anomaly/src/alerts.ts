@@ -16,6 +16,12 @@ export interface AlertSubject {
   zoneId: string | null;
 }
 
+/** A detector's transition and the meter it belongs to: one alert state change to publish. */
+export interface Emitted {
+  subject: AlertSubject;
+  t: AlertTransition;
+}
+
 /** The input batch that produced an alert (for recognising a redelivered batch's own writes). */
 export interface AlertOrigin {
   source: string;

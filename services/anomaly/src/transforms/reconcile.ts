@@ -9,7 +9,7 @@
  * day's delivery) is published as it happened: fired, then resolved.
  */
 import type { AlertSeverity, AlertType } from '@meterstream/core';
-import type { AlertTransition } from './detectors/detector.js';
+import type { AlertTransition } from '../detectors/detector.js';
 
 /** A published, still-firing episode. */
 export interface OpenEpisode {

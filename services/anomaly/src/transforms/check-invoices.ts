@@ -1,26 +1,17 @@
 /**
  * Invoice checks: the billed quantity of [periodStart, periodEnd) against the metered sum of
  * the meter's hourly rows (`readings_hourly FINAL`). Every check's result is written to
- * `invoice_checks`; a MISMATCH fires INVOICE_MISMATCH (one episode per invoice), and a later
- * check that matches (corrected or late data) resolves it.
+ * `invoice_checks` (`sinks/invoice-checks.sink.ts`); a MISMATCH fires INVOICE_MISMATCH (one
+ * episode per invoice), and a later check that matches (corrected or late data) resolves it.
  *
  * Whether the alert is already published is read from the `alerts` table. Its rows name the
  * input batch that wrote them, so a batch delivered again after an aborted transaction
  * recognises its own earlier write and publishes again rather than taking it as published.
  */
-import {
-  insertTsv,
-  tsvEscape,
-  tsvMillis,
-  type ClickHouseClient,
-  type InsertOptions,
-  type MeterKind,
-  type Unit,
-} from '@meterstream/core';
-import { checkInvoice, type InvoiceOutcome } from './detectors/invoice-check.js';
-import type { AlertTransition } from './detectors/detector.js';
-import { dedupKeyOf, type AlertOrigin, type AlertSubject } from './alerts.js';
-import type { TenantDetectors } from './params.js';
+import type { ClickHouseClient, MeterKind, Unit } from '@meterstream/core';
+import { checkInvoice, type InvoiceOutcome } from '../detectors/invoice-check.js';
+import { dedupKeyOf, type AlertOrigin, type Emitted } from '../alerts.js';
+import type { TenantDetectors } from '../params.js';
 
 /** A pseudonymised invoice and its latest check. */
 export interface InvoiceCheck {
@@ -37,35 +28,18 @@ export interface InvoiceCheck {
   outcome: InvoiceOutcome;
 }
 
-export const INVOICE_CHECK_COLUMNS = [
-  'invoice_id',
-  'tenant',
-  'meter',
-  'kind',
-  'period_start',
-  'period_end',
-  'billed_quantity',
-  'metered_quantity',
-  'unit',
-  'coverage',
-  'outcome',
-  'version',
-] as const;
+/** A pseudonymised invoice before its check. */
+export type UncheckedInvoice = Omit<InvoiceCheck, 'meteredQuantity' | 'coverage' | 'outcome'>;
 
 export class InvoiceChecker {
-  #seq = 0;
   constructor(
     private readonly client: ClickHouseClient,
     private readonly database: string,
     private readonly detectorsFor: (tenant: string) => TenantDetectors,
-    private readonly insert: InsertOptions,
   ) {}
 
   /** Checks invoices against the stored hourly rows at `now`. */
-  async check(
-    invoices: readonly Omit<InvoiceCheck, 'meteredQuantity' | 'coverage' | 'outcome'>[],
-    now: number,
-  ): Promise<InvoiceCheck[]> {
+  async check(invoices: readonly UncheckedInvoice[], now: number): Promise<InvoiceCheck[]> {
     return Promise.all(
       invoices.map(async (inv) => {
         const rs = await this.client.query({
@@ -124,62 +98,6 @@ export class InvoiceChecker {
     );
   }
 
-  /** Stored checks of the given meters whose period overlaps [from, to), optionally only PENDING ones. */
-  async stored(filter: {
-    meters?: string[];
-    from?: number;
-    to?: number;
-    pendingBefore?: number;
-    checkedBefore?: number;
-  }): Promise<InvoiceCheck[]> {
-    const conds: string[] = [];
-    if (filter.meters) conds.push('meter IN {meters:Array(String)}');
-    if (filter.from !== undefined) conds.push("period_end > fromUnixTimestamp64Milli(toInt64({from:Int64}), 'UTC')");
-    if (filter.to !== undefined) conds.push("period_start < fromUnixTimestamp64Milli(toInt64({to:Int64}), 'UTC')");
-    if (filter.pendingBefore !== undefined)
-      conds.push("outcome = 'PENDING' AND period_end < fromUnixTimestamp64Milli(toInt64({before:Int64}), 'UTC')");
-    if (filter.checkedBefore !== undefined)
-      conds.push("checked_at < fromUnixTimestamp64Milli(toInt64({checked:Int64}), 'UTC')");
-    const rs = await this.client.query({
-      query: `SELECT invoice_id, tenant, meter, kind, toUnixTimestamp64Milli(period_start) AS ps, toUnixTimestamp64Milli(period_end) AS pe, billed_quantity, unit, outcome
-              FROM ${this.database}.invoice_checks FINAL WHERE ${conds.join(' AND ') || '1'}`,
-      query_params: {
-        meters: filter.meters ?? [],
-        from: filter.from ?? 0,
-        to: filter.to ?? 0,
-        before: filter.pendingBefore ?? 0,
-        checked: filter.checkedBefore ?? 0,
-      },
-      format: 'JSONEachRow',
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    return (await rs.json<Record<string, string | number>>()).map((r) => ({
-      invoiceId: r.invoice_id as string,
-      tenant: r.tenant as string,
-      meter: r.meter as string,
-      kind: r.kind as MeterKind,
-      periodStart: Number(r.ps),
-      periodEnd: Number(r.pe),
-      billedQuantity: Number(r.billed_quantity),
-      unit: r.unit as Unit,
-      meteredQuantity: null,
-      coverage: 0,
-      outcome: r.outcome as InvoiceOutcome,
-    }));
-  }
-
-  /** Writes the checks' results to `invoice_checks`. */
-  async write(checks: readonly InvoiceCheck[]): Promise<void> {
-    const base = Date.now() * 1000;
-    const body = checks
-      .map(
-        (c) =>
-          `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\n`,
-      )
-      .join('');
-    await insertTsv(this.insert, body, checks.length);
-  }
-
   /**
    * The alert transitions the checks call for, given what is published: FIRING for a new
    * mismatch, RESOLVED for a published mismatch that now matches.
@@ -189,7 +107,7 @@ export class InvoiceChecker {
     origin: AlertOrigin,
     firstOffset: bigint,
     now: number,
-  ): Promise<{ subject: AlertSubject; t: AlertTransition }[]> {
+  ): Promise<Emitted[]> {
     const decided = checks.filter((c) => c.outcome === 'MATCH' || c.outcome === 'MISMATCH');
     if (decided.length === 0) return [];
     const keyed = decided.map((c) => ({
@@ -218,7 +136,7 @@ export class InvoiceChecker {
       // A row our own aborted attempt wrote records the change it made: undo it in our view.
       published.set(r.dedup_key, ours ? !firing : firing);
     }
-    const out: { subject: AlertSubject; t: AlertTransition }[] = [];
+    const out: Emitted[] = [];
     keyed.forEach(({ c, subject }, i) => {
       const firing = published.get(keys[i]) ?? false;
       const details = {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reconcile } from './reconcile.js';
-import type { AlertTransition } from './detectors/detector.js';
+import type { AlertTransition } from '../detectors/detector.js';
 
 const fire = (episodeStart: number, severity: 'WARNING' | 'CRITICAL' = 'WARNING'): AlertTransition => ({
   type: 'NIGHT_FLOW',

@@ -1,0 +1,40 @@
+/**
+ * The `invoice_checks` sink: every check's result, one row per invoice and check. The table is
+ * a ReplacingMergeTree by `version` (microseconds of the write plus a sequence), so the latest
+ * check of an invoice is what FINAL shows.
+ */
+import { insertTsv, tsvEscape, tsvMillis, type InsertOptions } from '@meterstream/core';
+import type { InvoiceCheck } from '../transforms/check-invoices.js';
+
+/** Columns of the `invoice_checks` insert, in the order of {@link InvoiceChecksSink.write}. */
+export const INVOICE_CHECK_COLUMNS = [
+  'invoice_id',
+  'tenant',
+  'meter',
+  'kind',
+  'period_start',
+  'period_end',
+  'billed_quantity',
+  'metered_quantity',
+  'unit',
+  'coverage',
+  'outcome',
+  'version',
+] as const;
+
+export class InvoiceChecksSink {
+  #seq = 0;
+  constructor(private readonly insert: InsertOptions) {}
+
+  /** Writes the checks' results to `invoice_checks`. */
+  async write(checks: readonly InvoiceCheck[]): Promise<void> {
+    const base = Date.now() * 1000;
+    const body = checks
+      .map(
+        (c) =>
+          `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\n`,
+      )
+      .join('');
+    await insertTsv(this.insert, body, checks.length);
+  }
+}

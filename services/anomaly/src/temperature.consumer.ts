@@ -1,0 +1,108 @@
+/**
+ * Clean readings (`meter.readings.clean.v1`) → FROST_RISK: each TEMPERATURE reading steps the
+ * room's frost detector, in time order; duplicates and late readings say nothing about the
+ * room now and are skipped. One partition batch at a time, inside its Kafka transaction.
+ */
+import type { Batch } from 'kafkajs';
+import type { AvroCodec, ClickHouseClient, CleanReadingBatch, InsertOptions, Logger } from '@meterstream/core';
+import type { AlertOrigin, Emitted } from './alerts.js';
+import type { AnomalyMetrics } from './anomaly-metrics.js';
+import type { FrostState } from './detectors/frost-risk.js';
+import type { TenantDetectors } from './params.js';
+import { seriesKey } from './series-key.js';
+import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
+import { StateStore, type PartitionState } from './state/state-store.js';
+
+interface TemperatureState {
+  zoneId: string | null;
+  lastTs: number;
+  frost: FrostState;
+}
+
+/** What {@link TemperatureConsumer} is built from. */
+export interface TemperatureConsumerDeps {
+  clickhouse: ClickHouseClient;
+  database: string;
+  /** The clean readings topic: the detector state is kept under its name. */
+  topic: string;
+  codec: AvroCodec;
+  logger: Logger;
+  metrics: AnomalyMetrics;
+  detectors: (tenant: string) => TenantDetectors;
+  /** Sink options of the `anomaly_state` insert. */
+  stateInsert: InsertOptions;
+  alerts: AlertsSink;
+}
+
+export class TemperatureConsumer {
+  readonly #d: TemperatureConsumerDeps;
+  readonly #state: StateStore<TemperatureState>;
+
+  constructor(deps: TemperatureConsumerDeps) {
+    this.#d = deps;
+    this.#state = new StateStore<TemperatureState>({
+      clickhouse: deps.clickhouse,
+      database: deps.database,
+      source: deps.topic,
+      initial: () => ({ zoneId: null, lastTs: -Infinity, frost: { recent: [], firing: null } }),
+      insert: deps.stateInsert,
+      logger: deps.logger,
+    });
+  }
+
+  /** After a rebalance: another instance may have moved the partitions on. */
+  invalidate(): void {
+    this.#state.invalidate();
+  }
+
+  /** Drops an erased meter's state. */
+  forget(pseudonym: string): void {
+    this.#state.forget(pseudonym);
+  }
+
+  async handle(batch: Batch): Promise<AlertBatchOutput> {
+    const { codec, logger, metrics, detectors } = this.#d;
+    const first = BigInt(batch.firstOffset()!);
+    const last = BigInt(batch.lastOffset());
+    const origin: AlertOrigin = { source: batch.topic, partition: batch.partition, offset: last };
+    let ps: PartitionState<TemperatureState> | null = null;
+    const end = metrics.detectorSeconds.startTimer({ detector: 'FROST_RISK' });
+    const emitted: Emitted[] = [];
+    for (const m of batch.messages) {
+      if (!m.value) continue;
+      let b: CleanReadingBatch;
+      try {
+        const d = codec.decode(m.value);
+        if (d.schema !== 'CleanReadingBatch') continue;
+        b = d.value;
+      } catch (err) {
+        logger.warn(
+          { partition: batch.partition, offset: m.offset, err: (err as Error).message },
+          'undecodable clean record skipped',
+        );
+        continue;
+      }
+      if (b.kind !== 'TEMPERATURE') continue;
+      ps ??= await this.#state.begin(batch.partition, first);
+      const key = seriesKey(b);
+      const det = detectors(b.tenant).frost;
+      const st = ps.get(key);
+      let { frost, lastTs } = st;
+      const zoneId = b.zoneId ?? st.zoneId;
+      const readings = [...b.readings].sort((x, y) => x.ts - y.ts);
+      for (const r of readings) {
+        if (r.ts <= lastTs) {
+          if (r.ts < lastTs) metrics.lateTemperature.inc();
+          continue; // a duplicate, or late: says nothing about the room now
+        }
+        const step = det.step(frost, { ts: r.ts, celsius: r.value });
+        frost = step.state;
+        lastTs = r.ts;
+        for (const t of step.transitions) emitted.push({ subject: { tenant: b.tenant, meter: b.meter, zoneId }, t });
+      }
+      if (lastTs !== st.lastTs) ps.set(key, b.tenant, b.meter, { zoneId, lastTs, frost });
+    }
+    end();
+    return this.#d.alerts.forBatch(emitted, origin, ps === null ? [] : [this.#state.flush(batch.partition, ps, last)]);
+  }
+}

@@ -1,0 +1,16 @@
+/** Whether an invoice can be checked at all; one that cannot goes to the DLQ with the reason. */
+import type { Invoice } from '@meterstream/core';
+
+/** Longest billing period checked (days). */
+const MAX_PERIOD_DAYS = 400;
+
+/** Why an invoice cannot be checked, or null. */
+export function invoiceProblem(inv: Invoice): string | null {
+  if (!(inv.periodEnd > inv.periodStart)) return 'periodEnd must be after periodStart';
+  if (inv.periodEnd - inv.periodStart > MAX_PERIOD_DAYS * 86_400_000) return 'period longer than 400 days';
+  if (!Number.isFinite(inv.billedQuantity) || inv.billedQuantity < 0)
+    return 'billedQuantity must be a finite, non-negative number';
+  if (inv.unit === 'CELSIUS' || inv.kind === 'TEMPERATURE') return 'temperature is not billed';
+  if (inv.invoiceId.length === 0 || inv.invoiceId.length > 200) return 'invoiceId must have 1 to 200 characters';
+  return null;
+}
