@@ -38,7 +38,8 @@ export interface PreparedBatch {
   maxTs: number | null;
 }
 
-type Header = Omit<MeterReading, 'ts' | 'value' | 'quality'>;
+/** What the readings of a batch are grouped by: everything of a reading but its value. */
+export type ReadingHeader = Omit<MeterReading, 'ts' | 'value' | 'quality'>;
 
 /** Dependencies of {@link prepareBatch}. */
 export interface PrepareContext {
@@ -57,23 +58,8 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
 
   // Keyed by the raw header: the pseudonym (an HMAC, or an LRU look-up) is computed once per
   // meter and batch, not once per message.
-  const groupOf = (h: Header): CleanReadingBatch => {
-    const id =
-      h.tenant +
-      '\u001f' +
-      h.meterId +
-      '\u001f' +
-      h.kind +
-      '\u001f' +
-      h.unit +
-      '\u001f' +
-      h.readingType +
-      '\u001f' +
-      h.intervalSeconds +
-      '\u001f' +
-      (h.zoneId ?? '\u0000') +
-      '\u001f' +
-      (h.priceArea ?? '\u0000');
+  const groupOf = (h: ReadingHeader): CleanReadingBatch => {
+    const id = groupKey(h);
     let group = groups.get(id);
     if (group === undefined) {
       group = {
@@ -135,4 +121,22 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
     if (rejection !== null) dead.push({ message, reason: rejection.reason, detail: rejection.detail });
   }
   return { clean: [...groups.values()], dead, accepted, maxTs: maxTs === -Infinity ? null : maxTs };
+}
+
+/**
+ * The key of a clean batch: every field of the header, strings length-prefixed and nulls
+ * marked apart, so no two different headers share a key whatever their IDs contain. Joining
+ * with a separator is not enough: a meter ID holding the separator (U+001F) took another
+ * meter's batch, and with it that meter's pseudonym. Validation refuses control characters in
+ * IDs; this keeps the grouping correct without relying on that.
+ */
+export function groupKey(h: ReadingHeader): string {
+  return (
+    `${str(h.tenant)}${str(h.meterId)}${h.kind}|${h.unit}|${h.readingType}|${h.intervalSeconds}|` +
+    `${str(h.zoneId)}${str(h.priceArea)}`
+  );
+}
+
+function str(s: string | null): string {
+  return s === null ? '-' : `${s.length}:${s}`;
 }

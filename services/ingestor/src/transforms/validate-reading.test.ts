@@ -38,6 +38,16 @@ const cases: [string, Partial<MeterReading>, string][] = [
   ['empty meter id', { meterId: '' }, 'bad_meter_id'],
   ['tenant with spaces', { tenant: 'a b' }, 'bad_tenant'],
   ['bad price area', { priceArea: 'norway-1' }, 'bad_price_area'],
+  ['meter ID with the unit separator U+001F', { meterId: '7070575\u001f00000000017' }, 'bad_meter_id'],
+  ['meter ID with NUL', { meterId: '707057500000000017\u0000' }, 'bad_meter_id'],
+  ['meter ID with DEL', { meterId: '\u007f707057500000000017' }, 'bad_meter_id'],
+  ['meter ID with a C1 control (NEL)', { meterId: '70705750000\u00850000017' }, 'bad_meter_id'],
+  ['meter ID with U+FFFD (invalid UTF-8 decodes to it)', { meterId: '70705750000\ufffd0000017' }, 'bad_meter_id'],
+  ['zone with a tab', { zoneId: 'Z\t1' }, 'bad_zone'],
+  ['zone with NUL', { zoneId: '\u0000' }, 'bad_zone'],
+  ['zone with U+FFFD', { zoneId: 'Z\ufffd' }, 'bad_zone'],
+  ['tenant with U+001F', { tenant: 'oslo\u001fvann' }, 'bad_tenant'],
+  ['price area with NUL', { priceArea: 'NO1\u0000' }, 'bad_price_area'],
 ];
 for (const [name, change, reason] of cases) {
   test(`refused: ${name} → ${reason}`, () => {
@@ -46,6 +56,20 @@ for (const [name, change, reason] of cases) {
     assert.ok(!r.detail.includes(good.meterId), 'the detail never carries the meter ID');
   });
 }
+
+test('a control character is named in the detail by its code point, never with the ID', () => {
+  assert.deepEqual(validateReading({ ...good, meterId: 'a\u001fb' }, now, limits), {
+    reason: 'bad_meter_id',
+    detail: 'meterId contains a control character (U+001F)',
+  });
+});
+
+test('IDs beyond the BMP, and zones with quotes or backslashes, are valid', () => {
+  assert.equal(
+    validateReading({ ...good, meterId: '707057500000000017😀', zoneId: "o'hara \\N 🌊" }, now, limits),
+    null,
+  );
+});
 
 test('temperatures: below zero is fine, 150 °C is not', () => {
   const t = {

@@ -37,6 +37,23 @@ const TEMPERATURE_RANGE = [-60, 100] as const;
 
 const MAX_ID_LENGTH = 128;
 
+/**
+ * What no ID may hold: the C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F), which
+ * are never part of a head-end's meter or zone ID but are the separators of keys built from
+ * IDs (U+001F joins tenant and meter ID in the pseudonym's input), and U+FFFD, which is what
+ * invalid UTF-8 decodes to: two different invalid byte sequences would otherwise become the
+ * same ID, and so the same pseudonym.
+ */
+const FORBIDDEN_IN_ID = /[\p{Cc}\uFFFD]/u;
+
+function idProblem(name: string, id: string): string | null {
+  const m = FORBIDDEN_IN_ID.exec(id);
+  if (m === null) return null;
+  return m[0] === '\uFFFD'
+    ? `${name} is not valid UTF-8 (or holds U+FFFD)`
+    : `${name} contains a control character (U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+}
+
 type Header = Pick<
   MeterReading,
   'meterId' | 'tenant' | 'kind' | 'unit' | 'readingType' | 'intervalSeconds' | 'zoneId' | 'priceArea'
@@ -49,6 +66,8 @@ function reject(reason: string, detail: string): Rejection {
 function checkHeader(h: Header): Rejection | null {
   if (h.meterId.length === 0 || h.meterId.length > MAX_ID_LENGTH)
     return reject('bad_meter_id', `meterId must have 1..${MAX_ID_LENGTH} characters`);
+  const badMeterId = idProblem('meterId', h.meterId);
+  if (badMeterId !== null) return reject('bad_meter_id', badMeterId);
   if (h.tenant.length === 0 || h.tenant.length > MAX_ID_LENGTH || !/^[A-Za-z0-9._-]+$/.test(h.tenant)) {
     return reject('bad_tenant', 'tenant must be 1..128 of letters, digits, dot, dash, underscore');
   }
@@ -63,7 +82,11 @@ function checkHeader(h: Header): Rejection | null {
   } else if (h.intervalSeconds !== 0) {
     return reject('bad_interval', `intervalSeconds must be 0 for ${h.readingType} readings`);
   }
-  if (h.zoneId !== null && h.zoneId.length > MAX_ID_LENGTH) return reject('bad_zone', 'zoneId too long');
+  if (h.zoneId !== null) {
+    if (h.zoneId.length > MAX_ID_LENGTH) return reject('bad_zone', 'zoneId too long');
+    const badZone = idProblem('zoneId', h.zoneId);
+    if (badZone !== null) return reject('bad_zone', badZone);
+  }
   if (h.priceArea !== null && !/^[A-Z]{2}\d{0,2}$/.test(h.priceArea))
     return reject('bad_price_area', 'priceArea must look like NO1 or SE4');
   return null;
