@@ -30,7 +30,7 @@ commands:
   pseudonym --tenant T --meter M
                print a meter's pseudonym (needs METERSTREAM_PSEUDONYM_KEY)
 
-Configuration comes from environment variables: see README.md.`;
+Configuration comes from environment variables: see docs/configuration.md.`;
 
 type Env = Record<string, string | undefined>;
 
