@@ -19,6 +19,16 @@ export function randomSuffix(): string {
   return randomBytes(5).toString('hex');
 }
 
+/**
+ * Midnight UTC `days` days before today. Test data that reaches ClickHouse is placed relative to
+ * now: a fixed date would one day fall out of a table's retention (the TTLs count from the data's
+ * own time) and fail the suite with no code change. cli/src/calendar-free.test.ts checks this.
+ */
+export function utcDaysAgo(days: number, now = Date.now()): number {
+  const day = 86_400_000;
+  return Math.floor(now / day) * day - days * day;
+}
+
 /** Test key (never a production key). */
 export const TEST_KEY_HEX = 'a1'.repeat(32);
 
@@ -280,3 +290,6 @@ export function startService(command: string, env: Record<string, string>): Serv
   });
   return { child, ready, exited, output: () => out };
 }
+
+export { withClickHouseFaults, type ClickHouseFaults, type FaultCounts } from './testing/clickhouse-faults.js';
+export { cuttableKafkaNetwork, type KafkaNetwork } from './testing/kafka-network.js';

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { prng } from '@meterstream/simulator';
+import { utcDaysAgo } from '@meterstream/core/testing';
 import {
   pseudonymOf,
   type AvroCodec,
@@ -83,7 +84,7 @@ export function generateFleet(
   size = 24,
 ): { meters: MeterSpec[]; rounds: { key: string; value: Buffer }[][] } {
   const rnd = prng(seed);
-  const day0 = Date.UTC(2026, 10, 21);
+  const day0 = utcDaysAgo(7); // the seed decides the data; the days move with today, inside every retention
   const meters: MeterSpec[] = [];
   const rounds: { key: string; value: Buffer }[][] = [[], [], []];
   const send = (round: number, m: MeterSpec, readings: { ts: number; value: number; quality: Quality }[]) => {

@@ -15,10 +15,11 @@ import {
   testKafka,
   waitForGroupCaughtUp,
   startService,
+  utcDaysAgo,
 } from '@meterstream/core/testing';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
-const day0 = Date.UTC(2026, 10, 20);
+const day0 = utcDaysAgo(10); // inside readings_raw's retention whatever today is
 
 test('kill -9 at random moments, then restart: every reading exactly once in the clean topic and readings_raw', async () => {
   const env = testEnv({

@@ -26,6 +26,7 @@ import {
   readAll,
   testConfig,
   testKafka,
+  utcDaysAgo,
   waitForGroupCaughtUp,
   TEST_KEY_HEX,
 } from '@meterstream/core/testing';
@@ -34,7 +35,7 @@ import { DLQ_HEADERS } from '@meterstream/core';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const HOUR = 3_600_000;
-const day0 = Date.UTC(2026, 10, 20);
+const day0 = utcDaysAgo(10); // inside readings_raw's retention whatever today is
 
 // A tiny Confluent-compatible registry: serves MeterReading v2 as schema id 7.
 const codecForSchemas = new AvroCodec();

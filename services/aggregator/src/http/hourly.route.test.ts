@@ -11,6 +11,7 @@ import {
   loadConfig,
   migrate,
 } from '@meterstream/core';
+import { utcDaysAgo } from '@meterstream/core/testing';
 import { registerHourlyRoute } from './hourly.route.js';
 
 const config = loadConfig({ METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-route-')) });
@@ -19,11 +20,17 @@ after(() => clickhouse.close());
 const db = 'route';
 await migrate(clickhouse, { database: db, retention: config.retention });
 const meter = 'ab'.repeat(16);
+// A day relative to today, inside readings_hourly's retention whatever the date.
+const day = utcDaysAgo(3);
+const H = 3_600_000;
+const chTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+const [h10, h11] = [chTime(day + 10 * H), chTime(day + 11 * H)];
 await clickhouse.command({
   query: `INSERT INTO ${db}.readings_hourly (tenant, meter, kind, unit, hour, value_sum, value_min, value_max, samples, first_ts, last_ts, coverage, zone_id, version) VALUES
-    ('default', '${meter}', 'WATER', 'L', '2026-11-20 10:00:00', 12.5, 1, 5, 4, '2026-11-20 10:00:00', '2026-11-20 10:45:00', 1, 'Z1', 1),
-    ('default', '${meter}', 'WATER', 'L', '2026-11-20 10:00:00', 13.5, 1, 5, 4, '2026-11-20 10:00:00', '2026-11-20 10:45:00', 1, 'Z1', 2),
-    ('default', '${meter}', 'TEMPERATURE', 'CELSIUS', '2026-11-20 11:00:00', 9, 4, 5, 2, '2026-11-20 11:01:00', '2026-11-20 11:31:00', 1, NULL, 1)`,
+    ('default', '${meter}', 'WATER', 'L', '${h10}', 12.5, 1, 5, 4, '${h10}', '${chTime(day + 10.75 * H)}', 1, 'Z1', 1),
+    ('default', '${meter}', 'WATER', 'L', '${h10}', 13.5, 1, 5, 4, '${h10}', '${chTime(day + 10.75 * H)}', 1, 'Z1', 2),
+    ('default', '${meter}', 'TEMPERATURE', 'CELSIUS', '${h11}', 9, 4, 5, 2, '${chTime(day + 11 * H + 60_000)}', '${chTime(day + 11.5 * H + 60_000)}', 1, NULL, 1)`,
 });
 const TOKEN = 'read-token-0123456789';
 const app = createHttpServer({
@@ -33,7 +40,7 @@ const app = createHttpServer({
 });
 registerHourlyRoute(app, { clickhouse, database: db, apiToken: TOKEN });
 const auth = { authorization: `Bearer ${TOKEN}` };
-const url = `/v1/meters/${meter}/hourly?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z`;
+const url = `/v1/meters/${meter}/hourly?from=${iso(day)}&to=${iso(day + 24 * H)}`;
 
 test('200: the latest version of each hour, filtered by kind', async () => {
   const all = await app.inject({ url, headers: auth });
@@ -42,7 +49,7 @@ test('200: the latest version of each hour, filtered by kind', async () => {
   assert.equal(body.rows.length, 2);
   const water = body.rows.find((r: { kind: string }) => r.kind === 'WATER');
   assert.equal(water.valueSum, 13.5, 'FINAL: the higher version wins');
-  assert.equal(water.hour, '2026-11-20T10:00:00Z');
+  assert.equal(water.hour, iso(day + 10 * H));
   const temp = await app.inject({ url: `${url}&kind=TEMPERATURE`, headers: auth });
   assert.deepEqual(
     temp.json().rows.map((r: { kind: string }) => r.kind),
@@ -56,7 +63,7 @@ const bad: [string, string, Record<string, string>, number][] = [
   ['not a pseudonym', '/v1/meters/707057500000000017/hourly', auth, 400],
   ['unknown kind', `${url}&kind=STEAM`, auth, 400],
   ['bad date', '/v1/meters/' + meter + '/hourly?from=yesterday', auth, 400],
-  ['from after to', `/v1/meters/${meter}/hourly?from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z`, auth, 400],
+  ['from after to', `/v1/meters/${meter}/hourly?from=${iso(day + 24 * H)}&to=${iso(day)}`, auth, 400],
   ['limit too large', `${url}&limit=100000`, auth, 400],
 ];
 for (const [name, u, headers, status] of bad) {

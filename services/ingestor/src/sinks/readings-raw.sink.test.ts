@@ -16,13 +16,14 @@ import {
   pipelineMetrics,
   type CleanReadingBatch,
 } from '@meterstream/core';
+import { utcDaysAgo } from '@meterstream/core/testing';
 import { ReadingsRawSink, inboxLine } from './readings-raw.sink.js';
 
 const config = loadConfig({ METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-sink-')) });
 const client = await createClickHouse(config.clickhouse);
 after(() => client.close());
 const logger = createLogger({ level: 'silent' });
-const day0 = Date.UTC(2026, 10, 20);
+const day0 = utcDaysAgo(10); // inside readings_raw's retention whatever today is
 
 function batch(meter: string, values: number[], extra: Partial<CleanReadingBatch> = {}): CleanReadingBatch {
   return {
