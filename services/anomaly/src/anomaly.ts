@@ -43,6 +43,9 @@ import { TemperatureConsumer } from './temperature.consumer.js';
 import { InvoiceChecker } from './transforms/check-invoices.js';
 import { InvoiceDecider } from './transforms/decide-invoices.js';
 
+/** The anomaly service's inputs, in the order of its consumers. */
+const INPUTS = ['hourly', 'temperature', 'invoices'] as const;
+
 export interface AnomalyDeps extends ServiceDeps {
   /** The pseudonym key: invoices carry raw meter IDs and are pseudonymised on arrival. */
   pseudonymKey: Buffer;
@@ -88,7 +91,8 @@ export class AnomalyService implements Stage {
     const checker = new InvoiceChecker(clickhouse, db, detectors);
     const decider = new InvoiceDecider(checker, metrics);
     const stateInsert = sink('anomaly_state', STATE_COLUMNS);
-    const common = { clickhouse, database: db, codec, logger: log, metrics, detectors, stateInsert };
+    const dlq = config.topics.dlq;
+    const common = { clickhouse, database: db, codec, logger: log, metrics, detectors, stateInsert, dlq, pipeline };
     const hourly = new HourlyConsumer({
       ...common,
       topic: config.topics.hourly,
@@ -104,7 +108,8 @@ export class AnomalyService implements Stage {
       logger: log,
       metrics,
       pseudonyms: new Pseudonymiser({ key: deps.pseudonymKey }),
-      dlq: config.topics.dlq,
+      dlq,
+      pipeline,
       decider,
       alerts: this.#alerts,
       checks,
@@ -130,6 +135,8 @@ export class AnomalyService implements Stage {
         fetch: urgent ? config.kafka.fetch : config.kafka.bulkFetch,
         handler,
         urgent,
+        outputs: [config.topics.alerts],
+        dlqTopic: config.topics.dlq,
       });
       if (onJoin) c.consumer.on(c.consumer.events.GROUP_JOIN, onJoin);
       return c;
@@ -174,9 +181,14 @@ export class AnomalyService implements Stage {
   }
 
   readiness(): Record<string, ReadinessCheck> {
-    return {
-      'anomaly.consumers': async () => (this.#consumers.every((c) => c.running) ? true : 'consumers not running yet'),
-    };
+    return Object.fromEntries(
+      this.#consumers.map((c, i) => [`anomaly.${INPUTS[i]}`, async () => c.readiness()] as const),
+    );
+  }
+
+  /** False when a consumer's recovery keeps failing (`/healthz`). */
+  liveness(): Record<string, () => boolean> {
+    return Object.fromEntries(this.#consumers.map((c, i) => [`anomaly.${INPUTS[i]}`, () => c.alive] as const));
   }
 
   async start(): Promise<void> {

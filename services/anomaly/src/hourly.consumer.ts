@@ -19,6 +19,7 @@ import type { SilenceState } from './detectors/meter-silent.js';
 import type { TenantDetectors } from './params.js';
 import { seriesKey } from './series-key.js';
 import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
+import { DeadLetters, type DeadLetterTarget } from './transforms/dead-letters.js';
 import type { InvoiceChecksSink } from './sinks/invoice-checks.sink.js';
 import type { InvoiceChecksSource } from './sources/invoice-checks.source.js';
 import type { ReadingsHourlySource } from './sources/readings-hourly.source.js';
@@ -47,7 +48,7 @@ type HourlyState = SeriesState | WatermarkState;
 const WATERMARK = '~watermark';
 
 /** What {@link HourlyConsumer} is built from. */
-export interface HourlyConsumerDeps {
+export interface HourlyConsumerDeps extends DeadLetterTarget {
   clickhouse: ClickHouseClient;
   database: string;
   /** The hourly topic: the detector state is kept under its name. */
@@ -92,7 +93,7 @@ export class HourlyConsumer {
   }
 
   async handle(batch: Batch): Promise<AlertBatchOutput> {
-    const { codec, logger, metrics, detectors, decider } = this.#d;
+    const { codec, metrics, detectors, decider } = this.#d;
     const first = BigInt(batch.firstOffset()!);
     const last = BigInt(batch.lastOffset());
     const origin: AlertOrigin = { source: batch.topic, partition: batch.partition, offset: last };
@@ -101,19 +102,23 @@ export class HourlyConsumer {
 
     // Decode and group the rows per series.
     const series = new Map<string, HourlyBatch>();
+    const dead = new DeadLetters(batch);
     for (const m of batch.messages) {
-      if (!m.value) continue;
+      if (!m.value) {
+        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
+        continue;
+      }
       let d;
       try {
         d = codec.decode(m.value);
       } catch (err) {
-        logger.warn(
-          { partition: batch.partition, offset: m.offset, err: isMeterError(err) ? err.code : (err as Error).message },
-          'undecodable hourly record skipped',
-        );
+        dead.undecodable(m, err);
         continue;
       }
-      if (d.schema !== 'HourlyBatch') continue;
+      if (d.schema !== 'HourlyBatch') {
+        dead.reject(m, 'unexpected_schema', `${d.schema} on the hourly topic`);
+        continue;
+      }
       const b = d.value;
       const k = seriesKey(b);
       const s = series.get(k);
@@ -210,10 +215,13 @@ export class HourlyConsumer {
     end();
     return decider.released(
       checks,
-      this.#d.alerts.forBatch(emitted, origin, [
-        this.#state.flush(batch.partition, ps, last),
-        this.#d.checks.write(checks),
-      ]),
+      dead.into(
+        this.#d.alerts.forBatch(emitted, origin, [
+          this.#state.flush(batch.partition, ps, last),
+          this.#d.checks.write(checks),
+        ]),
+        this.#d,
+      ),
     );
   }
 }

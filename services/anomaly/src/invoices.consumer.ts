@@ -5,31 +5,22 @@
  * Kafka transaction as the batch's alerts.
  */
 import type { Batch } from 'kafkajs';
-import {
-  deadLetterRecords,
-  isMeterError,
-  type AvroCodec,
-  type DeadLetter,
-  type Invoice,
-  type Logger,
-  type Pseudonymiser,
-} from '@meterstream/core';
+import { type AvroCodec, type Invoice, type Logger, type Pseudonymiser } from '@meterstream/core';
 import type { AlertOrigin } from './alerts.js';
 import type { AnomalyMetrics } from './anomaly-metrics.js';
 import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
+import { DeadLetters, type DeadLetterTarget } from './transforms/dead-letters.js';
 import type { InvoiceChecksSink } from './sinks/invoice-checks.sink.js';
 import type { UncheckedInvoice } from './transforms/check-invoices.js';
 import type { InvoiceDecider } from './transforms/decide-invoices.js';
 import { invoiceProblem } from './transforms/validate-invoice.js';
 
 /** What {@link InvoicesConsumer} is built from. */
-export interface InvoicesConsumerDeps {
+export interface InvoicesConsumerDeps extends DeadLetterTarget {
   codec: AvroCodec;
   logger: Logger;
   metrics: AnomalyMetrics;
   pseudonyms: Pseudonymiser;
-  /** The dead-letter topic. */
-  dlq: string;
   decider: InvoiceDecider;
   alerts: AlertsSink;
   checks: InvoiceChecksSink;
@@ -43,42 +34,33 @@ export class InvoicesConsumer {
   }
 
   async handle(batch: Batch): Promise<AlertBatchOutput> {
-    const { codec, logger, metrics, pseudonyms, decider } = this.#d;
+    const { codec, metrics, pseudonyms, decider } = this.#d;
     const first = BigInt(batch.firstOffset()!);
     const origin: AlertOrigin = { source: batch.topic, partition: batch.partition, offset: BigInt(batch.lastOffset()) };
     const end = metrics.detectorSeconds.startTimer({ detector: 'INVOICE_MISMATCH' });
     await codec.prepare(batch.messages.map((m) => m.value));
-    const dead: DeadLetter[] = [];
+    const dead = new DeadLetters(batch);
     const invoices: UncheckedInvoice[] = [];
     for (const m of batch.messages) {
-      const reject = (reason: string, detail: string) =>
-        dead.push({
-          message: { offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers },
-          reason,
-          detail,
-        });
       if (!m.value) {
-        reject('empty_value', 'the record has no value');
+        dead.reject(m, 'empty_value', 'the record has no value');
         continue;
       }
       let inv: Invoice;
       try {
         const d = codec.decode(m.value);
         if (d.schema !== 'Invoice') {
-          reject('wrong_record', `expected an Invoice, got ${d.schema}`);
+          dead.reject(m, 'wrong_record', `expected an Invoice, got ${d.schema}`);
           continue;
         }
         inv = d.value;
       } catch (err) {
-        reject(
-          isMeterError(err) ? err.code.replace(/^METER_ERR_/, '').toLowerCase() : 'decode_error',
-          (err as Error).message,
-        );
+        dead.undecodable(m, err);
         continue;
       }
       const problem = invoiceProblem(inv);
       if (problem !== null) {
-        reject('invalid_invoice', problem);
+        dead.reject(m, 'invalid_invoice', problem);
         continue;
       }
       invoices.push({
@@ -94,16 +76,9 @@ export class InvoicesConsumer {
     }
     const { checks, emitted } = await decider.decide(invoices, origin, first);
     end();
-    if (dead.length > 0)
-      logger.warn({ partition: batch.partition, dead: dead.map((d) => d.reason) }, 'invoices sent to the DLQ');
     return decider.released(
       checks,
-      this.#d.alerts.forBatch(
-        emitted,
-        origin,
-        [this.#d.checks.write(checks)],
-        [{ topic: this.#d.dlq, messages: deadLetterRecords(dead, batch.topic, batch.partition) }],
-      ),
+      dead.into(this.#d.alerts.forBatch(emitted, origin, [this.#d.checks.write(checks)]), this.#d),
     );
   }
 }

@@ -11,6 +11,7 @@ import type { FrostState } from './detectors/frost-risk.js';
 import type { TenantDetectors } from './params.js';
 import { seriesKey } from './series-key.js';
 import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
+import { DeadLetters, type DeadLetterTarget } from './transforms/dead-letters.js';
 import { StateStore, type PartitionState } from './state/state-store.js';
 
 interface TemperatureState {
@@ -20,7 +21,7 @@ interface TemperatureState {
 }
 
 /** What {@link TemperatureConsumer} is built from. */
-export interface TemperatureConsumerDeps {
+export interface TemperatureConsumerDeps extends DeadLetterTarget {
   clickhouse: ClickHouseClient;
   database: string;
   /** The clean readings topic: the detector state is kept under its name. */
@@ -61,25 +62,29 @@ export class TemperatureConsumer {
   }
 
   async handle(batch: Batch): Promise<AlertBatchOutput> {
-    const { codec, logger, metrics, detectors } = this.#d;
+    const { codec, metrics, detectors } = this.#d;
     const first = BigInt(batch.firstOffset()!);
     const last = BigInt(batch.lastOffset());
     const origin: AlertOrigin = { source: batch.topic, partition: batch.partition, offset: last };
     let ps: PartitionState<TemperatureState> | null = null;
     const end = metrics.detectorSeconds.startTimer({ detector: 'FROST_RISK' });
     const emitted: Emitted[] = [];
+    const dead = new DeadLetters(batch);
     for (const m of batch.messages) {
-      if (!m.value) continue;
+      if (!m.value) {
+        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
+        continue;
+      }
       let b: CleanReadingBatch;
       try {
         const d = codec.decode(m.value);
-        if (d.schema !== 'CleanReadingBatch') continue;
+        if (d.schema !== 'CleanReadingBatch') {
+          dead.reject(m, 'unexpected_schema', `${d.schema} on the clean topic`);
+          continue;
+        }
         b = d.value;
       } catch (err) {
-        logger.warn(
-          { partition: batch.partition, offset: m.offset, err: (err as Error).message },
-          'undecodable clean record skipped',
-        );
+        dead.undecodable(m, err);
         continue;
       }
       if (b.kind !== 'TEMPERATURE') continue;
@@ -103,6 +108,9 @@ export class TemperatureConsumer {
       if (lastTs !== st.lastTs) ps.set(key, b.tenant, b.meter, { zoneId, lastTs, frost });
     }
     end();
-    return this.#d.alerts.forBatch(emitted, origin, ps === null ? [] : [this.#state.flush(batch.partition, ps, last)]);
+    return dead.into(
+      this.#d.alerts.forBatch(emitted, origin, ps === null ? [] : [this.#state.flush(batch.partition, ps, last)]),
+      this.#d,
+    );
   }
 }

@@ -262,7 +262,12 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
     const http = createHttpServer({ registry: metricsRegistry, logger, readiness: ingestor.readiness() });
     const metrics = (await http.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /meterstream_ingestor_readings_total\{service="ingestor"\} 198/);
-    assert.match(metrics, /meterstream_dlq_messages_total\{reason="avro_magic",service="ingestor"\} 2/);
+    assert.match(
+      metrics,
+      new RegExp(
+        `meterstream_dlq_messages_total\\{reason="avro_magic",source="${config.topics.readings}",service="ingestor"\\} 2`,
+      ),
+    );
     assert.match(metrics, /meterstream_clickhouse_insert_duration_seconds_count/);
     assert.equal((await http.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
 

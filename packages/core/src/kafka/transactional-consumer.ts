@@ -151,6 +151,11 @@ export class TransactionalConsumer {
     };
   }
 
+  /** The transactional ids of the producer slots (`<group>-<instance>-<slot>`). */
+  get transactionalIds(): string[] {
+    return Array.from({ length: this.#slots }, (_, slot) => `${this.#o.groupId}-${this.#o.instanceId}-${slot}`);
+  }
+
   /** True once the group gave this instance at least one partition and it runs. */
   get assigned(): boolean {
     return this.#running && this.#assigned > 0;
@@ -234,7 +239,7 @@ export class TransactionalConsumer {
   #newProducer(slot: number): Producer {
     const o = this.#o;
     return o.kafka.producer({
-      transactionalId: `${o.groupId}-${o.instanceId}-${slot}`,
+      transactionalId: this.transactionalIds[slot],
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: TRANSACTION_TIMEOUT_MS,

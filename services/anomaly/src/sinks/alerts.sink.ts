@@ -16,6 +16,8 @@ import type { AnomalyMetrics } from '../anomaly-metrics.js';
 export interface AlertBatchOutput {
   records: { topic: string; messages: Message[] }[];
   confirm: Promise<null>;
+  /** Runs once the transaction committed. */
+  committed?: () => void;
 }
 
 export class AlertsSink {

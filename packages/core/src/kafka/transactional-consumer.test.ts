@@ -1,0 +1,131 @@
+/**
+ * The transactional consumer heals in-process, on the real broker: a handler error kafkajs
+ * gives up on rebuilds the consumer (readiness says so meanwhile) and the batch is processed
+ * again from the committed offset; a producer fenced by another with its transactional id is
+ * replaced and the output is neither lost nor doubled.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Partitioners } from 'kafkajs';
+import { createRegistry, pipelineMetrics } from '../telemetry/metrics.js';
+import {
+  createTopic,
+  produce,
+  readAll,
+  capturingLogger,
+  testConfig,
+  testKafka,
+  randomSuffix,
+  waitFor,
+} from '../testing.js';
+import { TransactionalConsumer, type BatchHandler } from './transactional-consumer.js';
+
+async function setup(handler: (out: string) => BatchHandler) {
+  const kafka = testKafka();
+  const input = `tc-in-${randomSuffix()}`;
+  const output = `tc-out-${randomSuffix()}`;
+  await createTopic(kafka, input, 1);
+  await createTopic(kafka, output, 1);
+  const registry = createRegistry('test');
+  const metrics = pipelineMetrics(registry);
+  const { logger } = capturingLogger();
+  const consumer = new TransactionalConsumer({
+    kafka,
+    groupId: `tc-group-${randomSuffix()}`,
+    topic: input,
+    instanceId: `i-${randomSuffix()}`,
+    handler: handler(output),
+    logger,
+    metrics,
+    fetch: testConfig().kafka.fetch,
+    outputs: [output],
+    restartBackoffMs: [200, 1_000],
+  });
+  return { kafka, input, output, registry, consumer };
+}
+
+/** Copies every input value to the output topic. */
+const copy =
+  (out: string): BatchHandler =>
+  async (batch) => ({
+    records: [{ topic: out, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }],
+  });
+
+test('a batch whose handler fails for good is retried by a rebuilt consumer, from the committed offset', async () => {
+  let failures = 3;
+  const seen: string[] = [];
+  const { kafka, input, output, registry, consumer } = await setup((out) => async (batch, heartbeat) => {
+    if (batch.messages.some((m) => String(m.value) === 'poison-until-healed') && failures > 0) {
+      failures--;
+      // Not a KafkaJS error: kafkajs retries it a few times, then crashes the consumer for good.
+      throw Object.assign(new Error('sink refused the batch'), { retriable: false });
+    }
+    seen.push(...batch.messages.map((m) => String(m.value)));
+    return copy(out)(batch, heartbeat);
+  });
+  await produce(kafka, input, [{ value: 'a' }, { value: 'b' }]);
+  await consumer.start();
+  try {
+    await waitFor('a and b copied', async () => (await readAll(kafka, output)).length === 2);
+    await produce(kafka, input, [{ value: 'poison-until-healed' }, { value: 'c' }]);
+    await waitFor('the consumer restarting', async () => consumer.readiness() === 'consumer restarting', 60_000, 20);
+    await waitFor(
+      'poison and c copied after the rebuilds',
+      async () => (await readAll(kafka, output)).length === 4,
+      120_000,
+    );
+    const values = (await readAll(kafka, output)).map((r) => String(r.value));
+    assert.deepEqual(values, ['a', 'b', 'poison-until-healed', 'c'], 'each record once, in order');
+    assert.equal(failures, 0);
+    await waitFor('ready again', async () => consumer.readiness() === true);
+    assert.ok(consumer.alive);
+    const restarts = (await registry.getSingleMetricAsString('meterstream_kafka_consumer_restarts_total')).match(
+      /\} (\d+)/,
+    );
+    assert.ok(restarts && Number(restarts[1]) >= 1, 'the rebuilds are counted');
+  } finally {
+    await consumer.close();
+  }
+});
+
+test('a producer fenced by another with its transactional id is replaced; nothing lost or doubled', async () => {
+  let fenced = false;
+  let fence: (() => Promise<void>) | null = null;
+  const { kafka, input, output, consumer } = await setup((out) => async (batch, heartbeat) => {
+    // Before the first transaction of the second batch, another producer takes the id.
+    if (!fenced && batch.messages.some((m) => String(m.value) === 'x2')) {
+      fenced = true;
+      await fence!();
+    }
+    return copy(out)(batch, heartbeat);
+  });
+  // The one slot's transactional id: a second producer with it fences the consumer's.
+  const usurper = () =>
+    kafka.producer({
+      transactionalId: consumer.transactionalIds[0],
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  fence = async () => {
+    const p = usurper();
+    await p.connect();
+    const tx = await p.transaction(); // InitProducerId: the consumer's producer epoch is now stale
+    await tx.abort().catch(() => undefined);
+    await p.disconnect();
+  };
+  await produce(kafka, input, [{ value: 'x1' }]);
+  await consumer.start();
+  try {
+    await waitFor('x1 copied', async () => (await readAll(kafka, output)).length === 1);
+    await produce(kafka, input, [{ value: 'x2' }, { value: 'x3' }]);
+    await waitFor('x2 and x3 copied', async () => (await readAll(kafka, output)).length >= 3, 120_000);
+    await produce(kafka, input, [{ value: 'x4' }]);
+    await waitFor('x4 copied', async () => (await readAll(kafka, output)).length >= 4, 60_000);
+    const values = (await readAll(kafka, output)).map((r) => String(r.value));
+    assert.deepEqual(values, ['x1', 'x2', 'x3', 'x4'], 'each record once, in order');
+    assert.ok(fenced);
+  } finally {
+    await consumer.close();
+  }
+});
