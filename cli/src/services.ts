@@ -6,6 +6,7 @@
  */
 import {
   ErasureNotifier,
+  clickHouseReadiness,
   registerMeterDataRoutes,
   createClickHouse,
   createHttpServer,
@@ -79,12 +80,7 @@ export async function startServices(
   // Erasures through the data API reach the anomaly service's in-memory state in this process.
   const erasures = new ErasureNotifier();
   const stages: Stage[] = [];
-  const readiness: Record<string, ReadinessCheck> = {
-    clickhouse: async () => {
-      const r = await clickhouse.ping();
-      return r.success ? true : `ClickHouse unreachable: ${r.error.message}`;
-    },
-  };
+  const readiness: Record<string, ReadinessCheck> = { clickhouse: clickHouseReadiness(clickhouse) };
   if (names.includes('ingestor')) {
     const ingestor = new Ingestor({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger });
     Object.assign(readiness, ingestor.readiness());

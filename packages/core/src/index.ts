@@ -47,7 +47,7 @@ export {
   type RecordName,
   type Unit,
 } from './avro/index.js';
-export { createClickHouse, type ClickHouseClient } from './clickhouse/client.js';
+export { clickHouseReadiness, createClickHouse, type ClickHouseClient } from './clickhouse/client.js';
 export { urgently } from './clickhouse/engine-queue.js';
 export { migrate, type MigrateOptions, type MigrateResult } from './clickhouse/migrations.js';
 export {

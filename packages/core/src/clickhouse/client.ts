@@ -34,3 +34,11 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
     connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
   });
 }
+
+/** The `/readyz` check of a client: ClickHouse answers a ping (a stalled one fails by the check timeout). */
+export function clickHouseReadiness(client: ClickHouseClient): () => Promise<true | string> {
+  return async () => {
+    const r = await client.ping();
+    return r.success ? true : `ClickHouse unreachable: ${r.error.message}`;
+  };
+}

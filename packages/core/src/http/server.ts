@@ -32,6 +32,12 @@ export interface HttpServerOptions {
    * orchestrator restarts the process; a fault that is being healed shows in `/readyz` only.
    */
   liveness?: Record<string, () => boolean>;
+  /**
+   * A readiness check that has not answered after this long fails with that reason (ms),
+   * so a stalled dependency (a ClickHouse that accepts and never answers) makes `/readyz`
+   * say 503 and why, instead of hanging past the probe's own timeout. Default 5 000.
+   */
+  readinessTimeoutMs?: number;
 }
 
 /** Name of the bearer security scheme in the OpenAPI document. */
@@ -165,10 +171,17 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     await Promise.all(
       Object.entries(options.readiness).map(async ([name, check]) => {
         let result: true | string;
+        let timer: NodeJS.Timeout | undefined;
+        const timeoutMs = options.readinessTimeoutMs ?? 5_000;
+        const late = new Promise<string>(
+          (resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)),
+        );
         try {
-          result = await check();
+          result = await Promise.race([check(), late]);
         } catch (err) {
           result = err instanceof Error ? err.message : String(err);
+        } finally {
+          clearTimeout(timer);
         }
         checks[name] = result === true ? 'ok' : result;
         if (result !== true) ready = false;
