@@ -26,6 +26,8 @@ export interface BatchTransactionContext extends TransactionalConsumerOptions {
   budget: (topic: string) => number;
   /** Replaces the slot's producer with a fresh one. */
   replace: (slot: ProducerSlot) => Promise<void>;
+  /** Told when the batch starts and stops waiting for its sink outside a transaction (readiness). */
+  waitingForSink: (waiting: boolean) => void;
 }
 
 const HEARTBEAT_MS = 3_000;
@@ -102,7 +104,8 @@ export async function runBatchTransaction(
           metrics.transactionsAborted.inc({ topic, reason: 'sink_slow' });
           log.warn({ partition: batch.partition, budget_ms: budget }, 'sink slower than the transaction budget');
           await tx.abort();
-          await confirmed; // the pipeline pauses here, outside any transaction
+          ctx.waitingForSink(true);
+          await confirmed.finally(() => ctx.waitingForSink(false)); // the pipeline pauses here, outside any transaction
           continue;
         }
         if (!result.ok) {

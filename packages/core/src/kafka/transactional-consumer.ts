@@ -98,6 +98,8 @@ export interface TransactionalConsumerOptions {
 
 const TRANSACTION_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 3_000;
+/** A running consumer the broker has not answered (fetch or heartbeat) for this long is not ready. */
+const SILENT_BROKER_MS = 10_000;
 /** A rebuilt consumer that ran this long without crashing counts as healed. */
 const HEALED_AFTER_MS = 30_000;
 
@@ -115,6 +117,10 @@ export class TransactionalConsumer {
   readonly #closing = new AbortController();
   #assigned = 0;
   #running = false;
+  /** Last time the broker answered this consumer (a fetch or a heartbeat). */
+  #contact = Date.now();
+  /** Batches waiting for their sink outside a transaction (the budget passed). */
+  #waitingForSink = 0;
   #backoff: number;
   #failingSince: number | null = null;
   #recovering: Promise<void> | null = null;
@@ -176,6 +182,9 @@ export class TransactionalConsumer {
   readiness(): true | string {
     if (this.#recovering !== null || (!this.#running && this.#failingSince !== null)) return 'consumer restarting';
     if (!this.#running) return 'consumer not running';
+    const silent = Date.now() - this.#contact;
+    if (silent > SILENT_BROKER_MS) return `no answer from the broker for ${Math.round(silent / 1000)} s`;
+    if (this.#waitingForSink > 0) return 'waiting for the sink (ClickHouse) beyond the transaction budget';
     return this.#assigned > 0 ? true : 'no partitions assigned yet';
   }
 
@@ -223,6 +232,11 @@ export class TransactionalConsumer {
       }, HEALED_AFTER_MS);
       this.#healTimer.unref();
     });
+    const contact = () => {
+      if (consumer === this.#consumer) this.#contact = Date.now();
+    };
+    consumer.on(consumer.events.FETCH, contact);
+    consumer.on(consumer.events.HEARTBEAT, contact);
     consumer.on(consumer.events.CRASH, (e) => {
       if (consumer !== this.#consumer || this.#closing.signal.aborted) return;
       const error = e.payload.error as Error;
@@ -267,6 +281,7 @@ export class TransactionalConsumer {
     const consumer = this.#consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
+    this.#contact = Date.now();
     this.#setRunning(true);
     await consumer.run({
       autoCommit: false,
@@ -317,6 +332,7 @@ export class TransactionalConsumer {
       {
         ...this.#o,
         budget: (t) => this.budget(t),
+        waitingForSink: (waiting) => (this.#waitingForSink += waiting ? 1 : -1),
         replace: async (s) => {
           await s.producer.disconnect().catch(() => undefined);
           s.producer = this.#newProducer(s.slot);
