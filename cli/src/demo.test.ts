@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { AvroCodec, ConfigError, loadConfig, repoPath, type Alert, type AlertType } from '@meterstream/core';
 import { readAll, testEnv, testKafka, waitFor } from '@meterstream/core/testing';
 import { planFleet } from '@meterstream/simulator';
+import { ALERT_LINE } from './alert-line.js';
 import { ensureDemoCredentials } from './demo-credentials.js';
 import { demoRates } from './demo-fleet.js';
 
@@ -125,6 +126,18 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Lines of the terminal that are JSON log records: the demo shows people none. */
+function jsonLogLines(output: string): string[] {
+  return output.split('\n').filter((line) => {
+    try {
+      const v: unknown = JSON.parse(line);
+      return typeof v === 'object' && v !== null && 'level' in v;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Ctrl-C, and the exit code. */
 async function interrupt(demo: DemoProcess): Promise<number | null> {
   demo.child.kill('SIGINT');
@@ -147,7 +160,7 @@ async function messagesIn(topic: string): Promise<number> {
   }
 }
 
-test('npm start: alerts of several kinds within minutes, a guide with URLs and token, Ctrl-C exits 0, a second start carries on', async (t) => {
+test('npm start: alerts of several kinds within minutes, live alert lines and no JSON logs on the terminal, a guide with URLs and token, Ctrl-C exits 0, a second start carries on', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'meterstream-demo-'));
   const env: Record<string, string> = {
     // Own topics, groups and database on the test broker (so no second broker is started).
@@ -180,8 +193,23 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     );
     assert.ok(out.includes(readFileSync(join(dir, 'demo-keys', 'admin.token'), 'utf8').trim()), 'the admin token');
     assert.match(out, /pseudonym key in \.\/demo-keys\/pseudonym\.key/);
+    assert.match(out, /Service logs \(JSON\) go to \.\/data\/logs\/meterstream\.log/);
     const hourly = new RegExp(`(${base.replaceAll('.', '\\.')}/v1/meters/[0-9a-f]{32}/hourly\\?\\S+)`).exec(out)?.[1];
     assert.ok(hourly, 'an hourly URL of a simulated meter, by pseudonym');
+
+    // A line per alert state change, as the anomaly service commits them to the alerts topic.
+    const alertLine = await waitFor(
+      'an alert line on the terminal',
+      async () =>
+        demo
+          .stdout()
+          .split('\n')
+          .find((line) => ALERT_LINE.test(line)),
+      240_000,
+      1000,
+    );
+    t.diagnostic(`first alert line after ${Date.now() - started} ms: ${alertLine}`);
+    assert.match(alertLine, / [0-9a-f]{8}… /, 'a pseudonym prefix, not a meter ID');
 
     assert.equal((await getJson(`${base}/healthz`)).status, 200);
     assert.equal((await getJson(`${base}/v1/alerts`)).status, 401, 'the API wants the token');
@@ -205,6 +233,20 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     t.diagnostic(`${rows} hourly rows at the printed URL`);
 
     assert.equal(await interrupt(demo), 0, demo.output());
+    // The terminal held the guide, the simulator's progress and alert lines; the logs went to the file.
+    assert.deepEqual(jsonLogLines(demo.output()), [], 'no JSON log lines on the terminal');
+    const logged = readFileSync(join(dir, 'data', 'logs', 'meterstream.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; error?: string });
+    assert.ok(logged.length > 0 && logged.every((l) => typeof l.level === 'number'), 'JSON log lines in the file');
+    assert.ok(
+      logged.some((l) => l.msg === 'HTTP listening'),
+      'the services log to the file',
+    );
+    // Joining groups is routine: no warning of it, in the file either.
+    const groupWarnings = logged.filter((l) => l.level >= 40 && /rebalanc|rejoin|re-join/i.test(`${l.msg} ${l.error}`));
+    assert.deepEqual(groupWarnings, [], 'group rebalances are not warnings');
     const sentFirst = await messagesIn(env.METERSTREAM_TOPIC_READINGS);
 
     // The second start: same data, key and tokens; the fleet carries on.
@@ -221,6 +263,7 @@ test('npm start: alerts of several kinds within minutes, a guide with URLs and t
     assert.ok(kept.size >= 3, 'the alerts are kept');
     await new Promise((r) => setTimeout(r, 15_000)); // let it run a little
     assert.equal(await interrupt(demo), 0, demo.output());
+    assert.deepEqual(jsonLogLines(demo.output()), [], 'no JSON log lines on the terminal the second time either');
 
     const sentBoth = await messagesIn(env.METERSTREAM_TOPIC_READINGS);
     t.diagnostic(`readings messages: ${sentFirst} after the first run, ${sentBoth} after the second`);

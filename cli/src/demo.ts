@@ -21,6 +21,7 @@ import {
 } from '@meterstream/core';
 import { ensureDemoCredentials, type DemoCredentials, type DemoSecret } from './demo-credentials.js';
 import { demoFleet, saveFleet, type DemoFleet } from './demo-fleet.js';
+import { startAlertFeed } from './demo-alert-feed.js';
 import { FleetStream } from './fleet-stream.js';
 import { ALL_SERVICES, startServices } from './services.js';
 import { FLAGS_HELP, parseSimulateFlags } from './simulate-flags.js';
@@ -40,14 +41,17 @@ flags (as for meterstream simulate; a flag that changes the fleet starts a new o
 ${FLAGS_HELP}`;
 
 /**
- * The demo's defaults for variables the environment leaves unset: quiet logs, so the printed
- * guide stays readable, and readings from the simulator's clock accepted although it runs
- * ahead of real time (at 60x, an hour of wall time is 60 hours of data).
+ * The demo's defaults for variables the environment leaves unset: readings from the
+ * simulator's clock accepted although it runs ahead of real time (at 60x, an hour of wall time
+ * is 60 hours of data).
  */
 const DEMO_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
-  LOG_LEVEL: 'warn',
   METERSTREAM_MAX_FUTURE_SECONDS: String(366 * 86_400),
 });
+
+/** The service log under the data directory, unless LOG_LEVEL asks for logs on the terminal. */
+const demoLogFile = (config: MeterstreamConfig): string =>
+  resolve(config.clickhouse.dataDir, 'logs', 'meterstream.log');
 
 /** How often the simulator's progress line and its resume point are written. */
 const PROGRESS_EVERY_MS = 15_000;
@@ -72,15 +76,25 @@ export async function demoCommand(args: string[], env: Env): Promise<number> {
   const config = loadConfig({ ...withDefaults, ...credentials.env });
   const fleet = demoFleet(flags, resolve(config.demoDir), Date.now(), config.anomaly.detectors.timeZone);
   reportCredentials(credentials);
-  const logger = createLogger({ level: config.logLevel });
+  // The terminal is for people: the guide, the simulator's progress and the alert lines. The
+  // services' JSON logs go to a file, or to stderr when LOG_LEVEL is set explicitly.
+  const logFile = env.LOG_LEVEL ? null : demoLogFile(config);
+  const logger =
+    logFile === null
+      ? createLogger({ level: config.logLevel, destination: process.stderr })
+      : createLogger({ level: config.logLevel, file: logFile });
+  const problem = (msg: string, err: unknown) => {
+    logger.error({ err }, msg);
+    if (logFile !== null) say(`${msg}: ${err instanceof Error ? err.message : String(err)} (see ${shown(logFile)})`);
+  };
 
-  const teardown = new Teardown((msg, err) => logger.error({ err }, msg));
+  const teardown = new Teardown(problem);
   stopOnSignals(
     async () => {
       await teardown.stop();
       logger.flush();
     },
-    (msg, err) => (err ? logger.error({ err }, msg) : say(msg)),
+    (msg, err) => (err ? problem(msg, err) : say(msg)),
   );
   try {
     const brokers = config.kafka.brokers === null ? [await localBroker(teardown)] : undefined;
@@ -102,7 +116,20 @@ export async function demoCommand(args: string[], env: Env): Promise<number> {
       abort.abort();
       await simulation;
     });
-    printGuide(config, credentials, fleet, simulation.stream, services.port);
+    printGuide(config, credentials, fleet, simulation.stream, services.port, logFile);
+    const feed = await teardown.step(
+      startAlertFeed({
+        kafka: services.kafka,
+        config,
+        logger,
+        write: (line) => process.stdout.write(`${line}\n`),
+      }),
+    );
+    if (teardown.stopping) {
+      await feed.stop();
+      return 0;
+    }
+    teardown.add(feed.stop);
     process.stdout.write('meterstream: ready\n');
     return 0;
   } catch (err) {
@@ -255,6 +282,7 @@ function printGuide(
   fleet: DemoFleet,
   stream: FleetStream,
   port: number,
+  logFile: string | null,
 ): void {
   const host =
     config.host === '0.0.0.0' || config.host === '::'
@@ -309,6 +337,9 @@ function printGuide(
         ? `, then live at ${options.speed}x (data time runs ahead of the clock).`
         : ', then stops (--speed 0).'),
     `  Its progress goes to stderr every ${PROGRESS_EVERY_MS / 1000} s; data in ${shown(resolve(config.clickhouse.dataDir))}, fleet state in ${shown(fleet.file)}.`,
+    logFile === null
+      ? `  Service logs (JSON, LOG_LEVEL=${config.logLevel}) go to stderr.`
+      : `  Service logs (JSON) go to ${shown(logFile)}; set LOG_LEVEL to have them on the terminal.`,
     '  Ctrl-C stops everything; the next start continues where this one stopped.',
     '',
   );
@@ -317,5 +348,6 @@ function printGuide(
       `  (A new simulated fleet: ${fleet.replaced}. The previous fleet's meters will be reported silent.)`,
       '',
     );
+  lines.push('  Alerts as the anomaly service publishes them (status, type, severity, zone, pseudonym, summary):', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
