@@ -58,6 +58,8 @@ if (strict) {
 
 let broker = null;
 const env = { ...process.env };
+// The runner's own switch: services started by tests refuse unknown METERSTREAM_* variables.
+delete env.METERSTREAM_TEST_STRICT;
 if (!env.KAFKA_BROKERS) {
   const { startLocalKafka } = await import('./kafka/local-kafka.mjs');
   broker = await startLocalKafka({ dir: join(root, '.kafka', 'test'), port: Number(env.KAFKA_TEST_PORT || 19192) });
