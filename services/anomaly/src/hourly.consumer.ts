@@ -105,7 +105,7 @@ export class HourlyConsumer {
     const dead = new DeadLetters(batch);
     for (const m of batch.messages) {
       if (!m.value) {
-        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
+        dead.reject(m, 'tombstone', 'a record without a value (tombstone)');
         continue;
       }
       let d;
@@ -116,7 +116,7 @@ export class HourlyConsumer {
         continue;
       }
       if (d.schema !== 'HourlyBatch') {
-        dead.reject(m, 'unexpected_schema', `${d.schema} on the hourly topic`);
+        dead.reject(m, 'unexpected_record', `${d.schema} on the hourly topic`);
         continue;
       }
       const b = d.value;

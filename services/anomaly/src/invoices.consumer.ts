@@ -43,14 +43,14 @@ export class InvoicesConsumer {
     const invoices: UncheckedInvoice[] = [];
     for (const m of batch.messages) {
       if (!m.value) {
-        dead.reject(m, 'empty_value', 'the record has no value');
+        dead.reject(m, 'tombstone', 'the record has no value');
         continue;
       }
       let inv: Invoice;
       try {
         const d = codec.decode(m.value);
         if (d.schema !== 'Invoice') {
-          dead.reject(m, 'wrong_record', `expected an Invoice, got ${d.schema}`);
+          dead.reject(m, 'unexpected_record', `expected an Invoice, got ${d.schema}`);
           continue;
         }
         inv = d.value;

@@ -72,14 +72,14 @@ export class TemperatureConsumer {
     const dead = new DeadLetters(batch);
     for (const m of batch.messages) {
       if (!m.value) {
-        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
+        dead.reject(m, 'tombstone', 'a record without a value (tombstone)');
         continue;
       }
       let b: CleanReadingBatch;
       try {
         const d = codec.decode(m.value);
         if (d.schema !== 'CleanReadingBatch') {
-          dead.reject(m, 'unexpected_schema', `${d.schema} on the clean topic`);
+          dead.reject(m, 'unexpected_record', `${d.schema} on the clean topic`);
           continue;
         }
         b = d.value;

@@ -10,7 +10,7 @@ import { recordBytes, tooLargeEnvelope } from './record-limits.js';
 /** A consumed message that cannot be processed, and why. */
 export interface DeadLetter {
   message: { offset: string; key: Buffer | null; value: Buffer | null; headers?: unknown };
-  /** Machine-readable reason (e.g. `decode_error`, `invalid_reading`). */
+  /** Machine-readable reason (e.g. `tombstone`, `avro_magic`, `unexpected_record`, `unit_mismatch`); the same reason for the same fault on every input topic. */
   reason: string;
   /** Human-readable detail. */
   detail: string;

@@ -20,7 +20,7 @@ function decode(task: DecodeTask): DecodeResult {
   const dead: DecodeResult['dead'] = [];
   for (let i = 0; i + 1 < task.bounds.length; i++) {
     if (task.bounds[i + 1] === task.bounds[i]) {
-      dead.push({ index: i, reason: 'empty_value', detail: 'a record without a value (tombstone)' });
+      dead.push({ index: i, reason: 'tombstone', detail: 'a record without a value (tombstone)' });
       continue;
     }
     let d: ReturnType<AvroCodec['decode']>;
@@ -28,12 +28,14 @@ function decode(task: DecodeTask): DecodeResult {
       d = codec.decode(data.subarray(task.bounds[i], task.bounds[i + 1]));
     } catch (err) {
       // A record this version cannot read (e.g. a newer schema during a rolling upgrade).
+      // The reason is the codec's error code, as the ingestor's (e.g. avro_magic, avro_unknown_schema).
       const code = (err as { code?: string }).code ?? 'METER_ERR_AVRO';
-      dead.push({ index: i, reason: 'decode_error', detail: `${code}: ${(err as Error).message}`.slice(0, 500) });
+      const reason = code.replace(/^METER_ERR_/, '').toLowerCase();
+      dead.push({ index: i, reason, detail: `${code}: ${(err as Error).message}`.slice(0, 500) });
       continue;
     }
     if (d.schema !== 'CleanReadingBatch') {
-      dead.push({ index: i, reason: 'unexpected_schema', detail: `${d.schema} on the clean topic` });
+      dead.push({ index: i, reason: 'unexpected_record', detail: `${d.schema} on the clean topic` });
       continue;
     }
     const b: CleanReadingBatch = d.value;
