@@ -12,6 +12,7 @@ import {
   type ClickHouseClient,
   type Kafka,
   type MeterstreamConfig,
+  type ReadinessCheck,
 } from '@meterstream/core';
 import {
   capturingLogger,
@@ -24,6 +25,7 @@ import {
 } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
+import type { Registry } from 'prom-client';
 import { AnomalyService } from './anomaly.js';
 
 export const TEST_KEY = Buffer.from(TEST_KEY_HEX, 'hex');
@@ -36,6 +38,10 @@ export interface TestPipeline {
   /** The process's erasure announcements, given to the anomaly service. */
   erasures: ErasureNotifier;
   anomaly: AnomalyService;
+  /** The metrics of the ingestor and aggregator, and of the current anomaly service. */
+  registries(): Registry[];
+  /** The readiness checks `meterstream all` serves on /readyz, of the current instances. */
+  readiness(): Record<string, ReadinessCheck>;
   /** Replaces the anomaly service with a fresh instance (a restart). */
   restartAnomaly(): Promise<void>;
   /** Resolves when every stage has consumed every input topic to its end. */
@@ -61,13 +67,14 @@ export async function startPipeline(
   const erasures = new ErasureNotifier();
   const ingestor = new Ingestor({ config, pseudonymKey: TEST_KEY, kafka, clickhouse, registry, logger, codec });
   const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, codec });
+  let anomalyRegistry = createRegistry('anomaly');
   const newAnomaly = () =>
     new AnomalyService({
       config,
       pseudonymKey: TEST_KEY,
       kafka,
       clickhouse,
-      registry: createRegistry('anomaly'),
+      registry: (anomalyRegistry = createRegistry('anomaly')),
       logger,
       codec,
       erasures,
@@ -82,6 +89,8 @@ export async function startPipeline(
     lines,
     erasures,
     anomaly: newAnomaly(),
+    registries: () => [registry, anomalyRegistry],
+    readiness: () => ({ ...ingestor.readiness(), ...aggregator.readiness(), ...p.anomaly.readiness() }),
     async restartAnomaly() {
       await p.anomaly.close();
       p.anomaly = newAnomaly();
