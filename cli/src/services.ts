@@ -74,7 +74,11 @@ export async function startServices(
   const brokers = options.brokers ?? (await resolveBrokers(config.kafka, logger));
   const kafka = createKafka(config.kafka, brokers, logger);
   const clickhouse = await createClickHouse(config.clickhouse);
-  const migrated = await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
+  const migrated = await migrate(clickhouse, {
+    database: config.clickhouse.database,
+    retention: config.retention,
+    cluster: config.clickhouse.cluster,
+  });
   logger.info({ applied: migrated.applied, ttlChanged: migrated.ttlChanged }, 'ClickHouse schema ready');
 
   // Erasures through the data API reach the anomaly service's in-memory state in this process.

@@ -56,6 +56,11 @@ export interface ClickHouseConfig {
   password: string;
   /** Database holding every meterstream table. */
   database: string;
+  /**
+   * Cluster name of a sharded, replicated ClickHouse (`ON CLUSTER`, Replicated local tables behind
+   * Distributed ones), or `null` for a single node or the embedded engine.
+   */
+  cluster: string | null;
   /** Directory of the embedded engine's data (only used when `url` is null). */
   dataDir: string;
 }
@@ -204,6 +209,12 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
+function clusterOf(v: Values): string | null {
+  if (v.CLICKHOUSE_CLUSTER !== null && v.CLICKHOUSE_URL === null)
+    throw new ConfigError('CLICKHOUSE_CLUSTER', 'needs CLICKHOUSE_URL (the embedded engine is one node)');
+  return v.CLICKHOUSE_CLUSTER;
+}
+
   return o;
 }
 
@@ -245,6 +256,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     topics: {
       readings: v.METERSTREAM_TOPIC_READINGS,
       invoices: v.METERSTREAM_TOPIC_INVOICES,
+      cluster: clusterOf(v),
       clean: v.METERSTREAM_TOPIC_CLEAN,
       hourly: v.METERSTREAM_TOPIC_HOURLY,
       alerts: v.METERSTREAM_TOPIC_ALERTS,

@@ -12,7 +12,7 @@ import { queued } from './engine-queue.js';
 export type { ClickHouseClient };
 
 /** Opens a client. The embedded engine allows one data path per process. */
-export async function createClickHouse(config: ClickHouseConfig): Promise<ClickHouseClient> {
+export async function createClickHouse(config: Omit<ClickHouseConfig, 'cluster'>): Promise<ClickHouseClient> {
   if (config.url !== null) {
     return createClient({
       url: config.url,

@@ -9,6 +9,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { RetentionConfig } from '../config.js';
 import { MeterError } from '../errors.js';
 import { repoPath } from '../paths.js';
+import {
+  clusterMigrationsTable,
+  clusterStatements,
+  createdTables,
+  LOCAL_SUFFIX,
+  type ClusterTarget,
+} from './cluster-ddl.js';
 
 /** The tables meterstream owns, each with the TTL expression its retention gives. */
 export function ttlExpressions(retention: RetentionConfig): Record<string, string> {
@@ -55,6 +62,11 @@ export function splitStatements(sql: string): string[] {
 export interface MigrateOptions {
   database: string;
   retention: RetentionConfig;
+  /**
+   * Cluster name (`CLICKHOUSE_CLUSTER`): statements run `ON CLUSTER`, tables are Replicated
+   * `<table>_local` behind Distributed `<table>` (see cluster-ddl.ts); `null`/unset: one node.
+   */
+  cluster?: string | null;
   /** Directory of the `.sql` files; defaults to the repository's `schemas/clickhouse`. */
   dir?: string;
 }
@@ -65,8 +77,18 @@ export interface MigrateResult {
   ttlChanged: string[];
 }
 
-/** Creates the database and tables, applies pending migrations and the configured TTLs. */
-export async function migrate(client: ClickHouseClient, options: MigrateOptions): Promise<MigrateResult> {
+/** One migration file as the statements that {@link migrate} runs for it. */
+export interface MigrationStatements {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/**
+ * The statements of every migration file, filled with the database and TTLs, in their cluster
+ * form when `options.cluster` is set. Pure: reads the files, talks to no ClickHouse.
+ */
+export function migrationStatements(options: MigrateOptions): MigrationStatements[] {
   const db = options.database;
   const ttl = ttlExpressions(options.retention);
   const fill = (sql: string): string =>
@@ -76,12 +98,34 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
         throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
       return expr;
     });
+  const single = loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse')).map((m) => ({
+    version: m.version,
+    name: m.name,
+    statements: splitStatements(fill(m.sql)),
+  }));
+  if (!options.cluster) return single;
+  const target: ClusterTarget = { cluster: options.cluster, database: db };
+  // Every table of every file: a later ALTER or view names tables of earlier migrations.
+  const tables = createdTables(single.flatMap((m) => m.statements));
+  return single.map((m) => ({ ...m, statements: m.statements.flatMap((s) => clusterStatements(s, target, tables)) }));
+}
 
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+/** Creates the database and tables, applies pending migrations and the configured TTLs. */
+export async function migrate(client: ClickHouseClient, options: MigrateOptions): Promise<MigrateResult> {
+  const db = options.database;
+  const cluster = options.cluster ?? null;
+  const onCluster = cluster === null ? '' : ` ON CLUSTER ${cluster}`;
+  // Built before anything runs: a migration without a cluster form fails here, not half-way.
+  const migrations = migrationStatements(options);
+
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+    query:
+      cluster === null
+        ? `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
             (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-            ENGINE = MergeTree ORDER BY version`,
+            ENGINE = MergeTree ORDER BY version`
+        : clusterMigrationsTable({ cluster, database: db }),
   });
   const done = new Set(
     (
@@ -91,9 +135,9 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
     ).map((r) => Number(r.version)),
   );
   const applied: string[] = [];
-  for (const m of loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse'))) {
+  for (const m of migrations) {
     if (done.has(m.version)) continue;
-    for (const statement of splitStatements(fill(m.sql))) await client.command({ query: statement });
+    for (const statement of m.statements) await client.command({ query: statement });
     await client.insert({
       table: `${db}.schema_migrations`,
       values: [{ version: m.version, name: m.name }],
@@ -111,11 +155,13 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
     })
   ).json<{ name: string; engine_full: string }>();
   const engines = new Map(rows.map((r) => [r.name, r.engine_full]));
-  for (const [table, expr] of Object.entries(ttl)) {
-    const engine = engines.get(table);
+  // On a cluster the TTL lives on the shard-local tables.
+  const suffix = cluster === null ? '' : LOCAL_SUFFIX;
+  for (const [table, expr] of Object.entries(ttlExpressions(options.retention))) {
+    const engine = engines.get(table + suffix);
     if (engine === undefined) continue;
     if (currentTtl(engine) === expr) continue;
-    await client.command({ query: `ALTER TABLE ${db}.${table} MODIFY TTL ${expr}` });
+    await client.command({ query: `ALTER TABLE ${db}.${table}${suffix}${onCluster} MODIFY TTL ${expr}` });
     ttlChanged.push(table);
   }
   return { applied, ttlChanged };

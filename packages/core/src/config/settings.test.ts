@@ -47,7 +47,13 @@ for (const v of VARIABLES) {
 
 test('every declared variable lands in the resolved config', () => {
   // SASL needs all three variables: with them set, each one alone still changes the result.
-  const base = { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+  // CLICKHOUSE_CLUSTER needs a server URL.
+  const base = {
+    KAFKA_SASL_MECHANISM: 'plain',
+    KAFKA_SASL_USERNAME: 'u',
+    KAFKA_SASL_PASSWORD: 'p',
+    CLICKHOUSE_URL: 'http://clickhouse:8123',
+  };
   const baseValues = resolveVariables(base);
   const baseConfig = loadConfig(base);
   for (const v of VARIABLES) {

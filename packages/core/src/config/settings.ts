@@ -93,6 +93,13 @@ const SERVICE_VARIABLES = {
     default: 'meterstream',
     doc: 'Database holding the tables.',
   }),
+  CLICKHOUSE_CLUSTER: setting({
+    section: 'clickhouse',
+    parser: matching(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'letters, digits and underscore only', 'meterstream'),
+    default: null,
+    shown: '(unset: single node)',
+    doc: 'Cluster name (`remote_servers`) of a sharded, replicated ClickHouse: migrations run `ON CLUSTER` and create `Replicated*` tables (`<table>_local`) behind `Distributed` tables sharded by pseudonym (docs/scaling.md). Needs `CLICKHOUSE_URL`.',
+  }),
   METERSTREAM_DATA_DIR: setting({
     section: 'clickhouse',
     parser: text(),
