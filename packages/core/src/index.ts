@@ -27,6 +27,7 @@ export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudon
 export { EXIT_NOT_DRAINED, sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
 export {
   AvroCodec,
+export { canonicalFactor, canonicalUnit, toCanonical } from './units.js';
   createAvroCodec,
   loadSchemaSet,
   type Alert,
