@@ -121,6 +121,11 @@ export interface DetectorSettings {
   /** Local night window [nightStartHour, nightEndHour). */
   nightStartHour: number;
   nightEndHour: number;
+  /**
+   * Register/interval reconciliation: a register span whose difference disagrees with the sum
+   * of the intervals covering it by more than max(`units`, `percent` % of that sum) is a mismatch.
+   */
+  registerMismatch: { units: number; percent: number };
   /** Minimum night flow (L/h) above which a night counts as leaky (WARNING). */
   nightFlowWarningLph: number;
   /** Minimum night flow (L/h) above which a leak is CRITICAL. */
@@ -312,3 +317,7 @@ export function requirePseudonymKey(config: MeterstreamConfig): Buffer {
   }
   return config.pseudonymKey;
 }
+      registerMismatch: {
+        units: v.METERSTREAM_REGISTER_MISMATCH_UNITS,
+        percent: v.METERSTREAM_REGISTER_MISMATCH_PERCENT,
+      },

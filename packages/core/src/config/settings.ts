@@ -5,7 +5,7 @@
  * `detector-settings.ts`.
  */
 import { DETECTOR_VARIABLES } from './detector-settings.js';
-import { bool, brokerList, hexKey, httpUrl, int, matching, oneOf, text, token, topic } from './parse.js';
+import { bool, brokerList, hexKey, httpUrl, int, matching, num, oneOf, text, token, topic } from './parse.js';
 import { setting, type Setting } from './setting.js';
 
 const MiB = 1024 * 1024;
@@ -263,6 +263,18 @@ const SERVICE_VARIABLES = {
     parser: int(1, 64),
     default: 2,
     doc: 'Partition batches the aggregator processes at once.',
+  }),
+  METERSTREAM_REGISTER_MISMATCH_UNITS: setting({
+    section: 'aggregator',
+    parser: num(0, 1e9),
+    default: 1,
+    doc: "Where a meter's intervals cover a register span, the register difference may disagree with the intervals' sum by this much (canonical units: L, kWh, m³ of gas) or by `METERSTREAM_REGISTER_MISMATCH_PERCENT`, whichever is larger, before the span counts as a mismatch.",
+  }),
+  METERSTREAM_REGISTER_MISMATCH_PERCENT: setting({
+    section: 'aggregator',
+    parser: num(0, 100),
+    default: 2,
+    doc: "Relative tolerance of the register/interval reconciliation, in percent of the intervals' sum.",
   }),
   METERSTREAM_ANOMALY_GROUP_ID: setting({
     section: 'anomaly',
