@@ -94,6 +94,14 @@ CASES = {
         "empty": {"tenant": "default", "meter": "00000000000000000000000000000000", "kind": "TEMPERATURE",
                   "unit": "CELSIUS", "zoneId": None, "rows": []},
     },
+    ("HourlyBatch", 2): {
+        "mixed": {"tenant": "oslo-vann", "meter": "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7", "kind": "WATER", "unit": "L",
+                  "zoneId": None,
+                  "rows": [{"hour": T0, "valueSum": 15.5, "valueMin": 3.5, "valueMax": 7.0, "samples": 3,
+                            "firstTs": T0, "lastTs": T0 + 7_200_000, "coverage": 1.0,
+                            "version": 123_456_789_014, "revision": False, "source": "MIXED",
+                            "registerMismatch": True}]},
+    },
     ("Invoice", 1): {
         "full": {"invoiceId": "INV-2024-06-0001", "tenant": "elvia", "meterId": "707057500012345678",
                  "kind": "ELECTRICITY_IMPORT", "periodStart": T0, "periodEnd": T0 + 30 * 86_400_000,

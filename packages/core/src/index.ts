@@ -47,6 +47,7 @@ export { canonicalFactor, canonicalUnit, toCanonical } from './units.js';
   type ReadingType,
   type RecordName,
   type Unit,
+  type HourSource,
 } from './avro/index.js';
 export { clickHouseReadiness, createClickHouse, type ClickHouseClient } from './clickhouse/client.js';
 export { urgently } from './clickhouse/engine-queue.js';

@@ -104,6 +104,15 @@ describe('golden bytes written by fastavro', () => {
       assert.equal(typeof value.ts, 'number');
     }
   });
+
+  test('HourlyBatch v1 rows read through the v2 reader state an UNKNOWN source and no mismatch', () => {
+    const v1 = golden.cases.filter((c) => c.record === 'HourlyBatch' && c.writerVersion === 1);
+    const rows = v1.flatMap(
+      (c) => (codec.decode(fixture(c.file)) as Extract<Decoded, { schema: 'HourlyBatch' }>).value.rows,
+    );
+    assert.ok(rows.length > 0);
+    for (const r of rows) assert.deepEqual([r.source, r.registerMismatch], ['UNKNOWN', false]);
+  });
 });
 
 describe('round trips', () => {

@@ -36,6 +36,7 @@ export {
   type MeterReading,
   type MeterReadingBatch,
   type Quality,
+  type HourSource,
   type ReadingType,
   type RecordName,
   type RecordValues,

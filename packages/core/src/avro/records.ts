@@ -17,6 +17,7 @@ export type MeterKind = 'ELECTRICITY_IMPORT' | 'ELECTRICITY_EXPORT' | 'WATER' | 
 export type Unit = 'WH' | 'KWH' | 'MWH' | 'L' | 'M3' | 'CELSIUS';
 export type ReadingType = 'INTERVAL' | 'REGISTER' | 'INSTANT';
 export type Quality = 'MEASURED' | 'ESTIMATED' | 'CORRECTED';
+export type HourSource = 'UNKNOWN' | 'INTERVALS' | 'REGISTERS' | 'MIXED' | 'INSTANTS';
 export type AlertType = 'NIGHT_FLOW' | 'BURST' | 'FROST_RISK' | 'INVOICE_MISMATCH' | 'METER_SILENT';
 export type AlertStatus = 'FIRING' | 'RESOLVED';
 export type AlertSeverity = 'INFO' | 'WARNING' | 'CRITICAL';
@@ -129,6 +130,10 @@ export interface HourlyBatch {
   tenant: string;
   /** Pseudonym. */
   meter: string;
+  /** Where the numbers came from (UNKNOWN: a row written as v1). */
+  source: HourSource;
+  /** A register span reaching into the hour disagrees with the intervals covering it. */
+  registerMismatch: boolean;
   kind: MeterKind;
   unit: Unit;
   zoneId: string | null;

@@ -18,6 +18,7 @@ export type {
   Unit,
   ReadingType,
   Quality,
+  HourSource,
   AlertType,
   AlertStatus,
   AlertSeverity,
