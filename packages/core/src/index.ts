@@ -56,6 +56,7 @@ export {
   insertTsv,
   isBadDataError,
   isRetriableClickHouseError,
+  insertDeduplicationToken,
   sinkInsertOptions,
   tsvEscape,
   tsvMillis,
@@ -64,6 +65,7 @@ export {
 } from './clickhouse/insert.js';
 export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
 export {
+  type InsertOrigin,
   bearerAuth,
   createHttpServer,
   errorResponses,

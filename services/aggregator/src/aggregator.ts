@@ -200,11 +200,18 @@ export class Aggregator implements Stage {
         { topic: dlq, messages: dead },
       ].filter((r) => r.messages.length > 0),
       committed: () => observeDeadLetters(dead, batch.topic, pipelineMetrics(this.#deps.registry), this.#log),
-      confirm: this.#sink.write(rows).then(() => {
-        this.#metrics.hours.inc(rows.length);
-        this.#metrics.revised.inc(rows.filter((r) => r.revision).length);
-        return null;
-      }),
+      confirm: this.#sink
+        .write(rows, {
+          topic: batch.topic,
+          partition: batch.partition,
+          firstOffset: batch.firstOffset() ?? '',
+          lastOffset: batch.lastOffset(),
+        })
+        .then(() => {
+          this.#metrics.hours.inc(rows.length);
+          this.#metrics.revised.inc(rows.filter((r) => r.revision).length);
+          return null;
+        }),
     };
   }
 

@@ -148,7 +148,7 @@ export class Ingestor implements Stage {
     });
     // The ClickHouse insert runs (in the engine's threads) while the clean records are
     // encoded and sent; the transaction commits only after ClickHouse confirmed.
-    const write = this.#sink.write(prepared.clean, batch.partition);
+    const write = this.#sink.write(prepared.clean, batch.partition, batch.topic);
     const { clean, dlq } = config.topics;
     const output = (p: PreparedBatch) => {
       const dead = deadLetterRecords(p.dead, batch.topic, batch.partition, this.#source.budget(dlq));

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseConfig } from '../config.js';
 import { queued } from './engine-queue.js';
+import { scopedSettings } from './scoped-settings.js';
 
 export type { ClickHouseClient };
 
@@ -28,8 +29,10 @@ export async function createClickHouse(config: Omit<ClickHouseConfig, 'cluster'>
   const { createChdbConnection } = await import('chdb/connection');
   // chdb re-exports client-common's Connection type, which differs nominally from the one
   // @clickhouse/client bundles; the runtime contract is the same.
-  // One statement at a time, urgent work first (see engine-queue.ts).
-  const connection = queued(createChdbConnection({ path }), ['query', 'exec', 'command', 'insert', 'ping']);
+  // One statement at a time, urgent work first (see engine-queue.ts); each statement's settings
+  // last for that statement only (see scoped-settings.ts).
+  const statements = ['query', 'exec', 'command', 'insert'];
+  const connection = queued(scopedSettings(createChdbConnection({ path }), statements), [...statements, 'ping']);
   return createClient({
     connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
   });

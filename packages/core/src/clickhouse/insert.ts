@@ -4,6 +4,7 @@
  * (Vector's ClickHouse sink does the same) — it is raised non-retriable for the caller to
  * route. Rows go as TabSeparated text, which ClickHouse parses faster than JSON.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { MeterError } from '../errors.js';
@@ -106,10 +107,52 @@ export interface InsertOptions {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
 }
 
-/** Inserts TabSeparated lines (each ending in `\n`), retrying retriable failures. */
-export async function insertTsv(options: InsertOptions, body: string, rows: number): Promise<void> {
+/** The input batch an insert writes the output of: its deduplication token names it. */
+export interface InsertOrigin {
+  /** Input topic (or the consumer's name for it). */
+  topic: string;
+  partition: number;
+  /** First and last offset of the input batch. */
+  firstOffset: bigint | number | string;
+  lastOffset: bigint | number | string;
+  /** Which part of the batch's output this insert is (a bisected half, one of several tables). */
+  part?: string;
+}
+
+/**
+ * The `insert_deduplication_token` of an insert: the input batch (topic, partition, first and
+ * last offsets, part) and a hash of the body. A retry after a lost answer sends the same token
+ * and ClickHouse drops it as a duplicate (Replicated tables, and MergeTree tables with
+ * `non_replicated_deduplication_window`). The hash makes sure that only the very same rows are
+ * dropped: a redelivered batch whose output differs (a recompute that saw newer readings) is a
+ * new insert, never mistaken for the old one. Without an origin, the body alone names the insert.
+ */
+export function insertDeduplicationToken(body: string, origin?: InsertOrigin): string {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 32);
+  if (origin === undefined) return `body:${hash}`;
+  const { topic, partition, firstOffset, lastOffset, part = '0' } = origin;
+  return `${topic}:${partition}:${firstOffset}-${lastOffset}:${part}:${hash}`;
+}
+
+/**
+ * Inserts TabSeparated lines (each ending in `\n`), retrying retriable failures. Every attempt
+ * carries the same {@link insertDeduplicationToken}, so a retry of an insert that ClickHouse had
+ * stored before its answer was lost stores nothing twice.
+ */
+export async function insertTsv(
+  options: InsertOptions,
+  body: string,
+  rows: number,
+  origin?: InsertOrigin,
+): Promise<void> {
   if (rows === 0) return;
   const { client, table, columns, label, metrics, signal } = options;
+  const clickhouse_settings = {
+    insert_deduplicate: 1,
+    insert_deduplication_token: insertDeduplicationToken(body, origin),
+    // The inbox is a Null table: the token must reach the view's target (readings_raw).
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+  } as const;
   for (let attempt = 1; ; attempt++) {
     const end = metrics?.insertDuration.startTimer({ table: label });
     try {
@@ -117,6 +160,7 @@ export async function insertTsv(options: InsertOptions, body: string, rows: numb
         table,
         columns: columns as [string, ...string[]],
         format: 'TabSeparated',
+        clickhouse_settings,
         // A string stream: the embedded engine takes the text as is (no Buffer round trip);
         // over HTTP it is written as UTF-8.
         values: Readable.from([body], { objectMode: false, encoding: 'utf8' }),

@@ -7,6 +7,7 @@ import {
   tsvNullable,
   type ClickHouseClient,
   type InsertOptions,
+  type InsertOrigin,
   type Logger,
   type PipelineMetrics,
 } from '@meterstream/core';
@@ -42,13 +43,14 @@ export class ReadingsHourlySink {
     this.#options = sinkInsertOptions(client, database, 'readings_hourly', COLUMNS, { metrics, logger, signal });
   }
 
-  async write(rows: readonly HourlyRow[]): Promise<void> {
+  /** Writes the rows; `origin`, the input batch, names the insert for deduplication of retries. */
+  async write(rows: readonly HourlyRow[], origin?: InsertOrigin): Promise<void> {
     const body = rows
       .map(
         (r) =>
           `${tsvEscape(r.tenant)}\t${r.meter}\t${r.kind}\t${r.unit}\t${r.hour / 1000}\t${r.valueSum}\t${r.valueMin}\t${r.valueMax}\t${r.samples}\t${tsvMillis(r.firstTs)}\t${tsvMillis(r.lastTs)}\t${r.coverage}\t${tsvNullable(r.zoneId)}\t${r.version}\n`,
       )
       .join('');
-    await insertTsv(this.#options, body, rows.length);
+    await insertTsv(this.#options, body, rows.length, origin);
   }
 }

@@ -150,7 +150,12 @@ export class StateStore<S> {
       body += `${tsvEscape(this.#source)}\t${partition}\t${tsvEscape(key)}\t${tsvEscape(p.tenant)}\t${tsvEscape(p.meter)}\t${lastOffset}\t${tsvEscape(JSON.stringify(p.state))}\t${before?.offset ?? -1n}\t${tsvEscape(prevState)}\t${version}\n`;
       next.push([key, { tenant: p.tenant, meter: p.meter, offset: lastOffset, state: p.state, version }]);
     }
-    await insertTsv(this.#insert, body, next.length);
+    await insertTsv(this.#insert, body, next.length, {
+      topic: this.#source,
+      partition,
+      firstOffset: restored.applied + 1n,
+      lastOffset,
+    });
     for (const [k, e] of next) restored.entries.set(k, e);
     restored.applied = lastOffset;
     return next.length;

@@ -86,29 +86,42 @@ export class ReadingsRawSink {
    * Writes the batches' readings; resolves once ClickHouse confirmed them, with the batches it
    * refused as bad data (usually none). Other failures throw.
    */
-  async write(batches: readonly CleanReadingBatch[], partition: number): Promise<RefusedBatch[]> {
+  async write(batches: readonly CleanReadingBatch[], partition: number, topic = 'readings'): Promise<RefusedBatch[]> {
     return this.#write(
       batches.map((b) => inboxLine(b, partition)),
       batches,
     );
+      { topic, partition },
+      '0',
   }
 
-  async #write(lines: string[], batches: readonly CleanReadingBatch[]): Promise<RefusedBatch[]> {
+  async #write(
+    lines: string[],
+    batches: readonly CleanReadingBatch[],
+    input: { topic: string; partition: number },
+    part: string,
+  ): Promise<RefusedBatch[]> {
     if (batches.length === 0) return [];
     try {
+    let firstOffset = Infinity;
+    let lastOffset = -Infinity;
+    for (const b of batches)
+      for (const r of b.readings)
+        ((firstOffset = Math.min(firstOffset, r.offset)), (lastOffset = Math.max(lastOffset, r.offset)));
       await insertTsv(
         this.#options,
         lines.join(''),
         batches.reduce((n, b) => n + b.readings.length, 0),
       );
+        { ...input, firstOffset, lastOffset, part },
       return [];
     } catch (err) {
       if (!isBadDataError(err)) throw err;
       if (batches.length === 1) return [{ batch: batches[0], error: (err as Error).message }];
       const mid = batches.length >> 1;
       return [
-        ...(await this.#write(lines.slice(0, mid), batches.slice(0, mid))),
-        ...(await this.#write(lines.slice(mid), batches.slice(mid))),
+        ...(await this.#write(lines.slice(0, mid), batches.slice(0, mid), input, `${part}.0`)),
+        ...(await this.#write(lines.slice(mid), batches.slice(mid), input, `${part}.1`)),
       ];
     }
   }
