@@ -9,6 +9,7 @@ export interface AggregatorMetrics {
   lateReadings: Counter<'age'>;
   lateLabels: readonly string[];
   registerResets: Counter<'cause'>;
+  registerMismatches: Counter<'kind'>;
   phase: Histogram<'phase'>;
 }
 
@@ -52,8 +53,14 @@ export function aggregatorMetrics(registry: Registry, pool: Piscina): Aggregator
     }),
     registerResets: new Counter({
       name: 'meterstream_aggregator_register_falls_total',
-      help: 'Falling registers, read as a reset/meter change or a rollover.',
+      help: 'Falling registers, read as a reset/meter change (no consumption invented) or a rollover of a known capacity (per recompute).',
       labelNames: ['cause'],
+      registers: [registry],
+    }),
+    registerMismatches: new Counter({
+      name: 'meterstream_aggregator_register_interval_mismatch_total',
+      help: "Register spans whose difference disagrees with the meter's intervals beyond the tolerance (per recompute).",
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

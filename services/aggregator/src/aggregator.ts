@@ -36,11 +36,13 @@ import {
   type Stage,
   type ServiceDeps,
 } from '@meterstream/core';
-import { ReadingsRawSource, seriesKey } from './sources/readings-raw.source.js';
+import { ReadingsRawSource, seriesKey, type StoredReadings } from './sources/readings-raw.source.js';
 import { ReadingsHourlySink } from './sinks/readings-hourly.sink.js';
-import { recomputeWindow, type RecomputeWindow } from './transforms/recompute-window.js';
+import { nearRange, recomputeWindow, type RecomputeWindow } from './transforms/recompute-window.js';
+import { HOUR_SOURCES } from './transforms/roll-up.js';
+import { rollUpTask } from './workers/roll-up-task.js';
 import { aggregatorMetrics, type AggregatorMetrics } from './aggregator-metrics.js';
-import type { DecodeResult, RollUpResult, RollUpTask, SeriesMeta, TouchedSeries } from './workers/tasks.js';
+import type { DecodeResult, RollUpResult, TouchedSeries } from './workers/tasks.js';
 
 /** What the aggregator is built from. */
 export type AggregatorDeps = ServiceDeps;
@@ -216,29 +218,23 @@ export class Aggregator implements Stage {
   }
 
   /**
-   * The recompute windows. Registers take two look-ups: the neighbours of the new registers
-   * give the hours whose consumption changed; the registers bracketing those hours complete
-   * the spans that reach into their first and last hour.
+   * The recompute windows. Consumption series take two register look-ups: the registers around
+   * the new readings give the hours whose rows changed (the spans they fall in); the registers
+   * bracketing those hours complete the spans that reach into their first and last hour.
    */
   async #windows(touched: TouchedSeries[]): Promise<RecomputeWindow[]> {
-    const registers = touched.filter((s) => s.readingType === 'REGISTER');
-    const near = await this.#raw.neighbours(registers.map((s) => ({ s, before: s.minTs, after: s.maxTs })));
-    const windows = touched.map((s) => recomputeWindow(s, near.get(seriesKey(s))));
-    const registerWindows = windows.filter((w) => w.series.readingType === 'REGISTER');
+    const consumption = touched.filter((s) => !s.instant);
+    const near = await this.#raw.neighbours(consumption.map((s) => ({ s, ...nearRange(s) })));
+    const inner = touched.map((s) => recomputeWindow(s, near.get(seriesKey(s))));
     const outer = await this.#raw.neighbours(
-      registerWindows.map((w) => ({ s: w.series, before: w.fromHour, after: w.toHour - 1 })),
+      inner.filter((w) => !w.series.instant).map((w) => ({ s: w.series, before: w.fromHour, after: w.toHour - 1 })),
     );
-    for (const w of registerWindows) {
-      const o = outer.get(seriesKey(w.series))!;
-      w.readFrom = o.prev ?? w.fromHour;
-      w.readTo = (o.next ?? w.toHour) + 1;
-    }
-    return windows;
+    return touched.map((s) => recomputeWindow(s, near.get(seriesKey(s)), outer.get(seriesKey(s))));
   }
 
   async #rollUp(
     windows: RecomputeWindow[],
-    stored: Map<string, { ts: number[]; value: number[]; offset: number[] }>,
+    stored: Map<string, StoredReadings>,
     versions: Map<string, number>,
   ): Promise<HourlyRow[]> {
     const parts = Math.max(1, Math.min(this.#deps.config.aggregator.workers, windows.length));
@@ -246,37 +242,11 @@ export class Aggregator implements Stage {
     windows.forEach((w, i) => chunks[i % parts].push(w));
     const results = await Promise.all(
       chunks.map(async (chunk) => {
-        let n = 0;
-        for (const w of chunk) n += stored.get(seriesKey(w.series))?.ts.length ?? 0;
-        const task: RollUpTask = {
-          op: 'rollup',
-          meta: [],
-          ts: new Float64Array(n),
-          value: new Float64Array(n),
-          offset: new Float64Array(n),
-        };
-        let at = 0;
-        for (const w of chunk) {
-          const s = stored.get(seriesKey(w.series));
-          const len = s?.ts.length ?? 0;
-          if (s) {
-            task.ts.set(s.ts, at);
-            task.value.set(s.value, at);
-            task.offset.set(s.offset, at);
-          }
-          const meta: SeriesMeta = {
-            readingType: w.series.readingType,
-            intervalSeconds: w.series.intervalSeconds,
-            start: at,
-            end: at + len,
-            fromHour: w.fromHour,
-            toHour: w.toHour,
-          };
-          task.meta.push(meta);
-          at += len;
-        }
+        const task = rollUpTask(chunk, stored, this.#deps.config.aggregator.registerMismatch);
         const result = (await this.#pool.run(task, {
-          transferList: [task.ts.buffer, task.value.buffer, task.offset.buffer] as ArrayBuffer[],
+          transferList: [task.type, task.ts, task.value, task.intervalSeconds, task.modulus, task.offset].map(
+            (a) => a.buffer,
+          ) as ArrayBuffer[],
         })) as RollUpResult;
         return { chunk, result };
       }),
@@ -285,6 +255,7 @@ export class Aggregator implements Stage {
     for (const { chunk, result: r } of results) {
       this.#metrics.registerResets.inc({ cause: 'reset' }, r.resets);
       this.#metrics.registerResets.inc({ cause: 'rollover' }, r.rollovers);
+      r.mismatches.forEach((n, i) => n > 0 && this.#metrics.registerMismatches.inc({ kind: chunk[i].series.kind }, n));
       for (let i = 0; i < r.hour.length; i++) {
         const s = chunk[r.series[i]].series;
         const before = versions.get(`${seriesKey(s)}\u001f${r.hour[i]}`);
@@ -304,6 +275,8 @@ export class Aggregator implements Stage {
           zoneId: s.zoneId,
           version: r.version[i],
           revision: before !== undefined && before < r.version[i],
+          source: HOUR_SOURCES[r.source[i]],
+          registerMismatch: r.mismatch[i] === 1,
         });
       }
     }
@@ -330,6 +303,8 @@ function hourlyBatches(rows: readonly HourlyRow[]): HourlyBatch[] {
       coverage: r.coverage,
       version: r.version,
       revision: r.revision,
+      source: r.source,
+      registerMismatch: r.registerMismatch,
     });
   }
   return [...out.values()];

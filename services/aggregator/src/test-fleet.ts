@@ -59,14 +59,9 @@ export function expectedHours(
       const [t0, v0] = points[i - 1];
       const [t1, v1] = points[i];
       let delta = v1 - v0;
-      if (delta < 0) {
-        // The spec: a wrap of the next power of ten from its top tenth to its bottom tenth is a
-        // rollover; any other fall is a reset or meter change, with no consumption.
-        let modulus = 1;
-        while (modulus <= v0) modulus *= 10;
-        if (v0 >= 0.9 * modulus && v1 < 0.1 * modulus) delta = modulus - v0 + v1;
-        else continue;
-      }
+      // The spec: without a stated register capacity (these meters state none) any fall is a
+      // reset or meter change, with no consumption, even one that looks like a wrap.
+      if (delta < 0) continue;
       for (let hour = t0 - (t0 % H); hour < t1; hour += H) {
         const overlap = Math.min(t1, hour + H) - Math.max(t0, hour);
         put(hour, (delta * overlap) / (t1 - t0), overlap);

@@ -28,6 +28,8 @@ const COLUMNS = [
   'coverage',
   'zone_id',
   'version',
+  'source',
+  'register_mismatch',
 ] as const;
 
 export class ReadingsHourlySink {
@@ -48,7 +50,7 @@ export class ReadingsHourlySink {
     const body = rows
       .map(
         (r) =>
-          `${tsvEscape(r.tenant)}\t${r.meter}\t${r.kind}\t${r.unit}\t${r.hour / 1000}\t${r.valueSum}\t${r.valueMin}\t${r.valueMax}\t${r.samples}\t${tsvMillis(r.firstTs)}\t${tsvMillis(r.lastTs)}\t${r.coverage}\t${tsvNullable(r.zoneId)}\t${r.version}\n`,
+          `${tsvEscape(r.tenant)}\t${r.meter}\t${r.kind}\t${r.unit}\t${r.hour / 1000}\t${r.valueSum}\t${r.valueMin}\t${r.valueMax}\t${r.samples}\t${tsvMillis(r.firstTs)}\t${tsvMillis(r.lastTs)}\t${r.coverage}\t${tsvNullable(r.zoneId)}\t${r.version}\t${r.source}\t${r.registerMismatch}\n`,
       )
       .join('');
     await insertTsv(this.#options, body, rows.length, origin);

@@ -3,7 +3,7 @@
  * window (`readings_raw FINAL`), the register neighbours of new registers, and the versions of
  * the hourly rows already stored (to mark revisions).
  */
-import type { ClickHouseClient } from '@meterstream/core';
+import type { ClickHouseClient, ReadingType, Unit } from '@meterstream/core';
 import type { RecomputeWindow } from '../transforms/recompute-window.js';
 import type { TouchedSeries } from '../workers/tasks.js';
 
@@ -14,6 +14,17 @@ const keyCond = (s: TouchedSeries) => `tenant = ${q(s.tenant)} AND meter = ${q(s
 const ms = (t: number) => `fromUnixTimestamp64Milli(toInt64(${Math.round(t)}), 'UTC')`;
 /** Big IN/OR lists exceed ClickHouse's default 256 KiB query size. */
 const SETTINGS = { max_query_size: '67108864' };
+
+/** One series' stored readings, column-wise, in time order (modulus 0: unknown). */
+export interface StoredReadings {
+  ts: number[];
+  value: number[];
+  offset: number[];
+  readingType: ReadingType[];
+  unit: Unit[];
+  intervalSeconds: number[];
+  modulus: number[];
+}
 
 export const seriesKey = (s: { tenant: string; meter: string; kind: string }) =>
   `${s.tenant}\u001f${s.meter}\u001f${s.kind}`;
@@ -36,8 +47,8 @@ export class ReadingsRawSource {
   }
 
   /**
-   * For registers: the stored register strictly before `before` and the first after `after` of
-   * each series (both null when there is none).
+   * The stored REGISTER reading strictly before `before` and the first after `after` of each
+   * series (both null when there is none).
    */
   async neighbours(
     series: { s: TouchedSeries; before: number; after: number }[],
@@ -46,8 +57,12 @@ export class ReadingsRawSource {
       series.map(({ s }) => [seriesKey(s), { prev: null, next: null }]),
     );
     if (series.length === 0) return out;
-    const prevCond = series.map(({ s, before }) => `(${keyCond(s)} AND ts < ${ms(before)})`).join(' OR ');
-    const nextCond = series.map(({ s, after }) => `(${keyCond(s)} AND ts > ${ms(after)})`).join(' OR ');
+    const prevCond = series
+      .map(({ s, before }) => `(${keyCond(s)} AND reading_type = 'REGISTER' AND ts < ${ms(before)})`)
+      .join(' OR ');
+    const nextCond = series
+      .map(({ s, after }) => `(${keyCond(s)} AND reading_type = 'REGISTER' AND ts > ${ms(after)})`)
+      .join(' OR ');
     const [prev, next] = await Promise.all([
       this.#tsv(
         `SELECT tenant, meter, kind, toUnixTimestamp64Milli(max(ts)) FROM ${this.database}.readings_raw WHERE ${prevCond} GROUP BY tenant, meter, kind`,
@@ -67,25 +82,29 @@ export class ReadingsRawSource {
    * which uses the primary key); the extra readings a shared range brings in change no row of
    * a window, since a roll-up only emits the window's hours.
    */
-  async readings(
-    windows: RecomputeWindow[],
-  ): Promise<Map<string, { ts: number[]; value: number[]; offset: number[] }>> {
-    const out = new Map<string, { ts: number[]; value: number[]; offset: number[] }>();
+  async readings(windows: RecomputeWindow[]): Promise<Map<string, StoredReadings>> {
+    const out = new Map<string, StoredReadings>();
     for (const group of clusterWindows(windows, (w) => [w.readFrom, w.readTo])) {
       // One row per series with its readings as arrays: far less text than a row per reading,
       // and JSON.parse reads the arrays natively.
       const rows = await this.#tsv(
-        `SELECT tenant, meter, kind, groupArray(t), groupArray(value), groupArray(source_offset) FROM (
-           SELECT tenant, meter, kind, toUnixTimestamp64Milli(ts) AS t, value, source_offset FROM ${this.database}.readings_raw FINAL
+        `SELECT tenant, meter, kind, groupArray(t), groupArray(value), groupArray(source_offset),
+                groupArray(reading_type), groupArray(unit), groupArray(interval_seconds), groupArray(modulus) FROM (
+           SELECT tenant, meter, kind, toUnixTimestamp64Milli(ts) AS t, value, source_offset,
+                  reading_type, unit, interval_seconds, ifNull(register_modulus, 0) AS modulus FROM ${this.database}.readings_raw FINAL
            WHERE (tenant, meter, kind) IN (${keyTuples(group.windows)}) AND ts >= ${ms(group.from)} AND ts < ${ms(group.to)}
            ORDER BY tenant, meter, kind, t)
          GROUP BY tenant, meter, kind`,
       );
-      for (const [tenant, meter, kind, ts, value, offset] of rows) {
+      for (const [tenant, meter, kind, ts, value, offset, type, unit, seconds, modulus] of rows) {
         out.set(seriesKey({ tenant, meter, kind }), {
           ts: JSON.parse(ts) as number[],
           value: JSON.parse(value) as number[],
           offset: JSON.parse(offset) as number[],
+          readingType: JSON.parse(type.replace(/'/g, '"')) as ReadingType[],
+          unit: JSON.parse(unit.replace(/'/g, '"')) as Unit[],
+          intervalSeconds: JSON.parse(seconds) as number[],
+          modulus: JSON.parse(modulus) as number[],
         });
       }
     }

@@ -1,29 +1,55 @@
 /**
- * The hourly roll-up of one meter's readings: a pure function of the distinct readings, so the
- * same readings always give the same rows whatever order or batches they came in (the basis
- * of the aggregator's exactness: recomputing an hour from its distinct readings is idempotent).
+ * The hourly roll-up of one series (tenant, meter, kind): a pure function of its distinct
+ * readings, of every reading type and already in the kind's canonical unit (`units.ts` in
+ * core), so the same readings always give the same rows whatever order or batches they came
+ * in (the basis of the aggregator's exactness: recomputing an hour is idempotent).
  *
- * - INTERVAL: the amount consumed in [ts, ts + interval); an interval straddling hours is split
- *   pro rata by the seconds it spends in each.
- * - REGISTER: consumption is the difference of consecutive registers, spread pro rata over the
- *   time between them. A falling register is a rollover when it wraps a power of ten from the
- *   top decile to the bottom one, otherwise a reset or meter change: no consumption is invented
- *   for that span, which stays uncovered (never negative consumption); both are counted.
+ * - INTERVAL readings are consumption: the amount consumed in [ts, ts + interval), split pro
+ *   rata by the seconds it spends in each hour.
+ * - REGISTER readings give consumption as the difference of consecutive registers (a span),
+ *   but only where no interval covers the span: the difference minus the intervals inside the
+ *   span is spread over the span's uncovered time. A span the intervals cover entirely is a
+ *   reconciliation: the intervals stand, and a difference that disagrees with their sum by more
+ *   than the tolerance is a mismatch, counted and flagged on the span's hours. A span whose
+ *   partial intervals already exceed its difference beyond the tolerance is a mismatch too.
+ * - A falling register is a rollover only where the register's capacity (`modulus`) is known:
+ *   consumption = modulus - previous + next. Otherwise it is a reset or meter change: counted,
+ *   no consumption invented; the span's time stays uncovered (coverage < 1), though intervals
+ *   inside it still count.
  * - INSTANT (temperature): min, max and sum (mean = sum / samples) of the levels in the hour.
  *
- * Hours are UTC. min/max of INTERVAL and REGISTER hours are over the contributions to the hour.
+ * Hours are UTC. min/max of consumption hours are over the contributions to the hour.
  */
+
+import type { HourSource as CoreHourSource } from '@meterstream/core';
 
 export const HOUR_MS = 3_600_000;
 
-/** One meter's readings, sorted by time, distinct by time. */
+/** Reading types as codes in the typed arrays between threads. */
+export const READING_TYPE_CODES = { INTERVAL: 0, REGISTER: 1, INSTANT: 2 } as const;
+
+/** Where an hour's numbers came from. */
+export type HourSource = Exclude<CoreHourSource, 'UNKNOWN'>;
+export const HOUR_SOURCES: readonly HourSource[] = ['INTERVALS', 'REGISTERS', 'MIXED', 'INSTANTS'];
+
+/** One series' readings, sorted by time; distinct by (type, ts). Values in the canonical unit. */
 export interface Series {
-  readingType: 'INTERVAL' | 'REGISTER' | 'INSTANT';
-  intervalSeconds: number;
+  /** READING_TYPE_CODES per reading. */
+  type: ArrayLike<number>;
   ts: ArrayLike<number>;
   value: ArrayLike<number>;
-  /** Source offset of each reading (its latest delivery); a row's version is their max. */
+  /** INTERVAL readings: seconds the value covers (0 otherwise). */
+  intervalSeconds: ArrayLike<number>;
+  /** REGISTER readings: the register's capacity in the canonical unit, NaN when unknown. */
+  modulus: ArrayLike<number>;
+  /** Version of each reading (its latest delivery); a row's version is the max behind it. */
   offset: ArrayLike<number>;
+}
+
+/** Tolerance of the register/interval reconciliation: max(units, percent % of the intervals). */
+export interface MismatchTolerance {
+  units: number;
+  percent: number;
 }
 
 /** One hourly row. */
@@ -41,41 +67,60 @@ export interface HourRow {
   /** Share of the hour covered by the readings (0..1); INSTANT: 1 when there is a sample. */
   coverage: number;
   /**
-   * Highest source offset among the readings behind the row. Every reading that changes the
-   * row arrives later on the same partition, hence with a higher offset: the version grows
-   * with every change and only with a change, which is what ReplacingMergeTree needs.
+   * Highest version among the readings behind the row, including the intervals inside a
+   * register span that reaches the hour (they decide the span's remainder): a reading that
+   * changes the row is delivered later, so the version grows with every change.
    */
   version: number;
+  source: HourSource;
+  /** A register span reaching into the hour disagrees with the intervals covering it. */
+  mismatch: boolean;
 }
 
-/** The result of a roll-up. */
+/** The result of a roll-up (counts are of register spans reaching into the requested hours). */
 export interface RollUp {
   rows: HourRow[];
-  /** Falling registers read as rollovers / as resets or meter changes. */
   rollovers: number;
   resets: number;
+  mismatches: number;
+}
+
+interface Acc extends HourRow {
+  intervals: boolean;
+  registers: boolean;
+  instants: boolean;
 }
 
 class HourBuilder {
-  readonly rows = new Map<number, HourRow>();
+  readonly rows = new Map<number, Acc>();
 
-  /** Adds a contribution; `sample: false` only marks the hour as touched (a reset span). */
-  add(
-    hour: number,
-    amount: number,
-    coveredMs: number,
-    firstTs: number,
-    lastTs: number,
-    version: number,
-    sample = true,
-  ): void {
+  /** The hour's row, created (empty) on first touch; touching raises its version. */
+  touch(hour: number, version: number, ts: number): Acc {
     let r = this.rows.get(hour);
     if (r === undefined) {
-      r = { hour, sum: 0, min: amount, max: amount, samples: 0, firstTs, lastTs, coverage: 0, version };
+      r = {
+        hour,
+        sum: 0,
+        min: 0,
+        max: 0,
+        samples: 0,
+        firstTs: ts,
+        lastTs: ts,
+        coverage: 0,
+        version,
+        source: 'REGISTERS',
+        mismatch: false,
+        intervals: false,
+        registers: false,
+        instants: false,
+      };
       this.rows.set(hour, r);
     }
     if (version > r.version) r.version = version;
-    if (!sample) return;
+    return r;
+  }
+
+  add(r: Acc, amount: number, coveredMs: number, firstTs: number, lastTs: number): void {
     if (r.samples === 0) {
       r.min = amount;
       r.max = amount;
@@ -91,74 +136,133 @@ class HourBuilder {
     r.coverage += coveredMs / HOUR_MS;
   }
 
-  /** Spreads `amount` over [from, to) pro rata across the hours it touches. */
-  spread(
-    from: number,
-    to: number,
-    amount: number,
-    firstTs: number,
-    lastTs: number,
-    version: number,
-    sample = true,
-  ): void {
-    const span = to - from;
-    for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) {
-      const covered = Math.min(to, h + HOUR_MS) - Math.max(from, h);
-      this.add(h, span === 0 ? amount : (amount * covered) / span, covered, firstTs, lastTs, version, sample);
-    }
-  }
-
   result(fromHour: number, toHour: number): HourRow[] {
     return [...this.rows.values()]
       .filter((r) => r.hour >= fromHour && r.hour < toHour)
       .sort((a, b) => a.hour - b.hour)
-      .map((r) => ({ ...r, coverage: Math.min(1, Math.round(r.coverage * 1e9) / 1e9) }));
+      .map(({ intervals, registers, instants, ...r }) => ({
+        ...r,
+        coverage: Math.min(1, Math.round(r.coverage * 1e9) / 1e9),
+        source: instants ? 'INSTANTS' : intervals && registers ? 'MIXED' : intervals ? 'INTERVALS' : 'REGISTERS',
+      }));
   }
 }
 
-/**
- * A falling register: the wrap modulus when it looks like a rollover (previous value in the
- * top tenth below a power of ten, next in the bottom tenth), else null.
- */
-export function rolloverModulus(previous: number, next: number): number | null {
-  if (previous <= 0) return null;
-  const modulus = 10 ** Math.ceil(Math.log10(previous + 1));
-  return previous >= 0.9 * modulus && next < 0.1 * modulus ? modulus : null;
+const floorHour = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
+
+/** Time of [a, b) inside the sorted disjoint segments [starts[k], ends[k]). */
+function coveredWithin(starts: number[], ends: number[], a: number, b: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ends[mid] <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  let covered = 0;
+  for (let k = lo; k < starts.length && starts[k] < b; k++) covered += Math.min(b, ends[k]) - Math.max(a, starts[k]);
+  return covered;
 }
 
 /**
  * Rolls up a series into the hours [fromHour, toHour) (epoch ms, hour-aligned; default all).
  * Readings outside the range still matter (an interval or register span reaching into it).
  */
-export function rollUp(series: Series, fromHour = -Infinity, toHour = Infinity): RollUp {
+export function rollUp(
+  series: Series,
+  fromHour = -Infinity,
+  toHour = Infinity,
+  tolerance: MismatchTolerance = { units: 1, percent: 2 },
+): RollUp {
   const b = new HourBuilder();
-  const { ts, value, offset } = series;
+  const { type, ts, value, offset } = series;
+  const ivs: number[] = [];
+  const regs: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    if (type[i] === READING_TYPE_CODES.INTERVAL) ivs.push(i);
+    else if (type[i] === READING_TYPE_CODES.REGISTER) regs.push(i);
+    else {
+      const r = b.touch(floorHour(ts[i]), offset[i], ts[i]);
+      b.add(r, value[i], HOUR_MS, ts[i], ts[i]);
+      r.instants = true;
+    }
+  }
+
+  // Intervals, and the time they cover as sorted disjoint segments.
+  const ivEnd = ivs.map((i) => ts[i] + series.intervalSeconds[i] * 1000);
+  const segStart: number[] = [];
+  const segEnd: number[] = [];
+  let maxLen = 0;
+  ivs.forEach((i, k) => {
+    const from = ts[i];
+    const to = ivEnd[k];
+    maxLen = Math.max(maxLen, to - from);
+    for (let h = floorHour(from); h < to; h += HOUR_MS) {
+      const covered = Math.min(to, h + HOUR_MS) - Math.max(from, h);
+      const r = b.touch(h, offset[i], from);
+      b.add(r, (value[i] * covered) / (to - from), covered, from, from);
+      r.intervals = true;
+    }
+    if (segEnd.length > 0 && from <= segEnd[segEnd.length - 1]) {
+      segEnd[segEnd.length - 1] = Math.max(segEnd[segEnd.length - 1], to);
+    } else {
+      segStart.push(from);
+      segEnd.push(to);
+    }
+  });
+
   let rollovers = 0;
   let resets = 0;
-  if (series.readingType === 'INTERVAL') {
-    const len = series.intervalSeconds * 1000;
-    for (let i = 0; i < ts.length; i++) b.spread(ts[i], ts[i] + len, value[i], ts[i], ts[i], offset[i]);
-  } else if (series.readingType === 'REGISTER') {
-    for (let i = 1; i < ts.length; i++) {
-      let delta = value[i] - value[i - 1];
-      if (delta < 0) {
-        const modulus = rolloverModulus(value[i - 1], value[i]);
-        if (modulus !== null) {
-          delta = modulus - value[i - 1] + value[i];
-          rollovers++;
-        } else {
-          // Consumption across a reset is unknown: the span stays uncovered (coverage < 1),
-          // but its hours are still touched, so a row that loses its consumption is rewritten.
-          resets++;
-          b.spread(ts[i - 1], ts[i], 0, ts[i - 1], ts[i], Math.max(offset[i - 1], offset[i]), false);
-          continue;
-        }
-      }
-      b.spread(ts[i - 1], ts[i], delta, ts[i - 1], ts[i], Math.max(offset[i - 1], offset[i]));
+  let mismatches = 0;
+  let first = 0; // first interval that may reach the current span (starts after t0 - maxLen)
+  for (let k = 1; k < regs.length; k++) {
+    const p = regs[k - 1];
+    const n = regs[k];
+    const t0 = ts[p];
+    const t1 = ts[n];
+    const inWindow = t1 > fromHour && t0 < toHour;
+    // The intervals inside the span: their amount there, and the highest version behind it.
+    let version = Math.max(offset[p], offset[n]);
+    let inside = 0;
+    while (first < ivs.length && ts[ivs[first]] <= t0 - maxLen) first++;
+    for (let j = first; j < ivs.length && ts[ivs[j]] < t1; j++) {
+      const overlap = Math.min(t1, ivEnd[j]) - Math.max(t0, ts[ivs[j]]);
+      if (overlap <= 0) continue;
+      inside += (value[ivs[j]] * overlap) / (ivEnd[j] - ts[ivs[j]]);
+      if (offset[ivs[j]] > version) version = offset[ivs[j]];
     }
-  } else {
-    for (let i = 0; i < ts.length; i++)
-      b.add(Math.floor(ts[i] / HOUR_MS) * HOUR_MS, value[i], HOUR_MS, ts[i], ts[i], offset[i]);
+    let delta = value[n] - value[p];
+    if (delta < 0) {
+      const modulus = series.modulus[p];
+      if (Number.isFinite(modulus) && value[p] < modulus && value[n] < modulus) {
+        delta = modulus - value[p] + value[n];
+        if (inWindow) rollovers++;
+      } else {
+        // A reset or meter change: what was consumed across it is unknown; only its
+        // intervals speak for it. Its hours are touched, so a row that loses consumption is
+        // rewritten.
+        if (inWindow) resets++;
+        for (let h = floorHour(t0); h < t1; h += HOUR_MS) b.touch(h, version, t0);
+        continue;
+      }
+    }
+    const span = t1 - t0;
+    const covered = coveredWithin(segStart, segEnd, t0, t1);
+    const remainder = delta - inside;
+    const tol = Math.max(tolerance.units, (tolerance.percent / 100) * Math.abs(inside));
+    const mismatch = covered === span ? Math.abs(remainder) > tol : covered > 0 && remainder < -tol;
+    if (mismatch && inWindow) mismatches++;
+    const spread = Math.max(0, remainder);
+    for (let h = floorHour(t0); h < t1; h += HOUR_MS) {
+      const a = Math.max(t0, h);
+      const z = Math.min(t1, h + HOUR_MS);
+      const r = b.touch(h, version, a);
+      if (mismatch) r.mismatch = true;
+      const uncovered = z - a - (covered === 0 ? 0 : coveredWithin(segStart, segEnd, a, z));
+      if (uncovered <= 0) continue;
+      b.add(r, (spread * uncovered) / (span - covered), uncovered, t0, t1);
+      r.registers = true;
+    }
   }
-  return { rows: b.result(fromHour, toHour), rollovers, resets };
+  return { rows: b.result(fromHour, toHour), rollovers, resets, mismatches };
 }

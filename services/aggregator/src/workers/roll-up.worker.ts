@@ -3,8 +3,8 @@
  * they touch, and rolling series up into hourly rows. Buffers arrive and leave transferred
  * (moved, not copied); the main thread keeps Kafka, ClickHouse and the state.
  */
-import { AvroCodec, type CleanReadingBatch } from '@meterstream/core';
-import { rollUp, HOUR_MS } from '../transforms/roll-up.js';
+import { AvroCodec, canonicalUnit, type CleanReadingBatch } from '@meterstream/core';
+import { rollUp, HOUR_MS, HOUR_SOURCES } from '../transforms/roll-up.js';
 import type { DecodeTask, DecodeResult, RollUpTask, RollUpResult, TouchedSeries } from './tasks.js';
 
 const codec = new AvroCodec();
@@ -41,6 +41,7 @@ function decode(task: DecodeTask): DecodeResult {
     const b: CleanReadingBatch = d.value;
     const key = `${b.tenant}\u001f${b.meter}\u001f${b.kind}`;
     let t = touched.get(key);
+    const len = b.readingType === 'INTERVAL' ? b.intervalSeconds * 1000 : 1;
     for (const r of b.readings) {
       readings++;
       const ageH = (task.now - r.ts) / HOUR_MS;
@@ -50,18 +51,22 @@ function decode(task: DecodeTask): DecodeResult {
           tenant: b.tenant,
           meter: b.meter,
           kind: b.kind,
-          unit: b.unit,
-          readingType: b.readingType,
-          intervalSeconds: b.intervalSeconds,
+          unit: canonicalUnit(b.kind, b.unit),
           zoneId: b.zoneId,
+          instant: b.readingType === 'INSTANT',
           minTs: r.ts,
           maxTs: r.ts,
+          reach: r.ts + len,
+          intervalSeconds: 0,
         };
         touched.set(key, t);
       }
       if (r.ts < t.minTs) t.minTs = r.ts;
       if (r.ts > t.maxTs) t.maxTs = r.ts;
+      if (r.ts + len > t.reach) t.reach = r.ts + len;
     }
+    if (t !== undefined && b.readingType === 'INTERVAL' && b.intervalSeconds > t.intervalSeconds)
+      t.intervalSeconds = b.intervalSeconds;
   }
   return { touched: [...touched.values()], readings, late, dead };
 }
@@ -78,25 +83,31 @@ function rollUpTask(task: RollUpTask): RollUpResult {
     lastTs: [] as number[],
     coverage: [] as number[],
     version: [] as number[],
+    source: [] as number[],
+    mismatch: [] as number[],
   };
   let resets = 0;
   let rollovers = 0;
+  const mismatches = new Int32Array(task.meta.length);
   for (let s = 0; s < task.meta.length; s++) {
     const m = task.meta[s];
     sortSeries(task, m.start, m.end);
     const r = rollUp(
       {
-        readingType: m.readingType,
-        intervalSeconds: m.intervalSeconds,
+        type: task.type.subarray(m.start, m.end),
         ts: task.ts.subarray(m.start, m.end),
         value: task.value.subarray(m.start, m.end),
+        intervalSeconds: task.intervalSeconds.subarray(m.start, m.end),
+        modulus: task.modulus.subarray(m.start, m.end),
         offset: task.offset.subarray(m.start, m.end),
       },
       m.fromHour,
       m.toHour,
+      task.tolerance,
     );
     resets += r.resets;
     rollovers += r.rollovers;
+    mismatches[s] = r.mismatches;
     for (const row of r.rows) {
       out.series.push(s);
       out.hour.push(row.hour);
@@ -108,6 +119,8 @@ function rollUpTask(task: RollUpTask): RollUpResult {
       out.lastTs.push(row.lastTs);
       out.coverage.push(row.coverage);
       out.version.push(row.version);
+      out.source.push(HOUR_SOURCES.indexOf(row.source));
+      out.mismatch.push(row.mismatch ? 1 : 0);
     }
   }
   return {
@@ -121,8 +134,11 @@ function rollUpTask(task: RollUpTask): RollUpResult {
     lastTs: Float64Array.from(out.lastTs),
     coverage: Float64Array.from(out.coverage),
     version: Float64Array.from(out.version),
+    source: Uint8Array.from(out.source),
+    mismatch: Uint8Array.from(out.mismatch),
     resets,
     rollovers,
+    mismatches,
   };
 }
 
@@ -133,7 +149,7 @@ function sortSeries(task: RollUpTask, start: number, end: number): void {
   for (let i = start + 1; i < end && sorted; i++) sorted = ts[i - 1] <= ts[i];
   if (sorted) return;
   const idx = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => ts[a] - ts[b]);
-  for (const arr of [task.ts, task.value, task.offset]) {
+  for (const arr of [task.type, task.ts, task.value, task.intervalSeconds, task.modulus, task.offset]) {
     const copy = idx.map((i) => arr[i]);
     arr.set(copy, start);
   }
