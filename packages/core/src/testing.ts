@@ -293,3 +293,4 @@ export function startService(command: string, env: Record<string, string>): Serv
 
 export { withClickHouseFaults, type ClickHouseFaults, type FaultCounts } from './testing/clickhouse-faults.js';
 export { cuttableKafkaNetwork, type KafkaNetwork } from './testing/kafka-network.js';
+export { spawnChdbHttpFront, type ChdbHttpFront } from './testing/chdb-http-front.js';
