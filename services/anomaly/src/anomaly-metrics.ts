@@ -6,6 +6,9 @@ export interface AnomalyMetrics {
   detectorSeconds: Histogram<'detector'>;
   invoicesChecked: Counter<'outcome'>;
   lateTemperature: Counter;
+  silencesFilled: Counter;
+  silenceSkipped: Counter<'reason'>;
+  insufficientResolution: Counter<'detector'>;
 }
 
 export function anomalyMetrics(registry: Registry): AnomalyMetrics {
@@ -32,6 +35,23 @@ export function anomalyMetrics(registry: Registry): AnomalyMetrics {
     lateTemperature: new Counter({
       name: 'meterstream_anomaly_temperature_out_of_order_total',
       help: 'Temperature readings older than the newest already evaluated (kept in storage, not re-judged for frost).',
+      registers: [registry],
+    }),
+    silencesFilled: new Counter({
+      name: 'meterstream_anomaly_silences_filled_total',
+      help: 'Gaps between deliveries longer than the silence limit that ended before they could be judged (backfill, catch-up): not published.',
+      registers: [registry],
+    }),
+    silenceSkipped: new Counter({
+      name: 'meterstream_anomaly_silence_judgements_skipped_total',
+      help: 'Hourly batches after which silence was not judged, by reason (catching_up: input lag; backfill: a backfill moved the arrival clock).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    insufficientResolution: new Counter({
+      name: 'meterstream_anomaly_insufficient_resolution_hours_total',
+      help: 'Hourly water rows a detector gave no verdict on because their readings are coarser than one hour (e.g. once a day), by detector.',
+      labelNames: ['detector'],
       registers: [registry],
     }),
   };

@@ -5,8 +5,10 @@
  * - NIGHT_FLOW and BURST are level-triggered: the meter's stored hourly series from before the
  *   changed hours is replayed through the detectors and reconciled with what is published
  *   (`transforms/reconcile.ts`), so late and revised rows re-evaluate what they touch.
- * - METER_SILENT steps each row's last reading time, and is judged against the partition's
- *   newest data time (so a pipeline outage or a catch-up is not a fleet of silent meters).
+ * - METER_SILENT is judged by delivery, not by event-time holes: each record is a delivery of
+ *   its meter, stamped with the partition's arrival clock (`detectors/arrival-clock.ts`), and
+ *   silence is judged only when this consumer has caught up with the partition and no backfill
+ *   is moving the clock (so a backfill, a catch-up or an outage is not a fleet of silent meters).
  * - Invoices overlapping the changed hours are checked again.
  */
 import type { Batch } from 'kafkajs';
@@ -15,6 +17,7 @@ import { isMeterError } from '@meterstream/core';
 import type { AlertOrigin, Emitted } from './alerts.js';
 import type { AnomalyMetrics } from './anomaly-metrics.js';
 import type { AlertTransition } from './detectors/detector.js';
+import { arrive, initialArrivalClock, settled, type ArrivalClockState } from './detectors/arrival-clock.js';
 import type { SilenceState } from './detectors/meter-silent.js';
 import type { TenantDetectors } from './params.js';
 import { seriesKey } from './series-key.js';
@@ -40,9 +43,10 @@ interface SeriesState {
   /** End of the newest hour the hourly detectors evaluated. */
   evaluatedUntil?: number;
 }
-/** The partition's newest data time, under {@link WATERMARK}. */
+/** The partition's arrival clock, under {@link WATERMARK} (`watermark`: as stored before the clock). */
 interface WatermarkState {
-  watermark: number;
+  clock?: ArrivalClockState;
+  watermark?: number;
 }
 type HourlyState = SeriesState | WatermarkState;
 const WATERMARK = '~watermark';
@@ -76,7 +80,7 @@ export class HourlyConsumer {
       clickhouse: deps.clickhouse,
       database: deps.database,
       source: deps.topic,
-      initial: () => ({ zoneId: null, silence: { lastSeen: null, usualGapMs: null, firing: null }, open: {} }),
+      initial: () => ({ zoneId: null, silence: { lastArrival: null, gaps: [], firing: null }, open: {} }),
       insert: deps.stateInsert,
       logger: deps.logger,
     });
@@ -100,12 +104,17 @@ export class HourlyConsumer {
     const ps = await this.#state.begin(batch.partition, first);
     const end = metrics.detectorSeconds.startTimer({ detector: 'hourly' });
 
-    // Decode and group the rows per series.
+    // Decode, step each delivery through the arrival clock and its meter's silence, in input
+    // order, and group the rows per series.
     const series = new Map<string, HourlyBatch>();
     const dead = new DeadLetters(batch);
+    const wm = ps.get(WATERMARK) as WatermarkState;
+    let clock: ArrivalClockState =
+      wm.clock ?? (wm.watermark !== undefined ? { frontier: wm.watermark, settledFrom: 0 } : initialArrivalClock());
+    const emitted: Emitted[] = [];
     for (const m of batch.messages) {
       if (!m.value) {
-        dead.reject(m, 'tombstone', 'a record without a value (tombstone)');
+        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
         continue;
       }
       let d;
@@ -116,7 +125,7 @@ export class HourlyConsumer {
         continue;
       }
       if (d.schema !== 'HourlyBatch') {
-        dead.reject(m, 'unexpected_record', `${d.schema} on the hourly topic`);
+        dead.reject(m, 'unexpected_schema', `${d.schema} on the hourly topic`);
         continue;
       }
       const b = d.value;
@@ -124,30 +133,38 @@ export class HourlyConsumer {
       const s = series.get(k);
       if (s === undefined) series.set(k, { ...b, rows: [...b.rows] });
       else s.rows.push(...b.rows);
+      let newest = -Infinity;
+      let fresh = -Infinity;
+      for (const r of b.rows) {
+        if (r.samples === 0) continue;
+        newest = Math.max(newest, r.lastTs);
+        if (!r.revision) fresh = Math.max(fresh, r.lastTs);
+      }
+      if (newest === -Infinity) continue;
+      const det = detectors(b.tenant);
+      const st = { ...(ps.get(k) as SeriesState) };
+      st.zoneId = b.zoneId ?? st.zoneId;
+      const freshNewest = fresh === -Infinity ? null : fresh;
+      const a = arrive(clock, { newest, freshNewest }, det.settings.silenceHours * H);
+      clock = a.state;
+      const step = det.silence.step(st.silence, { arrival: a.arrival, learn: !a.backfill && settled(clock) });
+      if (step.filled !== undefined) metrics.silencesFilled.inc();
+      st.silence = step.state;
+      ps.set(k, b.tenant, b.meter, st);
+      for (const t of step.transitions)
+        emitted.push({ subject: { tenant: b.tenant, meter: b.meter, zoneId: st.zoneId }, t });
     }
+    if (clock.frontier !== null) ps.set(WATERMARK, '', '', { clock });
 
-    const wm = ps.get(WATERMARK) as WatermarkState;
-    let watermark = 'watermark' in wm ? wm.watermark : -Infinity;
-    const emitted: Emitted[] = [];
     const water: { key: string; b: HourlyBatch; from: number }[] = [];
     for (const [key, b] of series) {
       b.rows.sort((x, y) => x.hour - y.hour);
       const det = detectors(b.tenant);
-      let st = ps.get(key) as SeriesState;
-      st = { ...st, zoneId: b.zoneId ?? st.zoneId };
-      const subject = { tenant: b.tenant, meter: b.meter, zoneId: st.zoneId };
-      for (const r of b.rows) {
-        if (r.samples === 0) continue;
-        watermark = Math.max(watermark, r.lastTs);
-        const step = det.silence.step(st.silence, { reading: r.lastTs });
-        st.silence = step.state;
-        for (const t of step.transitions) emitted.push({ subject, t });
-      }
-      ps.set(key, b.tenant, b.meter, st);
+      const st = ps.get(key) as SeriesState;
+      if (b.zoneId !== null && b.zoneId !== st.zoneId) ps.set(key, b.tenant, b.meter, { ...st, zoneId: b.zoneId });
       if (b.kind === 'WATER' && LITRES[b.unit] !== undefined)
         water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
     }
-    if (watermark > -Infinity) ps.set(WATERMARK, '', '', { watermark });
 
     // NIGHT_FLOW and BURST: replay the stored series from before the changed hours.
     if (water.length > 0) {
@@ -182,12 +199,17 @@ export class HourlyConsumer {
       }
     }
 
-    // METER_SILENT: every series of the partition against the partition's newest data time.
-    if (watermark > -Infinity) {
+    // METER_SILENT: judged only once caught up (less waits behind this batch than it held) and
+    // with no backfill moving the clock, so what fires is a silence still going on.
+    const caughtUp = Number(batch.offsetLag()) <= batch.messages.length;
+    if (clock.frontier !== null && !caughtUp) metrics.silenceSkipped.inc({ reason: 'catching_up' });
+    else if (clock.frontier !== null && !settled(clock)) metrics.silenceSkipped.inc({ reason: 'backfill' });
+    else if (clock.frontier !== null) {
+      const now = clock.frontier;
       for (const [key, s] of ps.entries()) {
         if (key === WATERMARK || !('silence' in s)) continue;
         const [tenant, meter] = key.split('\u001f');
-        const step = detectors(tenant).silence.step(s.silence, { now: watermark });
+        const step = detectors(tenant).silence.step(s.silence, { now });
         if (step.transitions.length === 0) continue;
         ps.set(key, tenant, meter, { ...s, silence: step.state });
         for (const t of step.transitions) emitted.push({ subject: { tenant, meter, zoneId: s.zoneId }, t });

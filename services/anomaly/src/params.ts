@@ -4,7 +4,7 @@ import { burst, burstParams, type BurstState } from './detectors/burst.js';
 import type { Detector } from './detectors/detector.js';
 import { frostParams, frostRisk, type FrostState } from './detectors/frost-risk.js';
 import { invoiceCheckParams, type InvoiceCheckParams } from './detectors/invoice-check.js';
-import { meterSilent, silenceParams, type SilenceInput, type SilenceState } from './detectors/meter-silent.js';
+import { meterSilent, silenceParams } from './detectors/meter-silent.js';
 import { nightFlow, nightFlowParams, type NightFlowState } from './detectors/night-flow.js';
 
 const H = 3_600_000;
@@ -15,7 +15,7 @@ export interface TenantDetectors {
   nightFlow: Detector<{ hour: number; litres: number }, NightFlowState>;
   burst: Detector<{ hour: number; litres: number; coverage: number }, BurstState>;
   frost: Detector<{ ts: number; celsius: number }, FrostState>;
-  silence: Detector<SilenceInput, SilenceState>;
+  silence: ReturnType<typeof meterSilent>;
   invoice: InvoiceCheckParams;
   /** How far before a changed hour the hourly detectors must replay to judge it. */
   lookbackMs: number;

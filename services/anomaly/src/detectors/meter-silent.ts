@@ -1,7 +1,21 @@
 /**
- * METER_SILENT: a meter that stops reporting must be noticed. Default (DOMAIN.md): no reading
- * for 48 hours (daily hub deliveries are D+1) or 3 x the meter's usual interval, whichever is
- * longer. Inputs: reading times, and clock ticks to evaluate silence; a reading resolves.
+ * METER_SILENT: a meter whose data stops *arriving* must be noticed. Default (DOMAIN.md): nothing
+ * received for 48 hours or 3 x the meter's usual delivery interval, whichever is longer.
+ *
+ * Judged in arrival time, never by holes in event time: a hub backfill in shuffled day order,
+ * a catch-up or a late correction fills holes, and a hole that later data fills is not a
+ * silence. So the inputs are clock values of the caller's arrival clock (`arrival-clock.ts`:
+ * the fleet's newest data time when the delivery came in), not the readings' timestamps:
+ * - `{ arrival }`: some data of the meter arrived; it resolves a firing episode. `learn: false`
+ *   (during a backfill) keeps the gap out of the learned cadence.
+ * - `{ now }`: a judgement; the caller ticks only when it has caught up with its input and no
+ *   backfill is in progress, so a silence is published while it is still going on. A silence
+ *   that no judgement saw (its gap filled before anyone could act) is not published: the step
+ *   reports it as `filled` (hours), for a metric.
+ *
+ * The cadence is the median of the meter's last {@link GAPS} gaps between arrivals: a 15-minute
+ * stream learns 15 minutes, a daily D+1 batch 24 hours (the spacing of the readings inside a
+ * batch says nothing about it), and a single late delivery does not move it.
  */
 import { DETECTOR_DEFAULTS, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
@@ -19,82 +33,87 @@ export function silenceParams(s: DetectorSettings): SilenceParams {
 /** The parameters of the configuration's defaults. */
 export const SILENCE_DEFAULTS: SilenceParams = silenceParams(DETECTOR_DEFAULTS);
 
+/** How many recent arrival gaps the cadence is the median of. */
+export const GAPS = 7;
+
 export interface SilenceState {
-  lastSeen: number | null;
-  /** Smoothed gap between readings (ms). */
-  usualGapMs: number | null;
+  /** Arrival-clock time of the meter's latest delivery. */
+  lastArrival: number | null;
+  /** The last gaps between deliveries (ms, arrival clock), oldest first. */
+  gaps: number[];
   firing: { since: number } | null;
 }
 
-export type SilenceInput = { reading: number } | { now: number };
+export type SilenceInput = { arrival: number; learn?: boolean } | { now: number };
 
-export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): Detector<SilenceInput, SilenceState> {
-  const limit = (s: SilenceState) => Math.max(params.minSilenceMs, params.intervals * (s.usualGapMs ?? 0));
+/** The step's result: `filled` is the length (hours) of a silence that ended before it was judged. */
+export interface SilenceStep {
+  state: SilenceState;
+  transitions: AlertTransition[];
+  filled?: number;
+}
+
+/** Median of the learned gaps (ms), or null before the second delivery. */
+export function cadenceOf(s: SilenceState): number | null {
+  const g = [...(s.gaps ?? [])].sort((a, b) => a - b);
+  if (g.length === 0) return null;
+  const mid = g.length >> 1;
+  return g.length % 2 === 1 ? g[mid] : (g[mid - 1] + g[mid]) / 2;
+}
+
+/** The silence detector: its step also reports filled gaps. */
+export interface SilenceDetector extends Detector<SilenceInput, SilenceState> {
+  step(state: SilenceState, input: SilenceInput): SilenceStep;
+}
+
+export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): SilenceDetector {
+  const limit = (s: SilenceState) => Math.max(params.minSilenceMs, params.intervals * (cadenceOf(s) ?? 0));
+  const hours = (ms: number) => ms / 3_600_000;
   return {
     type: 'METER_SILENT',
-    initial: () => ({ lastSeen: null, usualGapMs: null, firing: null }),
-    step(state, input) {
-      const transitions: AlertTransition[] = [];
-      if ('reading' in input) {
-        const ts = input.reading;
-        if (state.lastSeen !== null && ts <= state.lastSeen) return { state, transitions }; // late data says nothing of now
-        const gap = state.lastSeen === null ? null : ts - state.lastSeen;
-        const usualGapMs =
-          gap === null ? state.usualGapMs : state.usualGapMs === null ? gap : 0.9 * state.usualGapMs + 0.1 * gap;
+    initial: () => ({ lastArrival: null, gaps: [], firing: null }),
+    step(state, input): SilenceStep {
+      // (`?? null`: a state stored before arrival time was used has no `lastArrival`)
+      const last = state.lastArrival ?? null;
+      if ('arrival' in input) {
+        const at = input.arrival;
+        if (last !== null && at <= last) return { state, transitions: [] }; // the same delivery instant
+        const gap = last === null ? null : at - last;
+        const gaps = gap !== null && input.learn !== false ? [...(state.gaps ?? []), gap].slice(-GAPS) : state.gaps;
+        const next: SilenceState = { lastArrival: at, gaps: gaps ?? [], firing: null };
         if (state.firing !== null) {
-          transitions.push({
+          const t: AlertTransition = {
             type: 'METER_SILENT',
             status: 'RESOLVED',
             severity: 'WARNING',
             episodeStart: state.firing.since,
-            at: ts,
-            summary: 'The meter reports again',
-            details: { silentHours: gap === null ? 0 : gap / 3_600_000 },
-          });
-        } else if (gap !== null && gap > limit(state)) {
-          // A silence that no clock tick saw (its end arrived in the same batch as the data that
-          // would have revealed it): it happened all the same, so it is reported, already over.
-          const since = state.lastSeen! + limit(state);
-          const details = { silentHours: gap / 3_600_000, limitHours: limit(state) / 3_600_000 };
-          transitions.push(
-            {
-              type: 'METER_SILENT',
-              status: 'FIRING',
-              severity: 'WARNING',
-              episodeStart: since,
-              at: since,
-              summary: `No reading for ${Math.round(gap / 3_600_000)} hours`,
-              details,
-            },
-            {
-              type: 'METER_SILENT',
-              status: 'RESOLVED',
-              severity: 'WARNING',
-              episodeStart: since,
-              at: ts,
-              summary: 'The meter reports again',
-              details,
-            },
-          );
+            at,
+            summary: 'Data from the meter arrives again',
+            details: { silentHours: gap === null ? 0 : hours(gap) },
+          };
+          return { state: next, transitions: [t] };
         }
-        return { state: { lastSeen: ts, usualGapMs, firing: null }, transitions };
+        const filled = gap !== null && gap > limit(state) ? hours(gap) : undefined;
+        return { state: next, transitions: [], filled };
       }
-      if (state.lastSeen === null || state.firing !== null) return { state, transitions };
-      const silent = input.now - state.lastSeen;
-      if (silent > limit(state)) {
-        const since = state.lastSeen + limit(state);
-        transitions.push({
-          type: 'METER_SILENT',
-          status: 'FIRING',
-          severity: 'WARNING',
-          episodeStart: since,
-          at: input.now,
-          summary: `No reading for ${Math.round(silent / 3_600_000)} hours`,
-          details: { silentHours: silent / 3_600_000, limitHours: limit(state) / 3_600_000 },
-        });
-        return { state: { ...state, firing: { since } }, transitions };
-      }
-      return { state, transitions };
+      if (last === null || state.firing !== null) return { state, transitions: [] };
+      const silent = input.now - last;
+      if (silent <= limit(state)) return { state, transitions: [] };
+      const since = last + limit(state);
+      const t: AlertTransition = {
+        type: 'METER_SILENT',
+        status: 'FIRING',
+        severity: 'WARNING',
+        episodeStart: since,
+        at: input.now,
+        summary: `Nothing received from the meter for ${Math.round(hours(silent))} hours`,
+        details: {
+          silentHours: hours(silent),
+          limitHours: hours(limit(state)),
+          cadenceHours: hours(cadenceOf(state) ?? 0),
+        },
+      };
+      return { state: { ...state, firing: { since } }, transitions: [t] };
     },
   };
 }

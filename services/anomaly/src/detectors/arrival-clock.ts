@@ -1,0 +1,56 @@
+/**
+ * The arrival clock of one input partition, for METER_SILENT: when did a delivery come in,
+ * and may silence be judged now?
+ *
+ * Arrival time is measured on the fleet's own data clock: the newest data time the partition
+ * has received so far (its frontier), read when a delivery arrives, in the order the input
+ * delivers. Live, the frontier follows the wall clock minus the pipeline's delay; in a replay
+ * at speed (tests, `npm start`'s history, a consumer catching up) it runs as fast as the data,
+ * so a replay judges as live would have; in a pipeline outage it stops, and nobody turns
+ * silent. The meter's own event times never enter the silence rule: a daily D+1 batch arrives
+ * when the fleet's clock says D+1 07:00, whatever day its readings are of.
+ *
+ * A backfill makes the frontier lie: a hub sending 8 days in shuffled order moves the clock by
+ * days in seconds, before the other meters' days came. So a delivery is a backfill when it
+ * brings hours never seen before (not revisions: a correction of a known hour fills no hole)
+ * whose newest is older than the frontier by more than half of `backfillMs` (24 h by default,
+ * while a D+1 batch's newest reading is ~7 h behind), or when it moves the frontier forward
+ * by more than that at once (the newest day first, the end of an outage; a daily-only fleet
+ * moves it by 24 h a day). Silence is then not judged until the frontier has moved
+ * `backfillMs` past the last such delivery, and gaps seen meanwhile teach no cadence.
+ */
+
+export interface ArrivalClockState {
+  /** Newest data time received (ms), null before the first delivery. */
+  frontier: number | null;
+  /** Silence is judged only once the frontier is at or after this (ms). */
+  settledFrom: number;
+}
+
+/** One delivery (record) of one meter: its newest data time, and that of the hours it brings first (not revisions). */
+export interface Delivery {
+  newest: number;
+  freshNewest: number | null;
+}
+
+export interface ArrivalStep {
+  state: ArrivalClockState;
+  /** The delivery's arrival time (the frontier including it). */
+  arrival: number;
+  backfill: boolean;
+}
+
+export const initialArrivalClock = (): ArrivalClockState => ({ frontier: null, settledFrom: 0 });
+
+export function arrive(state: ArrivalClockState, d: Delivery, backfillMs: number): ArrivalStep {
+  const before = state.frontier;
+  const frontier = before === null ? d.newest : Math.max(before, d.newest);
+  const fillsHole = before !== null && d.freshNewest !== null && d.freshNewest < before - backfillMs / 2;
+  const jumps = before !== null && frontier - before > backfillMs / 2;
+  const backfill = fillsHole || jumps;
+  const settledFrom = backfill ? Math.max(state.settledFrom, frontier + backfillMs) : state.settledFrom;
+  return { state: { frontier, settledFrom }, arrival: frontier, backfill };
+}
+
+/** True when silence may be judged at the frontier (no backfill in the last `backfillMs`). */
+export const settled = (s: ArrivalClockState): boolean => s.frontier !== null && s.frontier >= s.settledFrom;
