@@ -30,6 +30,7 @@ import {
 } from '@meterstream/core/testing';
 import { Ingestor } from './ingestor.js';
 import { MessageFuzzer, type FuzzMessage, type ReadingHeader } from './testing/fuzz-messages.js';
+import { correctionWindowMs } from './transforms/validate-reading.js';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const CASES = 500;
@@ -60,7 +61,8 @@ test(`${CASES} fuzzed messages through the ingestor: each in the clean topic or 
   await migrate(clickhouse, { database: db, retention: config.retention });
   // One partition: the offset of a message is its index here.
   await createTopic(kafka, config.topics.readings, 1);
-  const fuzzer = new MessageFuzzer({ seed, codec, now: Date.now(), maxBatchReadings, maxFutureMs });
+  const maxAgeMs = correctionWindowMs(config.retention.rawDays);
+  const fuzzer = new MessageFuzzer({ seed, codec, now: Date.now(), maxBatchReadings, maxFutureMs, maxAgeMs });
   const input: FuzzMessage[] = [];
   for (let cases = 0; cases < CASES;) {
     if (input.length % 4 === 0) input.push(fuzzer.good());

@@ -235,15 +235,17 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
       assert.equal(d.key?.toString(), meters[3], 'DLQ key as received');
     }
 
-    // Clean topic (read_committed): every good reading exactly once, keyed by pseudonym,
-    // on the partition its raw message came from.
+    // Clean topic (read_committed): every good reading exactly once, keyed and partitioned by
+    // pseudonym (each meter on one partition, whatever partitions its raw messages were on).
     const clean = await readAll(kafka, config.topics.clean);
     const seen = new Map<string, number>();
+    const partitionOf = new Map<string, Set<number>>();
     for (const rec of clean) {
       const d = codec.decode(rec.value!);
       assert.equal(d.schema, 'CleanReadingBatch');
       if (d.schema !== 'CleanReadingBatch') continue;
       assert.equal(rec.key?.toString(), d.value.meter);
+      partitionOf.set(d.value.meter, (partitionOf.get(d.value.meter) ?? new Set()).add(rec.partition));
       for (const r of d.value.readings) {
         const k: string = `${d.value.meter}|${d.value.kind}|${r.ts}`;
         seen.set(k, (seen.get(k) ?? 0) + 1);
@@ -251,6 +253,7 @@ test('readings in every wire format land pseudonymised in readings_raw and the c
       }
     }
     assert.equal(seen.size, expected.size);
+    for (const [meter, partitions] of partitionOf) assert.equal(partitions.size, 1, `${meter} on one clean partition`);
     const twice = [...seen].filter(([, n]) => n > 1);
     assert.deepEqual(
       twice,

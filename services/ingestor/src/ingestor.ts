@@ -3,7 +3,8 @@
  * `readings_raw` (ClickHouse) and `meter.readings.clean.v1`, bad input → DLQ with its reason.
  *
  * Exactly once: per partition batch, the rows go to ClickHouse first (idempotent:
- * ReplacingMergeTree keyed by reading, versioned by quality and source offset), then the clean
+ * ReplacingMergeTree keyed by reading, versioned by quality and the raw record's Kafka
+ * timestamp, see transforms/reading-version.ts), then the clean
  * batches, the dead letters and the consumer offset are committed in one Kafka transaction.
  * A crash before the commit aborts the transaction; the batch is delivered again and produces
  * the same rows and the same records, which the aborted transaction never exposed to
@@ -30,6 +31,7 @@ import { cleanRecords } from './sinks/clean-topic.sink.js';
 import { prepareBatch, type PreparedBatch } from './transforms/prepare-batch.js';
 import type { RefusedBatch } from './sinks/readings-raw.sink.js';
 import type { SourceMessage } from './transforms/prepare-batch.js';
+import { correctionWindowMs, type ValidationLimits } from './transforms/validate-reading.js';
 import { ingestorMetrics, type IngestorMetrics } from './ingestor-metrics.js';
 
 /** What the ingestor is built from. */
@@ -50,11 +52,17 @@ export class Ingestor implements Stage {
   readonly #metrics: IngestorMetrics;
   readonly #abort = new AbortController();
   readonly #log: Logger;
+  readonly #limits: ValidationLimits;
   readonly close: () => Promise<void>;
 
   constructor(deps: IngestorDeps) {
     this.#deps = deps;
     const { config, registry } = deps;
+    this.#limits = {
+      maxBatchReadings: config.ingestor.maxBatchReadings,
+      maxFutureMs: config.ingestor.maxFutureMs,
+      maxAgeMs: correctionWindowMs(config.retention.rawDays),
+    };
     this.#log = deps.logger.child({ service: 'ingestor' });
     this.#codec =
       deps.codec ??
@@ -118,16 +126,13 @@ export class Ingestor implements Stage {
       const counts = await ensureTopics(admin, [
         { topic: topics.readings, numPartitions: this.#deps.defaultPartitions ?? 3 },
       ]);
+      // The clean topic is partitioned by pseudonym, so its partition count is free; the raw
+      // topic's is a sensible default for a new one.
       const partitions = counts.get(topics.readings)!;
-      const derived = await ensureTopics(admin, [
+      await ensureTopics(admin, [
         { topic: topics.clean, numPartitions: partitions },
         { topic: topics.dlq, numPartitions: partitions },
       ]);
-      if (derived.get(topics.clean)! < partitions) {
-        throw new Error(
-          `${topics.clean} has ${derived.get(topics.clean)} partitions but ${topics.readings} has ${partitions}: the clean topic must have at least as many (co-partitioning)`,
-        );
-      }
     } finally {
       await admin.disconnect();
     }
@@ -143,7 +148,7 @@ export class Ingestor implements Stage {
     const prepared = prepareBatch(batch.messages, {
       codec: this.#codec,
       pseudonymiser: this.#pseudonymiser,
-      limits: { maxBatchReadings: config.ingestor.maxBatchReadings, maxFutureMs: config.ingestor.maxFutureMs },
+      limits: this.#limits,
       now: Date.now(),
     });
     // The ClickHouse insert runs (in the engine's threads) while the clean records are
@@ -156,7 +161,7 @@ export class Ingestor implements Stage {
         records: [
           {
             topic: clean,
-            messages: cleanRecords(p.clean, this.#codec, batch.partition, this.#source.budget(clean)),
+            messages: cleanRecords(p.clean, this.#codec, this.#source.budget(clean)),
           },
           { topic: dlq, messages: dead },
         ].filter((r) => r.messages.length > 0),

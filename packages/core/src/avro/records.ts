@@ -63,6 +63,11 @@ export interface CleanReading {
   value: number;
   quality: Quality;
   offset: number;
+  /**
+   * Its version in `readings_raw` (quality rank, then the raw record's Kafka timestamp; see
+   * services/ingestor/src/transforms/reading-version.ts). 0 when the batch was written as v1.
+   */
+  version: number;
 }
 
 /** `meterstream.v1.CleanReadingBatch`: validated readings of one pseudonymised meter. */
@@ -76,6 +81,8 @@ export interface CleanReadingBatch {
   intervalSeconds: number;
   zoneId: string | null;
   priceArea: string | null;
+  /** REGISTER readings: the value the register wraps at (in `unit`), when stated; null or absent: unknown (always null when written as v1). */
+  registerModulus?: number | null;
   readings: CleanReading[];
 }
 

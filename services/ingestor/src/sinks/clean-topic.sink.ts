@@ -1,23 +1,20 @@
 /**
  * Records for `meter.readings.clean.v1`: one Avro single-object `CleanReadingBatch` per meter
- * and Kafka batch, keyed by pseudonym and written to the SAME partition number as the source
- * (co-partitioning: a meter's readings stay in order and on one aggregator). A meter's batch
- * larger than the topic takes (`budget` bytes) is split into several records, never refused.
+ * and Kafka batch, keyed by pseudonym and partitioned by it (the producer's murmur2 partitioner,
+ * as the Java client's default): every clean batch of a meter lands on one clean partition,
+ * whatever raw partition its records came from (keyless or re-keyed head-ends), so one
+ * aggregator sees a meter's batches in the order the ingestors' transactions committed them.
+ * A meter's batch larger than the topic takes (`budget` bytes) is split into several records,
+ * never refused.
  */
 import type { AvroCodec, CleanReadingBatch } from '@meterstream/core';
 import { splitToFit } from '@meterstream/core';
 import type { Message } from 'kafkajs';
 
-export function cleanRecords(
-  batches: readonly CleanReadingBatch[],
-  codec: AvroCodec,
-  partition: number,
-  budget = Infinity,
-): Message[] {
+export function cleanRecords(batches: readonly CleanReadingBatch[], codec: AvroCodec, budget = Infinity): Message[] {
   const encode = (b: CleanReadingBatch): Message => ({
     key: b.meter,
     value: codec.encodeSingleObject('CleanReadingBatch', b),
-    partition,
   });
   const halve = (b: CleanReadingBatch): [CleanReadingBatch, CleanReadingBatch] | null => {
     if (b.readings.length < 2) return null;

@@ -1,8 +1,8 @@
 /**
- * ClickHouse sink of `readings_raw`. Each clean batch becomes one row of `readings_raw_inbox`
+ * ClickHouse sink of `readings_raw`. Each clean batch becomes one row of `readings_raw_inbox_v2`
  * (header once, readings as arrays), which a materialized view spreads into `readings_raw`
- * (schemas/clickhouse/001_initial.sql). Idempotent by design: ReplacingMergeTree keyed by
- * reading, versioned by quality rank and source offset.
+ * (schemas/clickhouse/003_reading_versions.sql). Idempotent by design: ReplacingMergeTree keyed
+ * by reading, versioned by quality rank and the raw record's Kafka timestamp (`reading-version.ts`).
  *
  * Network errors and overload are retried; when ClickHouse refuses the rows' content, the
  * batches are bisected down to the ones it refuses, whose messages the caller dead-letters, so
@@ -19,8 +19,8 @@ import {
   type CleanReadingBatch,
   type Logger,
   type PipelineMetrics,
-  type Quality,
 } from '@meterstream/core';
+import { QUALITY_RANK } from '../transforms/reading-version.js';
 
 const INBOX_COLUMNS = [
   'tenant',
@@ -36,10 +36,9 @@ const INBOX_COLUMNS = [
   'values',
   'quality_ranks',
   'source_offsets',
+  'versions',
+  'register_modulus',
 ] as const;
-
-/** Quality ranks of the version: a better quality replaces a worse one. */
-const QUALITY_RANK: Record<Quality, number> = { ESTIMATED: 0, MEASURED: 1, CORRECTED: 2 };
 
 /** One inbox row (TabSeparated) for a clean batch. */
 export function inboxLine(b: CleanReadingBatch, partition: number): string {
@@ -48,14 +47,16 @@ export function inboxLine(b: CleanReadingBatch, partition: number): string {
   const values = new Array<number>(n);
   const ranks = new Array<number>(n);
   const offsets = new Array<number>(n);
+  const versions = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const r = b.readings[i];
     ts[i] = r.ts;
     values[i] = r.value;
     ranks[i] = QUALITY_RANK[r.quality];
     offsets[i] = r.offset;
+    versions[i] = r.version;
   }
-  return `${tsvEscape(b.tenant)}\t${b.meter}\t${b.kind}\t${b.unit}\t${b.readingType}\t${b.intervalSeconds}\t${tsvNullable(b.zoneId)}\t${tsvNullable(b.priceArea)}\t${partition}\t[${ts.join(',')}]\t[${values.join(',')}]\t[${ranks.join(',')}]\t[${offsets.join(',')}]\n`;
+  return `${tsvEscape(b.tenant)}\t${b.meter}\t${b.kind}\t${b.unit}\t${b.readingType}\t${b.intervalSeconds}\t${tsvNullable(b.zoneId)}\t${tsvNullable(b.priceArea)}\t${partition}\t[${ts.join(',')}]\t[${values.join(',')}]\t[${ranks.join(',')}]\t[${offsets.join(',')}]\t[${versions.join(',')}]\t${b.registerModulus ?? '\\N'}\n`;
 }
 
 /** A clean batch whose rows ClickHouse refused, with its error. */
@@ -74,7 +75,7 @@ export class ReadingsRawSink {
     logger: Logger,
     signal: AbortSignal,
   ) {
-    this.#options = sinkInsertOptions(client, database, 'readings_raw_inbox', INBOX_COLUMNS, {
+    this.#options = sinkInsertOptions(client, database, 'readings_raw_inbox_v2', INBOX_COLUMNS, {
       metrics,
       logger,
       signal,
@@ -90,9 +91,9 @@ export class ReadingsRawSink {
     return this.#write(
       batches.map((b) => inboxLine(b, partition)),
       batches,
-    );
       { topic, partition },
       '0',
+    );
   }
 
   async #write(
@@ -102,18 +103,18 @@ export class ReadingsRawSink {
     part: string,
   ): Promise<RefusedBatch[]> {
     if (batches.length === 0) return [];
-    try {
     let firstOffset = Infinity;
     let lastOffset = -Infinity;
     for (const b of batches)
       for (const r of b.readings)
         ((firstOffset = Math.min(firstOffset, r.offset)), (lastOffset = Math.max(lastOffset, r.offset)));
+    try {
       await insertTsv(
         this.#options,
         lines.join(''),
         batches.reduce((n, b) => n + b.readings.length, 0),
-      );
         { ...input, firstOffset, lastOffset, part },
+      );
       return [];
     } catch (err) {
       if (!isBadDataError(err)) throw err;

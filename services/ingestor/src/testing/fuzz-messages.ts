@@ -42,6 +42,8 @@ export interface FuzzOptions {
   /** The consumer's limits: batches of exactly `maxBatchReadings` are valid, one more is not. */
   maxBatchReadings: number;
   maxFutureMs: number;
+  /** The consumer's oldest acceptable reading age (ms): older readings are `beyond_retention`. */
+  maxAgeMs: number;
 }
 
 /** A valid message before mutation. */
@@ -74,12 +76,18 @@ export interface FuzzTools {
   patch(b: Base, field: string, bytes: Buffer, expect: Expectation, what?: string): FuzzMessage;
   /** One reading changed (a random one of a batch), expected refused with `expect`, or clean. */
   setReading(b: Base, change: Partial<BatchReading>, expect: string): FuzzMessage;
-  /** Unique timestamps from 2000-01-01 on, and just ahead of `now`. */
+  /**
+   * Unique timestamps near the oldest the consumer accepts (2000-01-01, or the correction window
+   * before `now` when that is later; an hour inside it, since the consumer validates later).
+   */
   nextOldTs(): number;
+  /** The newest timestamp sure to be beyond the correction window when the consumer validates, or null when 2000-01-01 is inside it. */
+  beyondRetentionTs(): number | null;
   nextFutureTs(): number;
 }
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 /** Avro single-object encoding's marker (https://avro.apache.org/docs/1.11.1/specification/#single-object-encoding). */
 const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
 /** Meter IDs shared by good and fuzzed messages, so a misplaced reading lands on a real meter. */
@@ -220,7 +228,12 @@ export class MessageFuzzer implements FuzzTools {
   }
 
   nextOldTs(): number {
-    return MIN_TS + this.#oldTs++;
+    return Math.max(MIN_TS, this.options.now - this.options.maxAgeMs + HOUR) + this.#oldTs++;
+  }
+
+  beyondRetentionTs(): number | null {
+    const ts = this.options.now - this.options.maxAgeMs - 1;
+    return ts >= MIN_TS ? ts : null;
   }
 
   nextFutureTs(): number {

@@ -99,7 +99,12 @@ export function mutations(t: FuzzTools): Record<string, Mutation> {
     },
     'ts before 2000': (b) =>
       t.setReading(b, { ts: r.pick([-1, 0, -o.now, MIN_TS - 1, 946_684_799_000 - DAY]) }, 'ts_too_old'),
-    'ts at 2000-01-01': (b) => t.setReading(b, { ts: t.nextOldTs() }, 'clean'),
+    'ts at the oldest accepted': (b) => t.setReading(b, { ts: t.nextOldTs() }, 'clean'),
+    'ts beyond the raw retention': (b) => {
+      const newest = t.beyondRetentionTs();
+      if (newest === null) return t.message('good', b, (x) => t.clean(x));
+      return t.setReading(b, { ts: r.pick([newest, Math.max(MIN_TS, newest - 30 * DAY), MIN_TS]) }, 'beyond_retention');
+    },
     'ts far ahead': (b) =>
       t.setReading(b, { ts: r.pick([o.now + o.maxFutureMs + DAY, o.now + 3650 * DAY, 2 ** 52]) }, 'ts_in_future'),
     'ts just ahead': (b) => t.setReading(b, { ts: t.nextFutureTs() }, 'clean'),
@@ -221,7 +226,8 @@ export function mutations(t: FuzzTools): Record<string, Mutation> {
         : o.codec.encodeSingleObject('CleanReadingBatch', {
             ...h,
             meter: 'ab'.repeat(16),
-            readings: b.readings.map((x, i) => ({ ...x, offset: i })),
+            registerModulus: null,
+            readings: b.readings.map((x, i) => ({ ...x, offset: i, version: 0 })),
           });
       return t.message('Invoice or CleanReadingBatch', b, dlq('unexpected_record'), value);
     },

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { AvroCodec, Pseudonymiser, pseudonymOf, type MeterReading } from '@meterstream/core';
 import { TEST_KEY_HEX } from '@meterstream/core/testing';
 import { groupKey, prepareBatch, type ReadingHeader } from './prepare-batch.js';
+import { readingVersion } from './reading-version.js';
 
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const codec = new AvroCodec();
 const now = Date.now();
-const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000 };
+const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000, maxAgeMs: 60 * 86_400_000 };
 const reading = (change: Partial<MeterReading>): MeterReading => ({
   meterId: '707057500000000017',
   tenant: 'oslo-vann',
@@ -22,10 +23,11 @@ const reading = (change: Partial<MeterReading>): MeterReading => ({
   priceArea: null,
   ...change,
 });
+const ctx = { codec, pseudonymiser: new Pseudonymiser({ key }), limits, now };
 const prepare = (readings: MeterReading[]) =>
   prepareBatch(
     readings.map((r, i) => ({ offset: String(i), key: null, value: codec.encodeSingleObject('MeterReading', r) })),
-    { codec, pseudonymiser: new Pseudonymiser({ key }), limits, now },
+    ctx,
   );
 
 // Under the old key (fields joined with U+001F) these two were one group: the readings of the
@@ -58,5 +60,53 @@ test('a meter ID holding U+001F goes to the DLQ; the meter it imitates keeps exa
   );
   assert.equal(p.clean.length, 1);
   assert.equal(p.clean[0].meter, pseudonymOf(key, 'oslo-vann', '707057500000000017'));
-  assert.deepEqual(p.clean[0].readings, [{ ts: good.ts, value: 3, quality: 'MEASURED', offset: 2 }]);
+  assert.deepEqual(p.clean[0].readings, [
+    { ts: good.ts, value: 3, quality: 'MEASURED', offset: 2, version: readingVersion('MEASURED', 0) },
+  ]);
+});
+
+test('versions order deliveries by quality, then by the raw record Kafka timestamp, across partitions', () => {
+  const at = (timestamp: number, quality: MeterReading['quality'], offset: number) =>
+    prepareBatch(
+      [
+        {
+          offset: String(offset),
+          timestamp: String(timestamp),
+          key: null,
+          value: codec.encodeSingleObject('MeterReading', reading({ quality })),
+        },
+      ],
+      ctx,
+    ).clean[0].readings[0].version;
+  assert.ok(at(2_000, 'MEASURED', 5) > at(1_000, 'MEASURED', 900), 'the later record wins, whatever its offset');
+  assert.ok(at(1_000, 'CORRECTED', 5) > at(9_000, 'MEASURED', 5), 'quality first');
+  assert.ok(at(9_000, 'MEASURED', 5) > at(1_000, 'ESTIMATED', 5));
+  assert.equal(
+    at(1_000, 'MEASURED', 5),
+    at(1_000, 'MEASURED', 7),
+    'a replay that keeps the timestamp: the same version',
+  );
+  assert.ok(at(9_000, 'ESTIMATED', 1) < 2 ** 48 && at(9_000, 'CORRECTED', 1) < 2 ** 53, 'exact as a JS number');
+});
+
+test('a meter whose header changes inside a batch: its clean batches are cut per message, in offset order', () => {
+  const msg = (offset: number, zoneId: string, ts: number) => ({
+    offset: String(offset),
+    key: null,
+    value: codec.encodeSingleObject('MeterReading', reading({ zoneId, ts, value: offset })),
+  });
+  const p = prepareBatch(
+    [msg(1, 'A', now - 3_600_000), msg(2, 'B', now - 3_600_000), msg(3, 'A', now - 3_600_000), msg(4, 'A', now - 1)],
+    ctx,
+  );
+  // readings_raw keeps, of equal versions, the row inserted last: offset 3 must come after offset 2.
+  assert.deepEqual(
+    p.clean.map((b) => [b.zoneId, b.readings.map((r) => r.offset)]),
+    [
+      ['A', [1]],
+      ['B', [2]],
+      ['A', [3]],
+      ['A', [4]],
+    ],
+  );
 });

@@ -13,10 +13,13 @@ import {
   type Pseudonymiser,
 } from '@meterstream/core';
 import { validateBatch, validateReading, type Rejection, type ValidationLimits } from './validate-reading.js';
+import { readingVersion } from './reading-version.js';
 
 /** A Kafka message as the transform needs it. */
 export interface SourceMessage {
   offset: string;
+  /** Kafka timestamp (ms, as kafkajs gives it): CreateTime or LogAppendTime. It orders deliveries of a reading. */
+  timestamp?: string;
   key: Buffer | null;
   value: Buffer | null;
   headers?: Record<string, unknown>;
@@ -71,6 +74,8 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
         intervalSeconds: h.intervalSeconds,
         zoneId: h.zoneId,
         priceArea: h.priceArea,
+        // TODO(issue 10, registers): the capacity stated by MeterReading v3 / MeterReadingBatch v2.
+        registerModulus: null,
         readings: [],
       };
       groups.set(id, group);
@@ -93,6 +98,7 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
       continue;
     }
     const offset = Number(message.offset);
+    const timestamp = message.timestamp === undefined ? 0 : Number(message.timestamp);
     let rejection: Rejection | null;
     if (d.schema === 'MeterReading') {
       const r = d.value;
@@ -100,7 +106,13 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
       if (rejection === null) {
         accepted.single++;
         accepted.readings++;
-        groupOf(r).readings.push({ ts: r.ts, value: r.value, quality: r.quality, offset });
+        groupOf(r).readings.push({
+          ts: r.ts,
+          value: r.value,
+          quality: r.quality,
+          offset,
+          version: readingVersion(r.quality, timestamp),
+        });
         if (r.ts > maxTs) maxTs = r.ts;
       }
     } else if (d.schema === 'MeterReadingBatch') {
@@ -111,7 +123,13 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
         accepted.readings += b.readings.length;
         const out = groupOf(b).readings;
         for (const r of b.readings) {
-          out.push({ ts: r.ts, value: r.value, quality: r.quality, offset });
+          out.push({
+            ts: r.ts,
+            value: r.value,
+            quality: r.quality,
+            offset,
+            version: readingVersion(r.quality, timestamp),
+          });
           if (r.ts > maxTs) maxTs = r.ts;
         }
       }
@@ -120,7 +138,38 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
     }
     if (rejection !== null) dead.push({ message, reason: rejection.reason, detail: rejection.detail });
   }
-  return { clean: [...groups.values()], dead, accepted, maxTs: maxTs === -Infinity ? null : maxTs };
+  return { clean: inOffsetOrder([...groups.values()]), dead, accepted, maxTs: maxTs === -Infinity ? null : maxTs };
+}
+
+/**
+ * Keeps `readings_raw`'s tie rule exact. Two deliveries of one reading with equal versions
+ * (same quality, same Kafka timestamp) resolve to the row inserted last, and the rows of a
+ * batch are inserted in the order of `clean`: within one clean batch that is offset order. When
+ * a meter's messages in one Kafka batch have different headers (several clean batches of one
+ * series), those clean batches are cut into one per message and put in offset order, so the
+ * later message is still inserted later. Rare (a header changed mid-batch), so cheap.
+ */
+function inOffsetOrder(batches: CleanReadingBatch[]): CleanReadingBatch[] {
+  const perSeries = new Map<string, number>();
+  const series = (b: CleanReadingBatch) => `${b.tenant.length}:${b.tenant}${b.meter}|${b.kind}`;
+  for (const b of batches) perSeries.set(series(b), (perSeries.get(series(b)) ?? 0) + 1);
+  if (perSeries.size === batches.length) return batches;
+  const kept: CleanReadingBatch[] = [];
+  const pieces: CleanReadingBatch[] = [];
+  for (const b of batches) {
+    if (perSeries.get(series(b)) === 1) {
+      kept.push(b);
+      continue;
+    }
+    let from = 0;
+    for (let i = 1; i <= b.readings.length; i++) {
+      if (i < b.readings.length && b.readings[i].offset === b.readings[from].offset) continue;
+      pieces.push({ ...b, readings: b.readings.slice(from, i) });
+      from = i;
+    }
+  }
+  pieces.sort((a, b) => a.readings[0].offset - b.readings[0].offset);
+  return [...kept, ...pieces];
 }
 
 /**

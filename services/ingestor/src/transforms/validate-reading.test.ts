@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MeterReading, MeterReadingBatch } from '@meterstream/core';
-import { validateBatch, validateReading } from './validate-reading.js';
+import { correctionWindowMs, validateBatch, validateReading } from './validate-reading.js';
 
 const now = Date.UTC(2026, 10, 1, 12);
-const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000 };
+const DAY = 86_400_000;
+const limits = { maxBatchReadings: 100, maxFutureMs: 3_600_000, maxAgeMs: correctionWindowMs(90) };
 const good: MeterReading = {
   meterId: '707057500000000017',
   tenant: 'oslo-vann',
@@ -23,6 +24,22 @@ test('a plausible water interval reading is valid', () => {
   assert.equal(validateReading(good, now, limits), null);
 });
 
+test('corrections are taken up to the raw retention minus a day (half the retention when shorter than two days)', () => {
+  assert.equal(correctionWindowMs(90), 89 * DAY);
+  assert.equal(correctionWindowMs(1), DAY / 2);
+  assert.equal(validateReading({ ...good, ts: now - 89 * DAY, quality: 'CORRECTED' }, now, limits), null);
+  const batch: MeterReadingBatch = {
+    ...good,
+    readings: [
+      { ts: now - DAY, value: 1, quality: 'MEASURED' },
+      { ts: now - 120 * DAY, value: 1, quality: 'CORRECTED' },
+    ],
+  };
+  const r = validateBatch(batch, now, limits);
+  assert.equal(r?.reason, 'beyond_retention');
+  assert.match(r.detail, /readings\[1\].*METERSTREAM_RAW_TTL_DAYS/);
+});
+
 const cases: [string, Partial<MeterReading>, string][] = [
   ['NaN value', { value: NaN }, 'non_finite_value'],
   ['infinite value', { value: Infinity }, 'non_finite_value'],
@@ -35,6 +52,12 @@ const cases: [string, Partial<MeterReading>, string][] = [
   ['register with an interval', { readingType: 'REGISTER', intervalSeconds: 900 }, 'bad_interval'],
   ['before 2000', { ts: Date.UTC(1999, 11, 31) }, 'ts_too_old'],
   ['two hours ahead', { ts: now + 2 * 3_600_000 }, 'ts_in_future'],
+  [
+    'a correction older than the raw retention minus a day',
+    { ts: now - 89 * DAY - 1, quality: 'CORRECTED' },
+    'beyond_retention',
+  ],
+  ['a year old', { ts: now - 365 * DAY }, 'beyond_retention'],
   ['empty meter id', { meterId: '' }, 'bad_meter_id'],
   ['tenant with spaces', { tenant: 'a b' }, 'bad_tenant'],
   ['bad price area', { priceArea: 'norway-1' }, 'bad_price_area'],

@@ -17,6 +17,28 @@ export interface ValidationLimits {
   maxBatchReadings: number;
   /** Latest acceptable reading time, as an offset from `now` (ms). */
   maxFutureMs: number;
+  /**
+   * Oldest acceptable reading time, as an age before `now` (ms): {@link correctionWindowMs} of
+   * the raw retention. Older readings go to the DLQ as `beyond_retention`.
+   */
+  maxAgeMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * How old a reading may be: the raw retention (`METERSTREAM_RAW_TTL_DAYS`) minus a margin of a
+ * day (half the retention when that is shorter than two days). Recomputing an hour reads every
+ * stored reading that reaches it, and those expire by TTL from their own time: a correction
+ * for an hour whose other readings are gone would recompute a partial row over the exact one.
+ * The margin covers what a recompute reads before the reading's own hour (an interval reaches
+ * back at most a day, since intervals divide a day), TTL merges that drop expired rows at an
+ * unknown moment after they expire, and the time until the aggregator gets to the reading.
+ * Longer correction windows need a longer raw retention.
+ */
+export function correctionWindowMs(rawTtlDays: number): number {
+  const ttl = rawTtlDays * DAY_MS;
+  return ttl - Math.min(DAY_MS, ttl / 2);
 }
 
 /** Earliest acceptable reading time: 2000-01-01T00:00:00Z. */
@@ -102,6 +124,11 @@ function checkValue(
 ): Rejection | null {
   if (!Number.isFinite(value)) return reject('non_finite_value', `value ${value} is not a finite number`);
   if (!Number.isSafeInteger(ts) || ts < MIN_TS) return reject('ts_too_old', `ts ${ts} is before 2000-01-01`);
+  if (ts < now - limits.maxAgeMs)
+    return reject(
+      'beyond_retention',
+      `ts ${new Date(ts).toISOString()} is older than the raw retention allows for corrections (${limits.maxAgeMs / DAY_MS} days; METERSTREAM_RAW_TTL_DAYS)`,
+    );
   if (ts > now + limits.maxFutureMs)
     return reject('ts_in_future', `ts ${new Date(ts).toISOString()} is more than ${limits.maxFutureMs / 1000}s ahead`);
   if (kind === 'TEMPERATURE') {
