@@ -6,6 +6,8 @@
  */
 import {
   ErasureNotifier,
+  applyTopicRetention,
+  ownedTopicRetention,
   clickHouseReadiness,
   registerMeterDataRoutes,
   createClickHouse,
@@ -125,6 +127,14 @@ export async function startServices(
   options.onListening?.({ address, port, stop });
   try {
     for (const s of stages) await s.start();
+    // The topics exist now (the stages create what is missing): their retention is ours.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await applyTopicRetention(admin, ownedTopicRetention(config), logger);
+    } finally {
+      await admin.disconnect();
+    }
   } catch (err) {
     await stop().catch((e: unknown) => logger.error({ err: e }, 'stopping after a failed start'));
     throw err;

@@ -89,6 +89,15 @@ export interface RetentionConfig {
   auditDays: number;
 }
 
+/** Kafka retention (days) of the topics meterstream writes, applied on every start. */
+export interface TopicRetentionConfig {
+  cleanDays: number;
+  hourlyDays: number;
+  alertsDays: number;
+  /** The dead-letter topic holds records as received, raw meter IDs included. */
+  dlqDays: number;
+}
+
 /** Ingestor settings. */
 export interface IngestorConfig {
   /** Kafka consumer group of the ingestors. */
@@ -109,6 +118,11 @@ export interface AggregatorConfig {
   workers: number;
   /** Partition batches processed at once, each with its own transactional producer. */
   concurrency: number;
+  /**
+   * Register/interval reconciliation: a register span whose difference disagrees with the sum
+   * of the intervals covering it by more than max(`units`, `percent` % of that sum) is a mismatch.
+   */
+  registerMismatch: { units: number; percent: number };
 }
 
 /**
@@ -121,11 +135,6 @@ export interface DetectorSettings {
   /** Local night window [nightStartHour, nightEndHour). */
   nightStartHour: number;
   nightEndHour: number;
-  /**
-   * Register/interval reconciliation: a register span whose difference disagrees with the sum
-   * of the intervals covering it by more than max(`units`, `percent` % of that sum) is a mismatch.
-   */
-  registerMismatch: { units: number; percent: number };
   /** Minimum night flow (L/h) above which a night counts as leaky (WARNING). */
   nightFlowWarningLph: number;
   /** Minimum night flow (L/h) above which a leak is CRITICAL. */
@@ -174,6 +183,7 @@ export interface MeterstreamConfig {
   clickhouse: ClickHouseConfig;
   topics: TopicsConfig;
   retention: RetentionConfig;
+  topicRetention: TopicRetentionConfig;
   ingestor: IngestorConfig;
   aggregator: AggregatorConfig;
   anomaly: AnomalyConfig;
@@ -214,11 +224,11 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
-function clusterOf(v: Values): string | null {
-  if (v.CLICKHOUSE_CLUSTER !== null && v.CLICKHOUSE_URL === null)
-    throw new ConfigError('CLICKHOUSE_CLUSTER', 'needs CLICKHOUSE_URL (the embedded engine is one node)');
-  return v.CLICKHOUSE_CLUSTER;
-}
+  function clusterOf(v: Values): string | null {
+    if (v.CLICKHOUSE_CLUSTER !== null && v.CLICKHOUSE_URL === null)
+      throw new ConfigError('CLICKHOUSE_CLUSTER', 'needs CLICKHOUSE_URL (the embedded engine is one node)');
+    return v.CLICKHOUSE_CLUSTER;
+  }
 
   return o;
 }
@@ -274,6 +284,12 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       invoiceChecksYears: v.METERSTREAM_INVOICE_CHECKS_TTL_YEARS,
       auditDays: v.METERSTREAM_AUDIT_TTL_DAYS,
     },
+    topicRetention: {
+      cleanDays: v.METERSTREAM_CLEAN_RETENTION_DAYS,
+      hourlyDays: v.METERSTREAM_HOURLY_RETENTION_DAYS,
+      alertsDays: v.METERSTREAM_ALERTS_RETENTION_DAYS,
+      dlqDays: v.METERSTREAM_DLQ_RETENTION_DAYS,
+    },
     ingestor: {
       groupId: v.METERSTREAM_INGESTOR_GROUP_ID,
       maxBatchReadings: v.METERSTREAM_MAX_BATCH_READINGS,
@@ -284,6 +300,10 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       groupId: v.METERSTREAM_AGGREGATOR_GROUP_ID,
       workers: v.METERSTREAM_AGGREGATOR_WORKERS ?? availableParallelism(),
       concurrency: v.METERSTREAM_AGGREGATOR_CONCURRENCY,
+      registerMismatch: {
+        units: v.METERSTREAM_REGISTER_MISMATCH_UNITS,
+        percent: v.METERSTREAM_REGISTER_MISMATCH_PERCENT,
+      },
     },
     anomaly: {
       groupId: v.METERSTREAM_ANOMALY_GROUP_ID,
@@ -317,7 +337,3 @@ export function requirePseudonymKey(config: MeterstreamConfig): Buffer {
   }
   return config.pseudonymKey;
 }
-      registerMismatch: {
-        units: v.METERSTREAM_REGISTER_MISMATCH_UNITS,
-        percent: v.METERSTREAM_REGISTER_MISMATCH_PERCENT,
-      },

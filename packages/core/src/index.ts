@@ -16,6 +16,7 @@ export {
   type KafkaConfig,
   type MeterstreamConfig,
   type RetentionConfig,
+  type TopicRetentionConfig,
   type TopicsConfig,
 } from './config.js';
 export { VARIABLES, type Variable } from './config/settings.js';
@@ -25,9 +26,9 @@ export { renderConfigurationDoc } from './config/doc.js';
 export { REPO_ROOT, repoPath } from './paths.js';
 export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudonym.js';
 export { EXIT_NOT_DRAINED, sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
+export { canonicalFactor, canonicalUnit, toCanonical } from './units.js';
 export {
   AvroCodec,
-export { canonicalFactor, canonicalUnit, toCanonical } from './units.js';
   createAvroCodec,
   loadSchemaSet,
   type Alert,
@@ -64,6 +65,7 @@ export {
   type InsertOptions,
 } from './clickhouse/insert.js';
 export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
+export { applyTopicRetention, ownedTopicRetention } from './kafka/topic-retention.js';
 export {
   type InsertOrigin,
   bearerAuth,

@@ -221,6 +221,30 @@ const SERVICE_VARIABLES = {
     default: 1826,
     doc: 'Retention of `erasure_audit`, days after the erasure (5 years).',
   }),
+  METERSTREAM_DLQ_RETENTION_DAYS: setting({
+    section: 'retention',
+    parser: int(1, 3650),
+    default: 7,
+    doc: 'Kafka retention of the dead-letter topic, days. It holds records as received, raw meter IDs included: keep it short.',
+  }),
+  METERSTREAM_CLEAN_RETENTION_DAYS: setting({
+    section: 'retention',
+    parser: int(1, 3650),
+    default: 7,
+    doc: 'Kafka retention of the clean readings topic, days (pseudonyms only; how far the aggregator can replay).',
+  }),
+  METERSTREAM_HOURLY_RETENTION_DAYS: setting({
+    section: 'retention',
+    parser: int(1, 3650),
+    default: 7,
+    doc: 'Kafka retention of the hourly rows topic, days (pseudonyms only).',
+  }),
+  METERSTREAM_ALERTS_RETENTION_DAYS: setting({
+    section: 'retention',
+    parser: int(1, 3650),
+    default: 30,
+    doc: 'Kafka retention of the alerts topic, days (pseudonyms only; how long a notification pipeline may be down).',
+  }),
   METERSTREAM_INGESTOR_GROUP_ID: setting({
     section: 'ingestor',
     parser: text(),
