@@ -9,11 +9,14 @@
  *    from all the stored readings that reach that hour (`recompute-window.ts`), with a pure
  *    roll-up (`roll-up.ts`). Recomputing is idempotent: a redelivered batch, a batch processed
  *    twice across a rebalance, or a replay after kill -9 writes the same rows again.
- * 3. A reading that changes an hour arrives after every reading already behind it, on the same
- *    partition, so with a higher source offset. The row's version is the highest source offset
- *    behind it; `readings_hourly` is a ReplacingMergeTree by that version. The last recompute
- *    of an hour therefore sees all its readings and carries the highest version, and FINAL
- *    returns it — whatever order the recomputes were written in.
+ * 3. A recompute that reads later sees every reading an earlier one saw, and the last recompute
+ *    of an hour runs after its last reading was confirmed. The row's version is a hybrid logical
+ *    clock taken when the recompute's read starts, above every stored version of its hours
+ *    (`hourly-clock.ts`); `readings_hourly` is a ReplacingMergeTree by that version, so FINAL
+ *    returns the row of the recompute that saw the most — whatever partition, topic incarnation
+ *    or process the batches came through, and whatever order the rows were written in. The
+ *    clean topic is partitioned by pseudonym, so a meter's recomputes normally run one after
+ *    another on one aggregator.
  * 4. The hourly rows are published and the clean offsets committed in one Kafka transaction,
  *    after ClickHouse confirmed the rows.
  */
@@ -36,7 +39,8 @@ import {
   type Stage,
   type ServiceDeps,
 } from '@meterstream/core';
-import { ReadingsRawSource, seriesKey, type StoredReadings } from './sources/readings-raw.source.js';
+import { ReadingsRawSource, seriesKey, type StoredHour, type StoredReadings } from './sources/readings-raw.source.js';
+import { HourlyClock } from './hourly-clock.js';
 import { ReadingsHourlySink } from './sinks/readings-hourly.sink.js';
 import { nearRange, recomputeWindow, type RecomputeWindow } from './transforms/recompute-window.js';
 import { HOUR_SOURCES } from './transforms/roll-up.js';
@@ -62,6 +66,7 @@ export class Aggregator implements Stage {
   readonly #source: TransactionalConsumer;
   readonly #metrics: AggregatorMetrics;
   readonly #abort = new AbortController();
+  readonly #clock = new HourlyClock();
   readonly #log: Logger;
   readonly close: () => Promise<void>;
 
@@ -164,12 +169,17 @@ export class Aggregator implements Stage {
     const windows = await this.#windows(decoded.touched);
     end();
     end = phase.startTimer({ phase: 'read' });
-    const [stored, versions] = await Promise.all([this.#raw.readings(windows), this.#raw.storedVersions(windows)]);
+    // The stored rows first: the version is taken after them and before the readings are read.
+    const before = await this.#raw.storedHours(windows);
+    let observed = 0;
+    for (const h of before.values()) if (h.version > observed) observed = h.version;
+    const version = this.#clock.tick(observed);
+    const stored = await this.#raw.readings(windows);
     end();
 
     // 3. Roll up in the workers, the series split across them.
     end = phase.startTimer({ phase: 'rollup' });
-    const rows = await this.#rollUp(windows, stored, versions);
+    const rows = await this.#rollUp(windows, stored, before, version);
     end();
 
     // 4. ClickHouse, then (in the consumer) the transaction with the hourly records.
@@ -178,8 +188,8 @@ export class Aggregator implements Stage {
     const { hourly, dlq } = config.topics;
     const encode = (b: HourlyBatch): Message => ({
       key: b.meter,
+      // Partitioned by pseudonym like the clean topic, whatever its partition count.
       value: this.#codec.encodeSingleObject('HourlyBatch', b),
-      partition: batch.partition,
     });
     const halve = (b: HourlyBatch): [HourlyBatch, HourlyBatch] | null =>
       b.rows.length < 2
@@ -235,7 +245,8 @@ export class Aggregator implements Stage {
   async #rollUp(
     windows: RecomputeWindow[],
     stored: Map<string, StoredReadings>,
-    versions: Map<string, number>,
+    before: Map<string, StoredHour>,
+    version: number,
   ): Promise<HourlyRow[]> {
     const parts = Math.max(1, Math.min(this.#deps.config.aggregator.workers, windows.length));
     const chunks: RecomputeWindow[][] = Array.from({ length: parts }, () => []);
@@ -258,7 +269,7 @@ export class Aggregator implements Stage {
       r.mismatches.forEach((n, i) => n > 0 && this.#metrics.registerMismatches.inc({ kind: chunk[i].series.kind }, n));
       for (let i = 0; i < r.hour.length; i++) {
         const s = chunk[r.series[i]].series;
-        const before = versions.get(`${seriesKey(s)}\u001f${r.hour[i]}`);
+        const prior = before.get(`${seriesKey(s)}\u001f${r.hour[i]}`);
         rows.push({
           tenant: s.tenant,
           meter: s.meter,
@@ -273,8 +284,15 @@ export class Aggregator implements Stage {
           lastTs: r.lastTs[i],
           coverage: r.coverage[i],
           zoneId: s.zoneId,
-          version: r.version[i],
-          revision: before !== undefined && before < r.version[i],
+          version,
+          // A revision: a stored row of this hour said something else (not a rewrite of the same).
+          revision:
+            prior !== undefined &&
+            (prior.sum !== r.sum[i] ||
+              prior.min !== r.min[i] ||
+              prior.max !== r.max[i] ||
+              prior.samples !== r.samples[i] ||
+              Math.abs(prior.coverage - r.coverage[i]) > 1e-6),
           source: HOUR_SOURCES[r.source[i]],
           registerMismatch: r.mismatch[i] === 1,
         });

@@ -1,7 +1,7 @@
 /**
  * Reads what recomputing hours needs from ClickHouse: the distinct stored readings of each
- * window (`readings_raw FINAL`), the register neighbours of new registers, and the versions of
- * the hourly rows already stored (to mark revisions).
+ * window (`readings_raw FINAL`), the register neighbours of new registers, and the hourly rows
+ * already stored (their versions feed the hourly clock; their content marks revisions).
  */
 import type { ClickHouseClient, ReadingType, Unit } from '@meterstream/core';
 import type { RecomputeWindow } from '../transforms/recompute-window.js';
@@ -111,20 +111,45 @@ export class ReadingsRawSource {
     return out;
   }
 
-  /** Highest stored version of each (series, hour) in the windows: `${seriesKey}\u001f${hourMs}` → version. */
-  async storedVersions(windows: RecomputeWindow[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
+  /**
+   * The stored row (FINAL's choice: the highest version) of each (series, hour) in the windows:
+   * `${seriesKey}\u001f${hourMs}` → row. Read before the readings: its version feeds the hourly
+   * clock (see hourly-clock.ts) and its content tells a revision from a rewrite.
+   */
+  async storedHours(windows: RecomputeWindow[]): Promise<Map<string, StoredHour>> {
+    const out = new Map<string, StoredHour>();
     for (const group of clusterWindows(windows, (w) => [w.fromHour, w.toHour])) {
       const rows = await this.#tsv(
-        `SELECT tenant, meter, kind, toUnixTimestamp(hour), max(version) FROM ${this.database}.readings_hourly
+        `SELECT tenant, meter, kind, toUnixTimestamp(hour), max(version),
+                argMax(tuple(value_sum, value_min, value_max, samples, coverage), version)
+         FROM ${this.database}.readings_hourly
          WHERE (tenant, meter, kind) IN (${keyTuples(group.windows)}) AND hour >= toDateTime(${Math.floor(group.from / 1000)}, 'UTC') AND hour < toDateTime(${Math.ceil(group.to / 1000)}, 'UTC')
          GROUP BY tenant, meter, kind, hour`,
       );
-      for (const [tenant, meter, kind, h, v] of rows)
-        out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, Number(v));
+      for (const [tenant, meter, kind, h, v, row] of rows) {
+        const [sum, min, max, samples, coverage] = JSON.parse(`[${row.slice(1, -1)}]`) as number[];
+        out.set(`${seriesKey({ tenant, meter, kind })}\u001f${Number(h) * 1000}`, {
+          version: Number(v),
+          sum,
+          min,
+          max,
+          samples,
+          coverage,
+        });
+      }
     }
     return out;
   }
+}
+
+/** A stored hourly row, as far as a revision is concerned. */
+export interface StoredHour {
+  version: number;
+  sum: number;
+  min: number;
+  max: number;
+  samples: number;
+  coverage: number;
 }
 
 const keyTuples = (windows: RecomputeWindow[]) =>
