@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
 import { detectorSettingsOf, tenantOverridesOf } from './config/detectors.js';
 import { resolveVariables, type Env, type Values } from './config/resolve.js';
+import type { WebhookConfig } from './config/notifier-settings.js';
 import { SETTINGS } from './config/settings.js';
 
 /** Kafka connection settings. */
@@ -73,6 +74,8 @@ export interface TopicsConfig {
   hourly: string;
   alerts: string;
   dlq: string;
+  /** Dead letters of alert deliveries that failed for good (the notifier's). */
+  alertsDlq: string;
 }
 
 /** Retention of each table, applied as ClickHouse TTL on every start. */
@@ -177,6 +180,26 @@ export interface AnomalyConfig {
   tenants: Record<string, Partial<DetectorSettings>>;
 }
 
+/** Notifier settings: where alert state changes are delivered, and how retries go. */
+export interface NotifierConfig {
+  /** Kafka consumer group of the notifiers. */
+  groupId: string;
+  /** Alertmanager base URL (API v2), or `null` for none. */
+  alertmanagerUrl: string | null;
+  /** Signed webhooks, each with its tenants and alert types. */
+  webhooks: readonly WebhookConfig[];
+  /** Retries of one delivery to one sink after its first attempt, before it is dead-lettered. */
+  retries: number;
+  /** First pause between retries (ms); doubles after each, up to `maxBackoffMs`. */
+  backoffMs: number;
+  /** Longest pause between retries (ms). */
+  maxBackoffMs: number;
+  /** Timeout of one HTTP attempt (ms). */
+  timeoutMs: number;
+  /** Period of the silence refresh and the release of held notifications (ms). */
+  sweepMs: number;
+}
+
 /** The whole resolved configuration. */
 export interface MeterstreamConfig {
   kafka: KafkaConfig;
@@ -187,6 +210,7 @@ export interface MeterstreamConfig {
   ingestor: IngestorConfig;
   aggregator: AggregatorConfig;
   anomaly: AnomalyConfig;
+  notifier: NotifierConfig;
   /** HMAC key for pseudonyms (>= 32 bytes), or `null` when none was given. */
   pseudonymKey: Buffer | null;
   /** Bearer token for `/v1` read routes; `null` disables them. */
@@ -276,6 +300,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       hourly: v.METERSTREAM_TOPIC_HOURLY,
       alerts: v.METERSTREAM_TOPIC_ALERTS,
       dlq: v.METERSTREAM_TOPIC_DLQ,
+      alertsDlq: v.METERSTREAM_TOPIC_ALERTS_DLQ,
     },
     retention: {
       rawDays: v.METERSTREAM_RAW_TTL_DAYS,
@@ -310,6 +335,16 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       concurrency: v.METERSTREAM_ANOMALY_CONCURRENCY,
       detectors,
       tenants: tenantOverridesOf(v.METERSTREAM_TENANT_DETECTORS, detectors),
+    },
+    notifier: {
+      groupId: v.METERSTREAM_NOTIFIER_GROUP_ID,
+      alertmanagerUrl: v.METERSTREAM_ALERTMANAGER_URL,
+      webhooks: v.METERSTREAM_WEBHOOKS,
+      retries: v.METERSTREAM_NOTIFIER_RETRIES,
+      backoffMs: v.METERSTREAM_NOTIFIER_BACKOFF_MS,
+      maxBackoffMs: Math.max(30_000, v.METERSTREAM_NOTIFIER_BACKOFF_MS),
+      timeoutMs: v.METERSTREAM_NOTIFIER_TIMEOUT_MS,
+      sweepMs: v.METERSTREAM_NOTIFIER_SWEEP_SECONDS * 1000,
     },
     pseudonymKey: v.METERSTREAM_PSEUDONYM_KEY,
     apiToken: v.METERSTREAM_API_TOKEN,

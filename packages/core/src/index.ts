@@ -15,11 +15,13 @@ export {
   type IngestorConfig,
   type KafkaConfig,
   type MeterstreamConfig,
+  type NotifierConfig,
   type RetentionConfig,
   type TopicRetentionConfig,
   type TopicsConfig,
 } from './config.js';
 export { VARIABLES, type Variable } from './config/settings.js';
+export type { WebhookConfig } from './config/notifier-settings.js';
 export { parsePseudonymKey } from './config/parse.js';
 export { DETECTOR_DEFAULTS } from './config/detectors.js';
 export { renderConfigurationDoc } from './config/doc.js';

@@ -30,6 +30,13 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
     // Detector state lives as long as the alerts it decides about.
     anomaly_state: `toDateTime(updated_at) + toIntervalDay(${retention.alertsDays})`,
     erasure_audit: `toDateTime(erased_at) + toIntervalDay(${retention.auditDays})`,
+    // The notifier's tables live as long as the alerts they are about; the silence audit as
+    // long as the erasure audit.
+    alert_deliveries: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
+    alert_holds: `toDateTime(held_at) + toIntervalDay(${retention.alertsDays})`,
+    alert_acks: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
+    alert_silences: `toDateTime(ends_at) + toIntervalDay(${retention.alertsDays})`,
+    alert_silence_audit: `toDateTime(at) + toIntervalDay(${retention.auditDays})`,
   };
 }
 

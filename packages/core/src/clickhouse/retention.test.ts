@@ -46,6 +46,11 @@ const PROBES: Record<string, Probe> = {
   alerts: { ids: ['meter', 'dedup_key'], time: 'starts_at', times: (r, now) => days(r.alertsDays, now) },
   anomaly_state: { ids: ['key', 'meter'], time: 'updated_at', times: (r, now) => days(r.alertsDays, now) },
   erasure_audit: { ids: ['pseudonym'], time: 'erased_at', times: (r, now) => days(r.auditDays, now) },
+  alert_deliveries: { ids: ['alert_id', 'meter'], time: 'starts_at', times: (r, now) => days(r.alertsDays, now) },
+  alert_holds: { ids: ['alert_id', 'meter'], time: 'held_at', times: (r, now) => days(r.alertsDays, now) },
+  alert_acks: { ids: ['dedup_key', 'meter'], time: 'starts_at', times: (r, now) => days(r.alertsDays, now) },
+  alert_silences: { ids: ['silence_id'], time: 'ends_at', times: (r, now) => days(r.alertsDays, now) },
+  alert_silence_audit: { ids: ['silence_id'], time: 'at', times: (r, now) => days(r.auditDays, now) },
   // Counted from the end of the fiscal (calendar) year: a period ending on the last day of the
   // year `years + 1` back is due; one ending on the first day of the year after is kept.
   invoice_checks: {

@@ -17,6 +17,7 @@ export const SECTIONS = {
   aggregator: 'Aggregator',
   anomaly: 'Anomaly service',
   detectors: 'Anomaly detectors',
+  notifier: 'Notifier (alert delivery)',
   demo: 'Demo',
 } as const;
 

@@ -5,6 +5,7 @@
  * `detector-settings.ts`.
  */
 import { DETECTOR_VARIABLES } from './detector-settings.js';
+import { NOTIFIER_VARIABLES } from './notifier-settings.js';
 import { bool, brokerList, hexKey, httpUrl, int, matching, num, oneOf, text, token, topic } from './parse.js';
 import { setting, type Setting } from './setting.js';
 
@@ -322,7 +323,7 @@ const SERVICE_VARIABLES = {
 };
 
 /** Every variable meterstream reads, by name. */
-export const SETTINGS = Object.freeze({ ...SERVICE_VARIABLES, ...DETECTOR_VARIABLES });
+export const SETTINGS = Object.freeze({ ...SERVICE_VARIABLES, ...NOTIFIER_VARIABLES, ...DETECTOR_VARIABLES });
 
 /** A declared variable's name. */
 export type VariableName = keyof typeof SETTINGS;
