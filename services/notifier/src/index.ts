@@ -1,0 +1,5 @@
+/** The notifier: alert delivery to Alertmanager and signed webhooks, acknowledgements and silences. */
+export { NotifierService, configuredSinks, type NotifierDeps } from './notifier.js';
+export { registerSilenceRoutes, type SilenceRouteDeps } from './http/silences.route.js';
+export { SilencesStore } from './state/silences.store.js';
+export { signature, verifySignature } from './transforms/signature.js';
