@@ -66,6 +66,20 @@ export function registerAlertRoutes(
         clickhouse_settings: Q,
       });
       const rows = await rs.json<Record<string, unknown>>();
+      // The newest acknowledgement of each episode (POST /v1/alerts/{id}/ack, the notifier's).
+      const acked = await deps.clickhouse.query({
+        query: `SELECT dedup_key, argMax(acked_by, acked_at) AS by, toUnixTimestamp64Milli(max(acked_at)) AS at, argMax(note, acked_at) AS note
+                FROM ${db}.alert_acks WHERE dedup_key IN {keys:Array(String)} GROUP BY dedup_key`,
+        query_params: { keys: rows.map((r) => String(r.dedup_key)) },
+        format: 'JSONEachRow',
+        clickhouse_settings: Q,
+      });
+      const acks = new Map(
+        (await acked.json<{ dedup_key: string; by: string; at: number; note: string }>()).map((a) => [
+          a.dedup_key,
+          { by: a.by, at: new Date(Number(a.at)).toISOString(), note: a.note },
+        ]),
+      );
       return {
         alerts: rows.map((r) => ({
           alertId: r.alert_id,
@@ -80,6 +94,7 @@ export function registerAlertRoutes(
           endsAt: r.ends === null ? null : new Date(Number(r.ends)).toISOString(),
           summary: r.summary,
           details: r.details,
+          ack: acks.get(String(r.dedup_key)) ?? null,
         })),
       };
     },
