@@ -21,6 +21,7 @@ commands:
   ingestor     consume raw readings, store them pseudonymised, publish clean batches
   aggregator   roll clean readings up into exact hourly rows
   anomaly      leak, burst, frost, invoice and silent-meter alerts
+  notifier     deliver alerts to Alertmanager and signed webhooks; acks and silences
   all          every service in one process (one HTTP port)
   demo         what \`npm start\` runs: 'all' with the local Kafka broker, embedded
                ClickHouse, generated key and tokens, and the fleet simulator
@@ -44,6 +45,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
       case 'ingestor':
       case 'aggregator':
       case 'anomaly':
+      case 'notifier':
         await runServices([command], loadConfig(env));
         return 0;
       case 'all':

@@ -29,9 +29,10 @@ import {
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
 import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
+import { AcksStore, NotifierService, registerAckRoute, registerSilenceRoutes } from '@meterstream/notifier';
 
-export type ServiceName = 'ingestor' | 'aggregator' | 'anomaly';
-export const ALL_SERVICES: readonly ServiceName[] = ['ingestor', 'aggregator', 'anomaly'];
+export type ServiceName = 'ingestor' | 'aggregator' | 'anomaly' | 'notifier';
+export const ALL_SERVICES: readonly ServiceName[] = ['ingestor', 'aggregator', 'anomaly', 'notifier'];
 
 /** Services started by {@link startServices}, consuming and serving HTTP. */
 export interface RunningServices {
@@ -102,6 +103,12 @@ export async function startServices(
     Object.assign(readiness, anomaly.readiness());
     stages.push(anomaly);
   }
+  let notifier: NotifierService | null = null;
+  if (names.includes('notifier')) {
+    notifier = new NotifierService({ config, kafka, clickhouse, registry, logger });
+    Object.assign(readiness, notifier.readiness());
+    stages.push(notifier);
+  }
   const liveness = Object.assign({}, ...stages.map((s) => s.liveness?.() ?? {})) as Record<string, () => boolean>;
   const http = createHttpServer({ registry, logger, readiness, liveness });
   if (names.includes('aggregator'))
@@ -114,6 +121,12 @@ export async function startServices(
   });
   if (names.includes('anomaly'))
     registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
+  if (notifier !== null) {
+    const n = notifier;
+    const acks = new AcksStore(clickhouse, config.clickhouse.database);
+    registerAckRoute(http, { acks, adminToken: config.adminToken });
+    registerSilenceRoutes(http, { silences: n.silences, adminToken: config.adminToken, changed: () => void n.sweep() });
+  }
   const address = await http.listen({ port: config.port, host: config.host });
   const bound = http.server.address();
   const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
