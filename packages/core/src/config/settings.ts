@@ -196,7 +196,7 @@ const SERVICE_VARIABLES = {
     section: 'retention',
     parser: int(1, 36500),
     default: 90,
-    doc: 'Retention of `readings_raw`, days after the reading time.',
+    doc: 'Retention of `readings_raw`, days after the reading time. Also the correction window: readings older than this minus a day go to the DLQ as `beyond_retention`; raise it to accept older corrections.',
   }),
   METERSTREAM_HOURLY_TTL_DAYS: setting({
     section: 'retention',
