@@ -124,6 +124,11 @@ export class TransactionalConsumer {
   #backoff: number;
   #failingSince: number | null = null;
   #recovering: Promise<void> | null = null;
+  /**
+   * The rebuilt consumer crashed before its recovery had finished (e.g. "the coordinator is
+   * loading" while it joins a broker that has just restarted): that recovery must go round again.
+   */
+  #crashedWhileRecovering = false;
   #healTimer: NodeJS.Timeout | undefined;
   readonly close: () => Promise<void>;
 
@@ -244,7 +249,7 @@ export class TransactionalConsumer {
       this.#setRunning(false);
       o.metrics.consumerRestarts.inc({ topic: o.topic, group: o.groupId, error: error?.name ?? 'Error' });
       this.#failingSince ??= Date.now();
-      this.#recovering ??= this.#recover().finally(() => (this.#recovering = null));
+      this.#scheduleRecovery();
     });
     for (const [event, listener] of this.#listeners) consumer.on(event as never, listener as never);
     return consumer;
@@ -301,6 +306,26 @@ export class TransactionalConsumer {
     });
   }
 
+  /**
+   * Starts a recovery, or, when one is in flight, makes it go round again: a crash of the new
+   * consumer reported while its recovery is still finishing would otherwise be dropped, and the
+   * consumer stay down for good (found by the chaos soak: a broker restart, the rebuilt consumer
+   * joining while the coordinator was still loading).
+   */
+  #scheduleRecovery(): void {
+    if (this.#recovering !== null) {
+      this.#crashedWhileRecovering = true;
+      return;
+    }
+    this.#recovering = this.#recover().finally(() => {
+      this.#recovering = null;
+      if (this.#crashedWhileRecovering && !this.#closing.signal.aborted) {
+        this.#crashedWhileRecovering = false;
+        this.#scheduleRecovery();
+      }
+    });
+  }
+
   /** Rebuilds the consumer and its producers after a crash, with backoff, until it runs again. */
   async #recover(): Promise<void> {
     const [, longest] = this.#o.restartBackoffMs ?? [1_000, 30_000];
@@ -314,7 +339,12 @@ export class TransactionalConsumer {
         await this.#consumer.disconnect().catch(() => undefined);
         await Promise.all(this.#slotsInUse.map((s) => s.producer.disconnect().catch(() => undefined)));
         this.#consumer = this.#newConsumer();
+        this.#crashedWhileRecovering = false; // only crashes of this consumer count from here
         await this.#boot();
+        if (this.#crashedWhileRecovering) {
+          this.#crashedWhileRecovering = false;
+          throw new Error('the rebuilt consumer crashed while starting');
+        }
         log.info({ topic: this.#o.topic, after_ms: wait }, 'consumer rebuilt; resuming from the committed offsets');
         return;
       } catch (err) {
