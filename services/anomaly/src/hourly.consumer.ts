@@ -17,7 +17,13 @@ import { isMeterError } from '@meterstream/core';
 import type { AlertOrigin, Emitted } from './alerts.js';
 import type { AnomalyMetrics } from './anomaly-metrics.js';
 import type { AlertTransition } from './detectors/detector.js';
-import { arrive, initialArrivalClock, settled, type ArrivalClockState } from './detectors/arrival-clock.js';
+import {
+  arrive,
+  initialArrivalClock,
+  judgementTime,
+  settled,
+  type ArrivalClockState,
+} from './detectors/arrival-clock.js';
 import type { SilenceState } from './detectors/meter-silent.js';
 import type { TenantDetectors } from './params.js';
 import { seriesKey } from './series-key.js';
@@ -30,6 +36,7 @@ import { StateStore } from './state/state-store.js';
 import type { InvoiceCheck } from './transforms/check-invoices.js';
 import type { InvoiceDecider } from './transforms/decide-invoices.js';
 import { reconcile, type OpenEpisode } from './transforms/reconcile.js';
+import { hourlyOrFiner } from './detectors/resolution.js';
 
 const H = 3_600_000;
 const LITRES: Record<string, number> = { L: 1, M3: 1000 };
@@ -147,7 +154,11 @@ export class HourlyConsumer {
       const freshNewest = fresh === -Infinity ? null : fresh;
       const a = arrive(clock, { newest, freshNewest }, det.settings.silenceHours * H);
       clock = a.state;
-      const step = det.silence.step(st.silence, { arrival: a.arrival, learn: !a.backfill && settled(clock) });
+      const step = det.silence.step(st.silence, {
+        arrival: a.arrival,
+        wall: Number(m.timestamp),
+        learn: !a.backfill && settled(clock),
+      });
       if (step.filled !== undefined) metrics.silencesFilled.inc();
       st.silence = step.state;
       ps.set(k, b.tenant, b.meter, st);
@@ -162,8 +173,11 @@ export class HourlyConsumer {
       const det = detectors(b.tenant);
       const st = ps.get(key) as SeriesState;
       if (b.zoneId !== null && b.zoneId !== st.zoneId) ps.set(key, b.tenant, b.meter, { ...st, zoneId: b.zoneId });
-      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined)
+      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined) {
         water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
+        const coarse = b.rows.filter((r) => r.samples > 0 && !r.revision && !hourlyOrFiner(r)).length;
+        if (coarse > 0) metrics.insufficientResolution.inc({ detector: 'NIGHT_FLOW' }, coarse);
+      }
     }
 
     // NIGHT_FLOW and BURST: replay the stored series from before the changed hours.
@@ -180,7 +194,7 @@ export class HourlyConsumer {
         let burst = det.burst.initial();
         const replayed: AlertTransition[] = [];
         for (const r of rows) {
-          const n = det.nightFlow.step(night, { hour: r.hour, litres: r.sum * factor });
+          const n = det.nightFlow.step(night, { hour: r.hour, litres: r.sum * factor, coarse: !hourlyOrFiner(r) });
           night = n.state;
           const u = det.burst.step(burst, { hour: r.hour, litres: r.sum * factor, coverage: r.coverage });
           burst = u.state;
@@ -205,7 +219,10 @@ export class HourlyConsumer {
     if (clock.frontier !== null && !caughtUp) metrics.silenceSkipped.inc({ reason: 'catching_up' });
     else if (clock.frontier !== null && !settled(clock)) metrics.silenceSkipped.inc({ reason: 'backfill' });
     else if (clock.frontier !== null) {
-      const now = clock.frontier;
+      const previous: (number | null | undefined)[] = [];
+      for (const [key, s] of ps.entries())
+        if (key !== WATERMARK && 'silence' in s) previous.push(s.silence.previousArrival);
+      const now = judgementTime(previous) ?? -Infinity;
       for (const [key, s] of ps.entries()) {
         if (key === WATERMARK || !('silence' in s)) continue;
         const [tenant, meter] = key.split('\u001f');

@@ -5,14 +5,14 @@ import type { Detector } from './detectors/detector.js';
 import { frostParams, frostRisk, type FrostState } from './detectors/frost-risk.js';
 import { invoiceCheckParams, type InvoiceCheckParams } from './detectors/invoice-check.js';
 import { meterSilent, silenceParams } from './detectors/meter-silent.js';
-import { nightFlow, nightFlowParams, type NightFlowState } from './detectors/night-flow.js';
+import { nightFlow, nightFlowParams, type NightFlowInput, type NightFlowState } from './detectors/night-flow.js';
 
 const H = 3_600_000;
 
 /** A tenant's detectors and the settings they came from. */
 export interface TenantDetectors {
   settings: DetectorSettings;
-  nightFlow: Detector<{ hour: number; litres: number }, NightFlowState>;
+  nightFlow: Detector<NightFlowInput, NightFlowState>;
   burst: Detector<{ hour: number; litres: number; coverage: number }, BurstState>;
   frost: Detector<{ ts: number; celsius: number }, FrostState>;
   silence: ReturnType<typeof meterSilent>;

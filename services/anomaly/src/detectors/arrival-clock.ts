@@ -11,12 +11,10 @@
  * when the fleet's clock says D+1 07:00, whatever day its readings are of.
  *
  * A backfill makes the frontier lie: a hub sending 8 days in shuffled order moves the clock by
- * days in seconds, before the other meters' days came. So a delivery is a backfill when it
+ * days in seconds, before the other meters' days came (see also {@link judgementTime}). So a delivery is a backfill when it
  * brings hours never seen before (not revisions: a correction of a known hour fills no hole)
  * whose newest is older than the frontier by more than half of `backfillMs` (24 h by default,
- * while a D+1 batch's newest reading is ~7 h behind), or when it moves the frontier forward
- * by more than that at once (the newest day first, the end of an outage; a daily-only fleet
- * moves it by 24 h a day). Silence is then not judged until the frontier has moved
+ * while a D+1 batch's newest reading is ~7 h behind). Silence is then not judged until the frontier has moved
  * `backfillMs` past the last such delivery, and gaps seen meanwhile teach no cadence.
  */
 
@@ -46,11 +44,26 @@ export function arrive(state: ArrivalClockState, d: Delivery, backfillMs: number
   const before = state.frontier;
   const frontier = before === null ? d.newest : Math.max(before, d.newest);
   const fillsHole = before !== null && d.freshNewest !== null && d.freshNewest < before - backfillMs / 2;
-  const jumps = before !== null && frontier - before > backfillMs / 2;
-  const backfill = fillsHole || jumps;
+  const backfill = fillsHole;
   const settledFrom = backfill ? Math.max(state.settledFrom, frontier + backfillMs) : state.settledFrom;
   return { state: { frontier, settledFrom }, arrival: frontier, backfill };
 }
 
-/** True when silence may be judged at the frontier (no backfill in the last `backfillMs`). */
+/** True when silence may be judged (no backfill in the last `backfillMs` of the frontier). */
 export const settled = (s: ArrivalClockState): boolean => s.frontier !== null && s.frontier >= s.settledFrom;
+
+/**
+ * The time silence is judged at: the latest time by which at least half of the partition's
+ * meters have delivered twice (the lower median of their second-to-last arrivals; a meter
+ * with one delivery counts as not yet). A meter is silent only when the fleet around it went
+ * on delivering, not when a few deliveries moved the frontier: the first records of a shuffled
+ * backfill, or a replay's large batch, wait for the others' data; a meter alone in its
+ * partition is never silent (it cannot be told from an outage). The price: a silence is
+ * judged up to one delivery interval of the fleet late.
+ */
+export function judgementTime(previousArrivals: readonly (number | null | undefined)[]): number | null {
+  if (previousArrivals.length === 0) return null;
+  const sorted = previousArrivals.map((a) => a ?? -Infinity).sort((a, b) => a - b);
+  const t = sorted[(sorted.length - 1) >> 1];
+  return t === -Infinity ? null : t;
+}

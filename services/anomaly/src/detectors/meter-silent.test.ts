@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arrive, initialArrivalClock, settled, type ArrivalClockState } from './arrival-clock.js';
+import { arrive, initialArrivalClock, judgementTime, settled, type ArrivalClockState } from './arrival-clock.js';
 import type { AlertTransition } from './detector.js';
 import { meterSilent, SILENCE_DEFAULTS, type SilenceInput, type SilenceState } from './meter-silent.js';
 
@@ -93,8 +93,10 @@ function partition(records: Rec[], tickEvery = 1) {
   const out: { meter: string; t: AlertTransition }[] = [];
   const tick = () => {
     if (!settled(clock)) return;
+    const now = judgementTime([...meters.values()].map((m) => m.silence.previousArrival));
+    if (now === null) return;
     for (const [meter, m] of meters) {
-      const r = d.step(m.silence, { now: clock.frontier! });
+      const r = d.step(m.silence, { now });
       m.silence = r.state;
       for (const t of r.transitions) out.push({ meter, t });
     }
@@ -172,5 +174,6 @@ test('a meter that stops 60 h before its neighbours is reported exactly once, li
       `ticks every ${tickEvery} records`,
     );
     assert.equal(out[0].t.episodeStart, t0 + (end - 61) * H + 48 * H);
+    assert.ok(out[0].t.at <= t0 + end * H, 'judged within an hour (the fleet cadence) of the limit');
   }
 });

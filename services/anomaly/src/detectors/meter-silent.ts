@@ -13,7 +13,8 @@
  *   that no judgement saw (its gap filled before anyone could act) is not published: the step
  *   reports it as `filled` (hours), for a metric.
  *
- * The cadence is the median of the meter's last {@link GAPS} gaps between arrivals: a 15-minute
+ * The cadence is the median of the meter's last {@link GAPS} gaps between arrivals (by the wall
+ * clock when the caller gives it, else the arrival clock): a 15-minute
  * stream learns 15 minutes, a daily D+1 batch 24 hours (the spacing of the readings inside a
  * batch says nothing about it), and a single late delivery does not move it.
  */
@@ -37,14 +38,23 @@ export const SILENCE_DEFAULTS: SilenceParams = silenceParams(DETECTOR_DEFAULTS);
 export const GAPS = 7;
 
 export interface SilenceState {
-  /** Arrival-clock time of the meter's latest delivery. */
+  /** Arrival-clock time of the meter's latest delivery, and of the one before. */
   lastArrival: number | null;
+  previousArrival?: number | null;
+  /** Wall-clock time of the latest delivery, when known. */
+  lastWall?: number | null;
   /** The last gaps between deliveries (ms, arrival clock), oldest first. */
   gaps: number[];
   firing: { since: number } | null;
 }
 
-export type SilenceInput = { arrival: number; learn?: boolean } | { now: number };
+/**
+ * `arrival`: the delivery's time on the arrival clock; `wall`: when it was received by the
+ * wall clock (the record's Kafka timestamp), which the cadence is learned from when given, so
+ * a pipeline that merges several deliveries into one record while it catches up (every
+ * replay at speed) does not teach a cadence of days.
+ */
+export type SilenceInput = { arrival: number; wall?: number; learn?: boolean } | { now: number };
 
 /** The step's result: `filled` is the length (hours) of a silence that ended before it was judged. */
 export interface SilenceStep {
@@ -71,7 +81,7 @@ export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): SilenceDe
   const hours = (ms: number) => ms / 3_600_000;
   return {
     type: 'METER_SILENT',
-    initial: () => ({ lastArrival: null, gaps: [], firing: null }),
+    initial: () => ({ lastArrival: null, previousArrival: null, gaps: [], firing: null }),
     step(state, input): SilenceStep {
       // (`?? null`: a state stored before arrival time was used has no `lastArrival`)
       const last = state.lastArrival ?? null;
@@ -79,8 +89,17 @@ export function meterSilent(params: SilenceParams = SILENCE_DEFAULTS): SilenceDe
         const at = input.arrival;
         if (last !== null && at <= last) return { state, transitions: [] }; // the same delivery instant
         const gap = last === null ? null : at - last;
-        const gaps = gap !== null && input.learn !== false ? [...(state.gaps ?? []), gap].slice(-GAPS) : state.gaps;
-        const next: SilenceState = { lastArrival: at, gaps: gaps ?? [], firing: null };
+        const lastWall = state.lastWall ?? null;
+        const learned = input.wall === undefined ? gap : lastWall === null ? null : Math.max(0, input.wall - lastWall);
+        const gaps =
+          learned !== null && input.learn !== false ? [...(state.gaps ?? []), learned].slice(-GAPS) : state.gaps;
+        const next: SilenceState = {
+          lastArrival: at,
+          previousArrival: last,
+          lastWall: input.wall ?? lastWall,
+          gaps: gaps ?? [],
+          firing: null,
+        };
         if (state.firing !== null) {
           const t: AlertTransition = {
             type: 'METER_SILENT',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { localHour, nightFlow, type NightFlowState } from './night-flow.js';
 import type { AlertTransition } from './detector.js';
+import { hourlyOrFiner, type RowResolution } from './resolution.js';
 
 const H = 3_600_000;
 
@@ -79,5 +80,65 @@ test('continuous flow: no zero-flow hour in 24 hours fires; one zero-flow hour r
       .filter((t) => t.details.hoursWithoutZeroFlow !== undefined || t.summary.startsWith('A zero-flow'))
       .map((t) => t.status),
     ['FIRING', 'RESOLVED'],
+  );
+});
+
+/** Feeds hourly rows as the consumer does: litres and whether the hour's readings are 1 h or finer. */
+function runRows(rows: RowResolution[], litres: (r: RowResolution) => number): AlertTransition[] {
+  const d = nightFlow();
+  let s: NightFlowState = d.initial();
+  const out: AlertTransition[] = [];
+  for (const r of rows) {
+    const step = d.step(s, { hour: r.hour, litres: litres(r), coarse: !hourlyOrFiner(r) });
+    s = step.state;
+    out.push(...step.transitions);
+  }
+  return out;
+}
+
+test('once-a-day readers (400 L a day, spread over the hours) get no NIGHT_FLOW verdict, night or continuous', () => {
+  const day0 = Date.UTC(2026, 10, 1, 23); // local midnight, Europe/Oslo in winter
+  const rows: RowResolution[] = [];
+  for (let day = 0; day < 10; day++) {
+    const t0 = day0 + day * 24 * H;
+    // A daily register: one span [t0, t0 + 24 h) spread evenly over its hours (the roll-up).
+    for (let h = 0; h < 24; h++)
+      rows.push({ hour: t0 + h * H, samples: 1, firstTs: t0, lastTs: t0 + 24 * H, coverage: 1 });
+  }
+  assert.equal(rows.filter(hourlyOrFiner).length, 0, 'a 24-hour span reaches past every hour it covers');
+  assert.deepEqual(
+    runRows(rows, () => 400 / 24),
+    [],
+  );
+  // The same water read every hour is judged: 16.7 L/h all night is a leak, and flow never stops.
+  const hourly = rows.map((r) => ({ ...r, firstTs: r.hour, lastTs: r.hour + H }));
+  assert.deepEqual([...new Set(runRows(hourly, () => 400 / 24).map((t) => `${t.variant} ${t.status}`))].sort(), [
+    'continuous FIRING',
+    'night FIRING',
+  ]);
+});
+
+test('continuous flow: hours without data are not flow; 24 consecutive flowing hours with data are', () => {
+  const start = Date.UTC(2026, 10, 2);
+  const row = (i: number): RowResolution => ({
+    hour: start + i * H,
+    samples: 4,
+    firstTs: start + i * H,
+    lastTs: start + i * H + 45 * 60_000,
+    coverage: 1,
+  });
+  // 30 hours of flow with the 12th hour missing: never 24 consecutive hours with data.
+  const gap = Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 12);
+  assert.deepEqual(
+    runRows(gap.map(row), () => 5).filter((t) => t.variant === 'continuous'),
+    [],
+  );
+  const full = runRows(
+    Array.from({ length: 30 }, (_, i) => row(i)),
+    () => 5,
+  ).filter((t) => t.variant === 'continuous');
+  assert.deepEqual(
+    full.map((t) => [t.status, t.episodeStart]),
+    [['FIRING', start + 24 * H]],
   );
 });

@@ -5,6 +5,11 @@
  * 2 consecutive nights fires, WARNING, CRITICAL above 50 L/h; a quiet night resolves. Also
  * continuous flow (Kamstrup's LEAK code): no zero-flow hour in 24 hours fires; one zero-flow
  * hour resolves. Input: a meter's hourly water rows in time order, in litres.
+ *
+ * Only hours covered by readings of 1 hour or finer are judged (`coarse` marks the others: a
+ * once-a-day reading spread over the day's hours has no night minimum and no zero hour), and
+ * hours without data are not flow: continuous flow needs 24 consecutive hours with data, each
+ * flowing; a missing or coarse hour starts the count again (and resolves nothing).
  */
 import { DETECTOR_DEFAULTS, type DetectorSettings } from '@meterstream/core';
 import type { AlertTransition, Detector } from './detector.js';
@@ -44,8 +49,10 @@ export interface NightFlowState {
   leakyNights: number;
   leakyMin: number;
   firing: { since: number; severity: 'WARNING' | 'CRITICAL' } | null;
-  /** Time of the last zero-flow hour (or the first hour seen), for continuous flow. */
-  lastZeroHour: number | null;
+  /** First hour of the current run of consecutive flowing hours, for continuous flow. */
+  runStart: number | null;
+  /** The last hour judged (with data of hourly or finer resolution). */
+  lastHour: number | null;
   continuous: { since: number } | null;
 }
 
@@ -80,9 +87,14 @@ export function localHour(ts: number, timeZone: string): { date: string; hour: n
 
 const H = 3_600_000;
 
-export function nightFlow(
-  params: NightFlowParams = NIGHT_FLOW_DEFAULTS,
-): Detector<{ hour: number; litres: number }, NightFlowState> {
+/** One hour of a meter's water: litres, and whether its readings are coarser than one hour. */
+export interface NightFlowInput {
+  hour: number;
+  litres: number;
+  coarse?: boolean;
+}
+
+export function nightFlow(params: NightFlowParams = NIGHT_FLOW_DEFAULTS): Detector<NightFlowInput, NightFlowState> {
   const severityOf = (lph: number) => (lph > params.criticalLph ? 'CRITICAL' : 'WARNING') as 'WARNING' | 'CRITICAL';
 
   /** Closes the collected night: count it, fire after N leaky nights, resolve on a quiet one. */
@@ -127,10 +139,19 @@ export function nightFlow(
 
   return {
     type: 'NIGHT_FLOW',
-    initial: () => ({ night: null, leakyNights: 0, leakyMin: 0, firing: null, lastZeroHour: null, continuous: null }),
-    step(state, { hour, litres }) {
+    initial: () => ({
+      night: null,
+      leakyNights: 0,
+      leakyMin: 0,
+      firing: null,
+      runStart: null,
+      lastHour: null,
+      continuous: null,
+    }),
+    step(state, { hour, litres, coarse }) {
       const s: NightFlowState = { ...state, night: state.night && { ...state.night } };
       const transitions: AlertTransition[] = [];
+      if (coarse) return { state: s, transitions }; // no verdict: neither flow nor a zero hour
       const local = localHour(hour, params.timeZone);
       const inWindow = local.hour >= params.startHour && local.hour < params.endHour;
       if (s.night !== null && (!inWindow || local.date !== s.night.date)) closeNight(s, transitions);
@@ -142,7 +163,7 @@ export function nightFlow(
       }
       // Continuous flow.
       if (litres <= 0) {
-        s.lastZeroHour = hour;
+        s.runStart = null;
         if (s.continuous !== null) {
           transitions.push({
             type: 'NIGHT_FLOW',
@@ -157,8 +178,8 @@ export function nightFlow(
           s.continuous = null;
         }
       } else {
-        s.lastZeroHour ??= hour - H;
-        const flowingHours = (hour - s.lastZeroHour) / H;
+        if (s.runStart === null || s.lastHour === null || hour - s.lastHour > H) s.runStart = hour;
+        const flowingHours = (hour - s.runStart) / H + 1;
         if (s.continuous === null && flowingHours >= params.continuousHours) {
           s.continuous = { since: hour + H };
           transitions.push({
@@ -173,6 +194,7 @@ export function nightFlow(
           });
         }
       }
+      s.lastHour = hour;
       return { state: s, transitions };
     },
   };

@@ -9,6 +9,10 @@ import { seriesKey } from '../series-key.js';
 export interface StoredHour {
   hour: number;
   sum: number;
+  max: number;
+  samples: number;
+  firstTs: number;
+  lastTs: number;
   coverage: number;
 }
 
@@ -21,8 +25,10 @@ export class ReadingsHourlySource {
   /** Hourly rows of the meters' water series from `from` (ms) on, ordered by hour, by {@link seriesKey}. */
   async water(meters: string[], from: number): Promise<Map<string, StoredHour[]>> {
     const rs = await this.client.query({
-      query: `SELECT tenant, meter, kind, groupArray(h), groupArray(value_sum), groupArray(coverage) FROM (
-                SELECT tenant, meter, kind, toUnixTimestamp(hour) * 1000 AS h, value_sum, coverage
+      query: `SELECT tenant, meter, kind, groupArray(h), groupArray(value_sum), groupArray(coverage),
+                     groupArray(value_max), groupArray(samples), groupArray(f), groupArray(l) FROM (
+                SELECT tenant, meter, kind, toUnixTimestamp(hour) * 1000 AS h, value_sum, coverage, value_max, samples,
+                       toUnixTimestamp64Milli(first_ts) AS f, toUnixTimestamp64Milli(last_ts) AS l
                 FROM ${this.database}.readings_hourly FINAL
                 WHERE meter IN {meters:Array(String)} AND kind = 'WATER' AND hour >= toDateTime({from:Int64}, 'UTC')
                 ORDER BY tenant, meter, kind, h)
@@ -32,12 +38,20 @@ export class ReadingsHourlySource {
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
     const out = new Map<string, StoredHour[]>();
-    for (const [tenant, meter, kind, h, sum, cov] of await rs.json<
-      [string, string, string, number[], number[], number[]]
+    for (const [tenant, meter, kind, h, sum, cov, max, samples, f, l] of await rs.json<
+      [string, string, string, number[], number[], number[], number[], number[], number[], number[]]
     >()) {
       out.set(
         seriesKey({ tenant, meter, kind }),
-        h.map((hour, i) => ({ hour, sum: sum[i], coverage: cov[i] })),
+        h.map((hour, i) => ({
+          hour,
+          sum: sum[i],
+          coverage: cov[i],
+          max: max[i],
+          samples: Number(samples[i]),
+          firstTs: Number(f[i]),
+          lastTs: Number(l[i]),
+        })),
       );
     }
     return out;
