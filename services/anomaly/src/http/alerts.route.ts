@@ -1,6 +1,7 @@
 /**
- * `GET /v1/alerts?status=&type=&meter=&zone=&since=&limit=`: alerts, newest first (bearer token).
- * `GET /v1/zones?type=`: per zone, how many meters have a firing alert of each type — the
+ * `GET /v1/alerts?status=&type=&meter=&zone=&since=&limit=`: alerts, newest first (bearer token),
+ * each with its episode's newest acknowledgement (`ack`, or null).
+ * `GET /v1/zones?type=`: per (tenant, zone), how many meters have a firing alert of each type — the
  * district view (e.g. how many meters in a zone are leaking).
  */
 import { bearerAuth, type ClickHouseClient } from '@meterstream/core';
@@ -114,20 +115,22 @@ export function registerAlertRoutes(
     },
     async (req) => {
       const rs = await deps.clickhouse.query({
-        query: `SELECT zone_id, type, uniqExact(meter) AS meters FROM ${db}.alerts FINAL
+        query: `SELECT tenant, zone_id, type, uniqExact(meter) AS meters FROM ${db}.alerts FINAL
                 WHERE status = 'FIRING' AND zone_id IS NOT NULL ${req.query.type ? 'AND type = {type:String}' : ''}
-                GROUP BY zone_id, type ORDER BY zone_id, type`,
+                GROUP BY tenant, zone_id, type ORDER BY tenant, zone_id, type`,
         query_params: { type: req.query.type ?? '' },
         format: 'JSONEachRow',
         clickhouse_settings: Q,
       });
-      const zones = new Map<string, Record<string, number>>();
-      for (const r of await rs.json<{ zone_id: string; type: string; meters: number }>()) {
-        const z = zones.get(r.zone_id) ?? {};
-        z[r.type] = Number(r.meters);
-        zones.set(r.zone_id, z);
+      // Zones are per tenant: two utilities may both have a zone "Z1".
+      const zones = new Map<string, { tenant: string; zoneId: string; firing: Record<string, number> }>();
+      for (const r of await rs.json<{ tenant: string; zone_id: string; type: string; meters: number }>()) {
+        const key = JSON.stringify([r.tenant, r.zone_id]);
+        let z = zones.get(key);
+        if (z === undefined) zones.set(key, (z = { tenant: r.tenant, zoneId: r.zone_id, firing: {} }));
+        z.firing[r.type] = Number(r.meters);
       }
-      return { zones: [...zones].map(([zoneId, firing]) => ({ zoneId, firing })) };
+      return { zones: [...zones.values()] };
     },
   );
 }
