@@ -17,6 +17,9 @@ import {
   type ClusterTarget,
 } from './cluster-ddl.js';
 
+/** 2100-01-01 UTC (epoch seconds): the expiry of what is kept while it lasts (a firing episode). */
+const KEEP = 4102444800;
+
 /** The tables meterstream owns, each with the TTL expression its retention gives. */
 export function ttlExpressions(retention: RetentionConfig): Record<string, string> {
   // Written the way ClickHouse prints them back (system.tables.engine_full), so a start
@@ -24,11 +27,14 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
   return {
     readings_raw: `toDateTime(ts) + toIntervalDay(${retention.rawDays})`,
     readings_hourly: `hour + toIntervalDay(${retention.hourlyDays})`,
-    alerts: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
+    // Counted from an episode's end; a firing episode (no end yet) is kept, and with it the
+    // memory that it was published (2100-01-01 stands for never).
+    alerts: `if(isNull(ends_at), toDateTime(${KEEP}), toDateTime(assumeNotNull(ends_at)) + toIntervalDay(${retention.alertsDays}))`,
     // Bookkeeping law counts from the end of the fiscal year (calendar year here).
     invoice_checks: `toStartOfYear(toDateTime(period_end)) + toIntervalYear(${retention.invoiceChecksYears + 1})`,
-    // Detector state lives as long as the alerts it decides about.
-    anomaly_state: `toDateTime(updated_at) + toIntervalDay(${retention.alertsDays})`,
+    // Detector state lives as long as the alerts it decides about: a state holding a firing
+    // episode (`"firing":{` or a non-empty `"open":{` in its JSON) is kept while it fires.
+    anomaly_state: `if((position(state, '"firing":{') > 0) OR (position(state, '"open":{"') > 0), toDateTime(${KEEP}), toDateTime(updated_at) + toIntervalDay(${retention.alertsDays}))`,
     erasure_audit: `toDateTime(erased_at) + toIntervalDay(${retention.auditDays})`,
     // The notifier's tables live as long as the alerts they are about; the silence audit as
     // long as the erasure audit.

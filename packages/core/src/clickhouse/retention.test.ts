@@ -43,7 +43,8 @@ const days = (n: number, now: number) => ({ outside: now - n * DAY - HOUR, insid
 const PROBES: Record<string, Probe> = {
   readings_raw: { ids: ['meter'], time: 'ts', times: (r, now) => days(r.rawDays, now) },
   readings_hourly: { ids: ['meter'], time: 'hour', times: (r, now) => days(r.hourlyDays, now) },
-  alerts: { ids: ['meter', 'dedup_key'], time: 'starts_at', times: (r, now) => days(r.alertsDays, now) },
+  // Counted from the episode's end (a firing episode is kept: see the last test).
+  alerts: { ids: ['meter', 'dedup_key'], time: 'ends_at', times: (r, now) => days(r.alertsDays, now) },
   anomaly_state: { ids: ['key', 'meter'], time: 'updated_at', times: (r, now) => days(r.alertsDays, now) },
   erasure_audit: { ids: ['pseudonym'], time: 'erased_at', times: (r, now) => days(r.auditDays, now) },
   alert_deliveries: { ids: ['alert_id', 'meter'], time: 'starts_at', times: (r, now) => days(r.alertsDays, now) },
@@ -164,4 +165,29 @@ test('a changed retention changes every table on the next migration, and the row
   }
   const again = await migrate(client, { database: db, retention: changed });
   assert.deepEqual(again.ttlChanged, [], 'an unchanged configuration alters nothing');
+});
+
+test('a firing alert episode and the detector state holding it are kept, however long ago they started', async () => {
+  const longAgo = Date.now() - 5 * 365 * DAY;
+  await client.command({
+    query: `INSERT INTO {db:Identifier}.alerts (meter, dedup_key, status, starts_at, ends_at)
+            SELECT 'firing-kept', 'firing-kept', 'FIRING', fromUnixTimestamp64Milli({ms:Int64}, 'UTC'), NULL`,
+    query_params: { db, ms: longAgo },
+  });
+  await client.command({
+    query: `INSERT INTO {db:Identifier}.anomaly_state (key, meter, state, updated_at) VALUES
+            ('firing-kept', 'firing-kept', '{"silence":{"lastArrival":1,"gaps":[],"firing":{"since":2}}}', fromUnixTimestamp64Milli({ms:Int64}, 'UTC')),
+            ('open-kept', 'open-kept', '{"zoneId":null,"open":{"NIGHT_FLOW/night":{"episodeStart":1,"severity":"WARNING"}}}', fromUnixTimestamp64Milli({ms:Int64}, 'UTC')),
+            ('quiet-gone', 'quiet-gone', '{"zoneId":null,"open":{},"silence":{"firing":null}}', fromUnixTimestamp64Milli({ms:Int64}, 'UTC'))`,
+    query_params: { db, ms: longAgo },
+  });
+  for (const table of ['alerts', 'anomaly_state'])
+    await client.command({
+      query: 'OPTIMIZE TABLE {db:Identifier}.{table:Identifier} FINAL',
+      query_params: { db, table },
+    });
+  assert.ok((await labels('alerts')).includes('firing-kept'), 'the firing episode is kept');
+  const states = await labels('anomaly_state');
+  assert.ok(states.includes('firing-kept') && states.includes('open-kept'), 'states holding firing episodes are kept');
+  assert.ok(!states.includes('quiet-gone'), 'a state without a firing episode expires');
 });
