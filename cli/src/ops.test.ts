@@ -295,17 +295,13 @@ const SECRETS = {
  * `docker-compose config` with only the given variables: a developer's own `.env` must not
  * make the test pass or fail, so an empty env file replaces it.
  */
-function composeConfig(vars: Record<string, string>, extra: string[] = []): RunResult {
+function composeConfig(vars: Record<string, string>, extra: string[] = [], file = 'docker-compose.yml'): RunResult {
   const dir = mkdtempSync(join(tmpdir(), 'meterstream-compose-'));
   try {
     writeFileSync(join(dir, 'empty.env'), '');
-    return tool(
-      'docker-compose',
-      ['-f', 'docker-compose.yml', '--env-file', join(dir, 'empty.env'), 'config', ...extra],
-      {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
-      },
-    );
+    return tool('docker-compose', ['-f', file, '--env-file', join(dir, 'empty.env'), 'config', ...extra], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -492,4 +488,87 @@ test('the Grafana dashboard: every panel queries the provisioned Prometheus, on 
     }
   }
   t.diagnostic(`${panels.length} panels, ${new Set(used).size} distinct metrics`);
+});
+
+test('docker-compose validates docker-compose.cluster.yml: 2 shards x 2 replicas, 3 Keepers, 3 brokers, services x 2', () => {
+  const r = composeConfig(SECRETS, [], 'docker-compose.cluster.yml');
+  assert.equal(r.code, 0, `docker-compose config failed:\n${r.err}`);
+  const services = parseYaml(r.out, 'docker-compose config output').services as Record<string, any>;
+  const named = (prefix: string) =>
+    Object.keys(services)
+      .filter((n) => n.startsWith(prefix))
+      .sort();
+
+  // Kafka: three KRaft brokers, every topic and internal topic with 3 replicas.
+  assert.deepEqual(
+    named('kafka-').filter((n) => n !== 'kafka-topics'),
+    ['kafka-1', 'kafka-2', 'kafka-3'],
+  );
+  for (const b of ['kafka-1', 'kafka-2', 'kafka-3']) {
+    const env = services[b].environment;
+    assert.equal(env.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093');
+    assert.equal(String(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR), '3');
+    assert.equal(String(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR), '3');
+    assert.equal(env.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://${b}:9092`);
+  }
+  assert.match(services['kafka-topics'].command.join(' '), /--replication-factor 3/);
+
+  // ClickHouse: the cluster in remote_servers is CLICKHOUSE_CLUSTER, its shards are the servers'
+  // macros, each server mounts the cluster and macros files.
+  const xml = readFileSync(repoPath('deploy', 'clickhouse-cluster', 'config.d', 'cluster.xml'), 'utf8');
+  const cluster = /<remote_servers>\s*<(\w+)>/.exec(xml)![1];
+  const shards = [...xml.matchAll(/<shard>([\s\S]*?)<\/shard>/g)].map((m) =>
+    [...m[1].matchAll(/<host>([^<]+)<\/host>/g)].map((h) => h[1]).sort(),
+  );
+  const servers = named('clickhouse-');
+  assert.equal(servers.length, 4);
+  const byShard = new Map<string, string[]>();
+  const replicas = new Set<string>();
+  for (const s of servers) {
+    const env = services[s].environment;
+    byShard.set(env.CLICKHOUSE_SHARD, [...(byShard.get(env.CLICKHOUSE_SHARD) ?? []), s].sort());
+    replicas.add(env.CLICKHOUSE_REPLICA);
+    assert.equal(services[s].hostname, s);
+    const mounts = (services[s].volumes as (string | { source: string; target: string })[]).map((v) =>
+      typeof v === 'string' ? v : `${v.source}:${v.target}`,
+    );
+    for (const f of ['cluster.xml', 'macros.xml'])
+      assert.ok(
+        mounts.some((m) => m.includes(`deploy/clickhouse-cluster/config.d/${f}:/etc/clickhouse-server/config.d/`)),
+        `${s} mounts ${f}`,
+      );
+  }
+  assert.equal(replicas.size, 4, 'replica names are unique over the cluster');
+  assert.deepEqual(
+    [...byShard.values()].sort(),
+    shards.sort(),
+    'remote_servers shards = the servers grouped by {shard}',
+  );
+  assert.deepEqual(
+    shards.map((s) => s.length),
+    [2, 2],
+  );
+
+  // Keeper: three nodes whose ids and names are the Raft configuration and the servers' client list.
+  const keeperXml = readFileSync(repoPath('deploy', 'clickhouse-cluster', 'keeper.xml'), 'utf8');
+  const raft = [...keeperXml.matchAll(/<id>(\d+)<\/id><hostname>([^<]+)<\/hostname>/g)].map((m) => `${m[1]}@${m[2]}`);
+  const keepers = named('keeper-');
+  assert.deepEqual(
+    keepers.map((k) => `${services[k].environment.KEEPER_SERVER_ID}@${services[k].hostname}`),
+    raft,
+  );
+  assert.deepEqual(
+    [...xml.matchAll(/<node><host>([^<]+)<\/host>/g)].map((m) => m[1]),
+    keepers,
+  );
+
+  // Every service twice, in cluster mode, against a server of the cluster.
+  for (const name of SERVICES) {
+    const s = services[name];
+    assert.equal(s.deploy?.replicas, 2, `${name} runs twice`);
+    assert.equal(s.environment.CLICKHOUSE_CLUSTER, cluster);
+    assert.ok(servers.includes(new URL(s.environment.CLICKHOUSE_URL).hostname), `${name}: CLICKHOUSE_URL`);
+    assert.equal(s.environment.KAFKA_BROKERS, 'kafka-1:9092,kafka-2:9092,kafka-3:9092');
+    assert.equal(s.environment.METERSTREAM_INSTANCE_ID, undefined, `${name}: each replica keeps its host name as id`);
+  }
 });
