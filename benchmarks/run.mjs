@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const BENCHES = { ingest: './ingest.mjs', aggregate: './aggregate.mjs', anomaly: './anomaly.mjs' };
+const BENCHES = {
+  ingest: './ingest.mjs',
+  aggregate: './aggregate.mjs',
+  anomaly: './anomaly.mjs',
+  storage: './storage.mjs',
+};
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
 for (const n of names) {
   if (!BENCHES[n]) {

@@ -152,6 +152,9 @@ export async function insertTsv(
     insert_deduplication_token: insertDeduplicationToken(body, origin),
     // The inbox is a Null table: the token must reach the view's target (readings_raw).
     deduplicate_blocks_in_dependent_materialized_views: 1,
+    // On a cluster (Distributed tables) the insert returns once every shard stored its rows, so
+    // offsets are committed after the data is on the shards, not in a node's send queue.
+    distributed_foreground_insert: 1,
   } as const;
   for (let attempt = 1; ; attempt++) {
     const end = metrics?.insertDuration.startTimer({ table: label });
