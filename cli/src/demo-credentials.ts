@@ -8,10 +8,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, parsePseudonymKey, type MeterstreamConfig } from '@meterstream/core';
+import {
+  ADMIN_TOKEN_NAME,
+  API_TOKEN_NAME,
+  ConfigError,
+  parsePseudonymKey,
+  type MeterstreamConfig,
+} from '@meterstream/core';
 
 /** One secret the demo uses: where it came from. */
 export interface DemoSecret {
+  /** The secret; `''` for a token from the environment (the configuration holds only its hash). */
   value: string;
   /** The file holding it, or null when it came from the environment. */
   file: string | null;
@@ -57,10 +64,11 @@ function fromFile(
   return { value, file, created };
 }
 
+// 32 characters, above the 24 every token needs.
 const token = () => randomBytes(24).toString('base64url');
 const checkToken = (value: string, file: string) => {
-  if (value.length < 16)
-    throw new ConfigError(file, 'a token needs at least 16 characters; delete the file to get a new one');
+  if (value.length < 24)
+    throw new ConfigError(file, 'a token needs at least 24 characters; delete the file to get a new one');
 };
 
 /**
@@ -85,17 +93,18 @@ export function ensureDemoCredentials(config: MeterstreamConfig): DemoCredential
           () => randomBytes(32).toString('hex'),
           (value, file) => void parsePseudonymKey(value, file),
         );
-  const apiToken = config.apiToken !== null ? env(config.apiToken) : fromFile(dir, 'api.token', token, checkToken);
-  const adminToken =
-    config.adminToken !== null ? env(config.adminToken) : fromFile(dir, 'admin.token', token, checkToken);
+  const configured = (name: string) => config.credentials.some((c) => c.name === name);
+  const apiToken = configured(API_TOKEN_NAME) ? env('') : fromFile(dir, 'api.token', token, checkToken);
+  const adminToken = configured(ADMIN_TOKEN_NAME) ? env('') : fromFile(dir, 'admin.token', token, checkToken);
   return {
     pseudonymKey,
     apiToken,
     adminToken,
     env: {
       METERSTREAM_PSEUDONYM_KEY: pseudonymKey.value,
-      METERSTREAM_API_TOKEN: apiToken.value,
-      METERSTREAM_ADMIN_TOKEN: adminToken.value,
+      // A token from the environment is there already.
+      ...(apiToken.file === null ? {} : { METERSTREAM_API_TOKEN: apiToken.value }),
+      ...(adminToken.file === null ? {} : { METERSTREAM_ADMIN_TOKEN: adminToken.value }),
     },
   };
 }

@@ -14,7 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AvroCodec, ConfigError, loadConfig, repoPath, type Alert, type AlertType } from '@meterstream/core';
+import { AvroCodec, ConfigError, loadConfig, repoPath, sha256Hex, type Alert, type AlertType } from '@meterstream/core';
 import { readAll, testEnv, testKafka, waitFor } from '@meterstream/core/testing';
 import { planFleet } from '@meterstream/simulator';
 import { ALERT_LINE } from './alert-line.js';
@@ -57,14 +57,19 @@ test('demo credentials: created 0600 in the demo dir, reused on the next start; 
   }
   assert.match(first.pseudonymKey.value, /^[0-9a-f]{64}$/);
   assert.ok(
-    first.apiToken.value.length >= 16 &&
-      first.adminToken.value.length >= 16 &&
+    first.apiToken.value.length >= 24 &&
+      first.adminToken.value.length >= 24 &&
       first.apiToken.value !== first.adminToken.value,
   );
   // The overlay is what the services get.
   const config = loadConfig(first.env);
-  assert.equal(config.apiToken, first.apiToken.value);
-  assert.equal(config.adminToken, first.adminToken.value);
+  assert.deepEqual(
+    config.credentials.map((c) => [c.name, c.sha256]),
+    [
+      ['api-token', sha256Hex(first.apiToken.value)],
+      ['admin-token', sha256Hex(first.adminToken.value)],
+    ],
+  );
 
   const again = ensureDemoCredentials(loadConfig({ METERSTREAM_DEMO_DIR: dir }));
   assert.deepEqual(
@@ -76,8 +81,8 @@ test('demo credentials: created 0600 in the demo dir, reused on the next start; 
   const fromEnv = ensureDemoCredentials(
     loadConfig({ METERSTREAM_DEMO_DIR: dir, METERSTREAM_API_TOKEN: 'operator-token-0123456789' }),
   );
-  assert.equal(fromEnv.apiToken.value, 'operator-token-0123456789');
   assert.equal(fromEnv.apiToken.file, null);
+  assert.equal(fromEnv.env.METERSTREAM_API_TOKEN, undefined, 'the environment keeps its own token');
 
   writeFileSync(join(dir, 'admin.token'), 'short\n');
   assert.throws(

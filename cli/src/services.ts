@@ -9,7 +9,6 @@ import {
   applyTopicRetention,
   ownedTopicRetention,
   clickHouseReadiness,
-  registerMeterDataRoutes,
   createClickHouse,
   createHttpServer,
   createKafka,
@@ -27,9 +26,10 @@ import {
   type Stage,
 } from '@meterstream/core';
 import { Ingestor } from '@meterstream/ingestor';
-import { Aggregator, registerHourlyRoute } from '@meterstream/aggregator';
-import { AnomalyService, registerAlertRoutes } from '@meterstream/anomaly';
-import { AcksStore, NotifierService, registerAckRoute, registerSilenceRoutes } from '@meterstream/notifier';
+import { Aggregator } from '@meterstream/aggregator';
+import { AnomalyService } from '@meterstream/anomaly';
+import { NotifierService } from '@meterstream/notifier';
+import { accessOf, registerHttpRoutes } from './http-routes.js';
 
 export type ServiceName = 'ingestor' | 'aggregator' | 'anomaly' | 'notifier';
 export const ALL_SERVICES: readonly ServiceName[] = ['ingestor', 'aggregator', 'anomaly', 'notifier'];
@@ -110,23 +110,8 @@ export async function startServices(
     stages.push(notifier);
   }
   const liveness = Object.assign({}, ...stages.map((s) => s.liveness?.() ?? {})) as Record<string, () => boolean>;
-  const http = createHttpServer({ registry, logger, readiness, liveness });
-  if (names.includes('aggregator'))
-    registerHourlyRoute(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
-  registerMeterDataRoutes(http, {
-    clickhouse,
-    database: config.clickhouse.database,
-    adminToken: config.adminToken,
-    erasures,
-  });
-  if (names.includes('anomaly'))
-    registerAlertRoutes(http, { clickhouse, database: config.clickhouse.database, apiToken: config.apiToken });
-  if (notifier !== null) {
-    const n = notifier;
-    const acks = new AcksStore(clickhouse, config.clickhouse.database);
-    registerAckRoute(http, { acks, adminToken: config.adminToken });
-    registerSilenceRoutes(http, { silences: n.silences, adminToken: config.adminToken, changed: () => void n.sweep() });
-  }
+  const http = createHttpServer({ registry, logger, readiness, liveness, access: accessOf(config) });
+  registerHttpRoutes(http, names, { config, clickhouse, erasures, notifier });
   const address = await http.listen({ port: config.port, host: config.host });
   const bound = http.server.address();
   const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;

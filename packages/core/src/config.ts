@@ -11,6 +11,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
+import { credentialsOf, type Credential } from './config/credentials.js';
 import { detectorSettingsOf, tenantOverridesOf } from './config/detectors.js';
 import { resolveVariables, type Env, type Values } from './config/resolve.js';
 import type { WebhookConfig } from './config/notifier-settings.js';
@@ -213,10 +214,11 @@ export interface MeterstreamConfig {
   notifier: NotifierConfig;
   /** HMAC key for pseudonyms (>= 32 bytes), or `null` when none was given. */
   pseudonymKey: Buffer | null;
-  /** Bearer token for `/v1` read routes; `null` disables them. */
-  apiToken: string | null;
-  /** Bearer token for export and erasure; `null` disables them. */
-  adminToken: string | null;
+  /**
+   * The `/v1` tokens, hashed (`METERSTREAM_TOKENS` and the two shorthands); none: every `/v1`
+   * route refuses.
+   */
+  credentials: readonly Credential[];
   /** Confluent-compatible schema registry, or `null` to accept single-object encoding only. */
   schemaRegistryUrl: string | null;
   /** HTTP port (`0` picks a free one). */
@@ -347,8 +349,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       sweepMs: v.METERSTREAM_NOTIFIER_SWEEP_SECONDS * 1000,
     },
     pseudonymKey: v.METERSTREAM_PSEUDONYM_KEY,
-    apiToken: v.METERSTREAM_API_TOKEN,
-    adminToken: v.METERSTREAM_ADMIN_TOKEN,
+    credentials: credentialsOf(v.METERSTREAM_TOKENS, v.METERSTREAM_API_TOKEN, v.METERSTREAM_ADMIN_TOKEN),
     schemaRegistryUrl: v.SCHEMA_REGISTRY_URL,
     port: v.PORT,
     host: v.HOST,

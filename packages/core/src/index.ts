@@ -70,12 +70,26 @@ export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec }
 export { applyTopicRetention, ownedTopicRetention } from './kafka/topic-retention.js';
 export {
   type InsertOrigin,
-  bearerAuth,
   createHttpServer,
   errorResponses,
   type HttpServerOptions,
   type ReadinessCheck,
 } from './http/server.js';
+export {
+  Access,
+  HttpError,
+  authenticate,
+  canAdmin,
+  canRead,
+  isAdmin,
+  notFound,
+  principalOf,
+  requireAdmin,
+  tenantCondition,
+  tenantsOf,
+  type Principal,
+} from './http/access.js';
+export { ADMIN_TOKEN_NAME, API_TOKEN_NAME, sha256Hex, type Credential, type Role } from './config/credentials.js';
 export { createLogger, type Logger } from './telemetry/logger.js';
 export { createRegistry, pipelineMetrics, type PipelineMetrics } from './telemetry/metrics.js';
 export {

@@ -7,8 +7,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
 import {
+  Access,
+  createHttpServer,
+  createLogger,
+  createRegistry,
+  sha256Hex,
   createClickHouse,
   eraseMeter,
   pseudonymOf,
@@ -250,9 +254,16 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     assert.ok(resolved.some((r) => r.details.corrected === 1 || /quiet|zero-flow/.test(r.summary)));
 
     // The API.
-    const app = Fastify();
-    registerAlertRoutes(app, { clickhouse, database: config.clickhouse.database, apiToken: 'test-token-123456789' });
-    const auth = { authorization: 'Bearer test-token-123456789' };
+    const app = createHttpServer({
+      registry: createRegistry('api'),
+      logger: createLogger({ level: 'silent' }),
+      readiness: {},
+      access: new Access([
+        { name: 'reader', role: 'read', tenants: ['default'], sha256: sha256Hex('test-token-0123456789abcdef') },
+      ]),
+    });
+    registerAlertRoutes(app, { clickhouse, database: config.clickhouse.database });
+    const auth = { authorization: 'Bearer test-token-0123456789abcdef' };
     const frost = await app.inject({ url: `/v1/alerts?type=FROST_RISK&meter=${p(ROOM)}`, headers: auth });
     assert.equal(frost.statusCode, 200);
     assert.equal(frost.json().alerts.length, 1);
@@ -298,7 +309,7 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
     // meter's remembered state must not come back as an alert or a state row.
     const db = config.clickhouse.database;
     const alertsBefore = new Set((await alerts()).map((a) => a.alertId));
-    await eraseMeter(clickhouse, db, p(ROOM), 'test', erasures);
+    await eraseMeter(clickhouse, db, p(ROOM), { actor: 'test', tenant: 'default' }, erasures);
     for (const table of ['alerts', 'anomaly_state', 'readings_raw', 'readings_hourly', 'invoice_checks']) {
       await clickhouse.command({
         query: `DELETE FROM ${db}.${table} WHERE meter = {m:String}`,

@@ -14,7 +14,9 @@ import {
   AvroCodec,
   DLQ_HEADERS,
   createClickHouse,
+  Access,
   createHttpServer,
+  sha256Hex,
   createKafka,
   createRegistry,
   loadConfig,
@@ -96,8 +98,13 @@ const codec = new AvroCodec();
 const registry = createRegistry('notifier');
 
 let notifier = new NotifierService({ config, kafka, clickhouse, registry, logger });
-const http = createHttpServer({ registry, logger, readiness: {} });
-registerSilenceRoutes(http, { silences: notifier.silences, adminToken: ADMIN, changed: () => void notifier.sweep() });
+const http = createHttpServer({
+  registry,
+  logger,
+  readiness: {},
+  access: new Access([{ name: 'admin-token', role: 'operator', tenants: null, sha256: sha256Hex(ADMIN) }]),
+});
+registerSilenceRoutes(http, { silences: notifier.silences, changed: () => void notifier.sweep() });
 after(async () => {
   await notifier.close();
   await http.close();

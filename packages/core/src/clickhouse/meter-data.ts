@@ -17,6 +17,8 @@ export interface MeterTable {
   final: boolean;
   /** ClickHouse's own text of the sorting key; exports follow it, so they are stable. */
   sortingKey: string;
+  /** It has a `tenant` column (which tenant the meter's rows belong to). */
+  hasTenant: boolean;
 }
 
 /** A column of an exported table, with its ClickHouse type. */
@@ -39,7 +41,10 @@ export interface Erasure {
   actor: string;
   /** Rows per table before the erasure, as read (FINAL): what an export showed. */
   deleted: Record<string, number>;
-  /** Tables that still hold rows afterwards (written concurrently); empty when complete. */
+  /**
+   * Tables whose parts still hold rows of the meter afterwards, read with the deleted-rows
+   * mask off (`apply_deleted_mask = 0`): what is physically on disk. Empty when complete.
+   */
   remaining: Record<string, number>;
 }
 
@@ -63,7 +68,8 @@ const JSON_EXPORT_SETTINGS = {
  */
 export async function meterTables(client: ClickHouseClient, database: string): Promise<MeterTable[]> {
   const rs = await client.query({
-    query: `SELECT name, engine, sorting_key
+    query: `SELECT name, engine, sorting_key,
+                   name IN (SELECT table FROM system.columns WHERE database = {db:String} AND name = 'tenant') AS has_tenant
             FROM system.tables
             WHERE database = {db:String}
               AND name IN (SELECT table FROM system.columns WHERE database = {db:String} AND name = 'meter')
@@ -72,7 +78,7 @@ export async function meterTables(client: ClickHouseClient, database: string): P
     format: 'JSONEachRow',
   });
   const tables: MeterTable[] = [];
-  for (const t of await rs.json<{ name: string; engine: string; sorting_key: string }>()) {
+  for (const t of await rs.json<{ name: string; engine: string; sorting_key: string; has_tenant: number }>()) {
     if (ROWLESS_ENGINES.has(t.engine)) continue;
     if (!t.engine.endsWith('MergeTree')) {
       throw new MeterError(
@@ -80,7 +86,13 @@ export async function meterTables(client: ClickHouseClient, database: string): P
         `table ${database}.${t.name} has a meter column but engine ${t.engine}: export and erasure support the MergeTree family only`,
       );
     }
-    tables.push({ name: t.name, engine: t.engine, final: COLLAPSING_ENGINE.test(t.engine), sortingKey: t.sorting_key });
+    tables.push({
+      name: t.name,
+      engine: t.engine,
+      final: COLLAPSING_ENGINE.test(t.engine),
+      sortingKey: t.sorting_key,
+      hasTenant: Number(t.has_tenant) === 1,
+    });
   }
   return tables;
 }
@@ -148,39 +160,128 @@ function clickhouseMillis(d: Date): string {
 }
 
 /**
- * Erases a meter from every table with a `meter` column with lightweight deletes (the rows
- * vanish from queries at once; merges reclaim the space later), then writes one row to
- * `erasure_audit`: the pseudonym, the time, the actor and the rows each table held. An unknown
- * pseudonym erases nothing and is audited all the same. A failure before the audit leaves the
- * erasure unaudited and maybe partial; running it again completes it. The components of this
- * process that hold the meter in memory hear of it first through `notifier`, so nothing they
- * write afterwards brings it back.
+ * The tenants a meter's stored rows belong to (a pseudonym derives from its tenant, so one in
+ * practice), read without FINAL: any row counts. Empty for a meter with no row.
+ */
+export async function meterTenants(
+  client: ClickHouseClient,
+  database: string,
+  tables: MeterTable[],
+  pseudonym: string,
+): Promise<string[]> {
+  const tenants = new Set<string>();
+  for (const table of tables.filter((t) => t.hasTenant)) {
+    const rs = await client.query({
+      query: `SELECT DISTINCT tenant FROM {db:Identifier}.{table:Identifier} WHERE meter = {meter:String}`,
+      query_params: { db: database, table: table.name, meter: pseudonym },
+      format: 'JSONEachRow',
+    });
+    for (const r of await rs.json<{ tenant: string }>()) tenants.add(r.tenant);
+  }
+  return [...tenants].sort();
+}
+
+/** The tenants earlier erasures of this pseudonym recorded (an erased meter has no rows left). */
+export async function erasedTenants(client: ClickHouseClient, database: string, pseudonym: string): Promise<string[]> {
+  const rs = await client.query({
+    query: `SELECT DISTINCT tenant FROM {db:Identifier}.erasure_audit WHERE pseudonym = {meter:String}`,
+    query_params: { db: database, meter: pseudonym },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ tenant: string }>()).map((r) => r.tenant);
+}
+
+/**
+ * Rows of the meter physically present in each table's active parts: read without FINAL and
+ * with the deleted-rows mask off, so a row hidden by a lightweight delete still counts.
+ */
+export async function storedMeterRows(
+  client: ClickHouseClient,
+  database: string,
+  tables: MeterTable[],
+  pseudonym: string,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const rs = await client.query({
+      query: `SELECT count() AS n FROM {db:Identifier}.{table:Identifier} WHERE meter = {meter:String}`,
+      query_params: { db: database, table: table.name, meter: pseudonym },
+      format: 'JSONEachRow',
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0, apply_deleted_mask: 0 },
+    });
+    counts[table.name] = Number((await rs.json<{ n: number }>())[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/** Who asked for an erasure, and for which tenant (recorded in `erasure_audit`). */
+export interface ErasureRequest {
+  /** The token's name. */
+  actor: string;
+  /** The meter's tenant, `''` when no row said. */
+  tenant: string;
+}
+
+/**
+ * Erases a meter from every table with a `meter` column, physically: an `ALTER TABLE … DELETE`
+ * mutation rewrites the parts that hold the meter and returns once done on every replica
+ * (`mutations_sync = 2`). A lightweight `DELETE FROM` would only mask the rows, which stay on
+ * disk until a merge that may never come for a cold partition. Then it reads the parts with
+ * the mask off to prove nothing is left, and writes one row to `erasure_audit`: pseudonym,
+ * tenant, time, actor and the rows each table held. An unknown pseudonym erases nothing and is
+ * audited all the same. A failure before the audit leaves the erasure unaudited and maybe
+ * partial; running it again completes it. The components of this process that hold the meter
+ * in memory hear of it first through `notifier`, so nothing they write afterwards brings it back.
  */
 export async function eraseMeter(
   client: ClickHouseClient,
   database: string,
   pseudonym: string,
-  actor: string,
+  request: ErasureRequest,
   notifier?: Pick<ErasureNotifier, 'announce'>,
 ): Promise<Erasure> {
   notifier?.announce(pseudonym);
   const tables = await meterTables(client, database);
   const deleted = await countMeterRows(client, database, tables, pseudonym);
+  const stored = await storedMeterRows(client, database, tables, pseudonym);
   for (const table of tables) {
+    if (stored[table.name] === 0) continue;
     await client.command({
-      query: `DELETE FROM {db:Identifier}.{table:Identifier} WHERE meter = {meter:String}`,
+      query: `ALTER TABLE {db:Identifier}.{table:Identifier} DELETE WHERE meter = {meter:String}`,
       query_params: { db: database, table: table.name, meter: pseudonym },
-      // Return only when the rows are gone on every replica (the server default, made explicit).
-      clickhouse_settings: { lightweight_deletes_sync: '2' },
+      clickhouse_settings: { mutations_sync: '2' },
     });
   }
-  const after = await countMeterRows(client, database, tables, pseudonym);
+  const after = await storedMeterRows(client, database, tables, pseudonym);
   const remaining = Object.fromEntries(Object.entries(after).filter(([, n]) => n > 0));
   const erasedAt = new Date();
   await client.insert({
     table: `${database}.erasure_audit`,
-    values: [{ pseudonym, erased_at: clickhouseMillis(erasedAt), actor, deleted }],
+    values: [
+      { pseudonym, tenant: request.tenant, erased_at: clickhouseMillis(erasedAt), actor: request.actor, deleted },
+    ],
     format: 'JSONEachRow',
   });
-  return { pseudonym, erasedAt, actor, deleted, remaining };
+  return { pseudonym, erasedAt, actor: request.actor, deleted, remaining };
+}
+
+/** Records an export in `export_audit`: who (the token's name), which meter, when, which format. */
+export async function auditExport(
+  client: ClickHouseClient,
+  database: string,
+  entry: { pseudonym: string; tenant: string; actor: string; format: string; at: Date },
+): Promise<void> {
+  await client.insert({
+    table: `${database}.export_audit`,
+    values: [
+      {
+        pseudonym: entry.pseudonym,
+        tenant: entry.tenant,
+        exported_at: clickhouseMillis(entry.at),
+        actor: entry.actor,
+        format: entry.format,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
 }

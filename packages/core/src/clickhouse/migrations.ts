@@ -36,6 +36,7 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
     // episode (`"firing":{` or a non-empty `"open":{` in its JSON) is kept while it fires.
     anomaly_state: `if((position(state, '"firing":{') > 0) OR (position(state, '"open":{"') > 0), toDateTime(${KEEP}), toDateTime(updated_at) + toIntervalDay(${retention.alertsDays}))`,
     erasure_audit: `toDateTime(erased_at) + toIntervalDay(${retention.auditDays})`,
+    export_audit: `toDateTime(exported_at) + toIntervalDay(${retention.auditDays})`,
     // The notifier's tables live as long as the alerts they are about; the silence audit as
     // long as the erasure audit.
     alert_deliveries: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,

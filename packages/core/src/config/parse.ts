@@ -184,19 +184,6 @@ export function brokerList(): Parser<string[]> {
   };
 }
 
-/** A bearer token of at least 16 characters. */
-export function token(): Parser<string> {
-  return {
-    allowed: 'at least 16 characters',
-    parse(raw, name) {
-      if (raw.length < 16) throw new ConfigError(name, 'a token needs at least 16 characters');
-      return raw;
-    },
-    refused: 'short',
-    other: () => 't'.repeat(16),
-  };
-}
-
 /** Parses a hex pseudonym key; exported for the demo's key file. */
 export function parsePseudonymKey(raw: string, field = 'METERSTREAM_PSEUDONYM_KEY'): Buffer {
   const hex = raw.trim();

@@ -6,7 +6,8 @@
  */
 import { DETECTOR_VARIABLES } from './detector-settings.js';
 import { NOTIFIER_VARIABLES } from './notifier-settings.js';
-import { bool, brokerList, hexKey, httpUrl, int, matching, num, oneOf, text, token, topic } from './parse.js';
+import { bearerToken, credentialList } from './credentials.js';
+import { bool, brokerList, hexKey, httpUrl, int, matching, num, oneOf, text, topic } from './parse.js';
 import { setting, type Setting } from './setting.js';
 
 const MiB = 1024 * 1024;
@@ -114,19 +115,26 @@ const SERVICE_VARIABLES = {
     shown: '(required by the services that pseudonymise)',
     doc: 'HMAC key for pseudonyms. Keep it apart from the data (`openssl rand -hex 32`).',
   }),
+  METERSTREAM_TOKENS: setting({
+    section: 'service',
+    parser: credentialList(),
+    default: null,
+    shown: '(unset: none besides the two below)',
+    doc: 'The `/v1` tokens, as SHA-256 hashes (never the token): `[{"name": "oslo-dpo", "role": "admin", "tenants": ["oslo"], "sha256": "<hex>"}]`. Roles: `read` and `admin` (export, erasure, acknowledgements, silences) for the tenants listed; `operator-read` and `operator` for every tenant. The name is the actor in audits and the key of rate limits. Hash a token with `printf %s "$TOKEN" | sha256sum`; tokens must be at least 24 characters and all different (docs/privacy.md).',
+  }),
   METERSTREAM_API_TOKEN: setting({
     section: 'service',
-    parser: token(),
+    parser: bearerToken(),
     default: null,
-    shown: '(unset: /v1 read routes refuse)',
-    doc: 'Bearer token for the `/v1` read routes.',
+    shown: '(unset: no such token)',
+    doc: 'Shorthand for one token named `api-token` with the role `operator-read`: reads every tenant. Hashed when read; must differ from every other token.',
   }),
   METERSTREAM_ADMIN_TOKEN: setting({
     section: 'service',
-    parser: token(),
+    parser: bearerToken(),
     default: null,
-    shown: '(unset: export/erasure refuse)',
-    doc: 'Bearer token for export and erasure.',
+    shown: '(unset: no such token)',
+    doc: 'Shorthand for one token named `admin-token` with the role `operator`: reads, exports and erases every tenant. Hashed when read; must differ from every other token.',
   }),
   SCHEMA_REGISTRY_URL: setting({
     section: 'service',

@@ -8,6 +8,8 @@ import { createLogger } from '../telemetry/logger.js';
 import { createRegistry } from '../telemetry/metrics.js';
 import { testConfig } from '../testing.js';
 import { ErasureNotifier } from '../erasure-notifier.js';
+import { credentialsOf, sha256Hex } from '../config/credentials.js';
+import { Access } from './access.js';
 import { createHttpServer } from './server.js';
 import { EXPORT_CSV_HEADER, registerMeterDataRoutes } from './meter-data.routes.js';
 
@@ -20,17 +22,31 @@ await migrate(clickhouse, { database: db, retention: config.retention });
 
 const API_TOKEN = 'read-token-0123456789abcdef';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
+// An admin of another tenant, and an admin of the meters' own tenant.
+const OTHER_ADMIN_TOKEN = 'bergen-admin-0123456789abcdef';
+const OWN_ADMIN_TOKEN = 'default-admin-0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const access = new Access(
+  credentialsOf(
+    [
+      { name: 'bergen-dpo', role: 'admin', tenants: ['bergen'], sha256: sha256Hex(OTHER_ADMIN_TOKEN) },
+      { name: 'default-dpo', role: 'admin', tenants: ['default'], sha256: sha256Hex(OWN_ADMIN_TOKEN) },
+    ],
+    API_TOKEN,
+    ADMIN_TOKEN,
+  ),
+);
 const app = createHttpServer({
   registry: createRegistry('t'),
   logger: createLogger({ level: 'silent' }),
   readiness: {},
+  access,
 });
 // What this process's in-memory meter state would hear of the erasures.
 const erasures = new ErasureNotifier();
 const announced: string[] = [];
 erasures.subscribe((p) => announced.push(p));
-registerMeterDataRoutes(app, { clickhouse, database: db, adminToken: ADMIN_TOKEN, erasures });
+registerMeterDataRoutes(app, { clickhouse, database: db, erasures });
 
 const A = 'a0'.repeat(16);
 const B = 'b1'.repeat(16);
@@ -306,12 +322,87 @@ test('export, CSV: long format table,row,column,type,value, parseable, the same 
   assert.equal(types.get('alerts.details'), 'Map(String, Float64)');
 });
 
-test('export of an unknown meter: 200, every table empty', async () => {
-  const r = await app.inject({ url: `/v1/meters/${'c2'.repeat(16)}/export`, headers: admin });
+test("export of an unknown meter, or of another tenant's meter: the same 404, no data", async () => {
+  const unknown = await app.inject({ url: `/v1/meters/${'c2'.repeat(16)}/export`, headers: admin });
+  assert.equal(unknown.statusCode, 404);
+  const other = await app.inject({
+    url: `/v1/meters/${A}/export?format=csv`,
+    headers: { authorization: `Bearer ${OTHER_ADMIN_TOKEN}` },
+  });
+  assert.equal(other.statusCode, 404);
+  assert.deepEqual(other.json(), unknown.json(), 'nothing tells an existing meter of another tenant apart');
+  const own = await app.inject({
+    url: `/v1/meters/${A}/export`,
+    headers: { authorization: `Bearer ${OWN_ADMIN_TOKEN}` },
+  });
+  assert.equal(own.statusCode, 200);
+  assert.deepEqual(Object.keys(own.json().tables).sort(), Object.keys(EXPECTED).sort());
+});
+
+test("every export is audited with the token's name, never the token", async () => {
+  const exports = async () => {
+    const rs = await clickhouse.query({
+      query: `SELECT actor, tenant, format FROM {db:Identifier}.export_audit WHERE pseudonym = {p:String} ORDER BY exported_at`,
+      query_params: { db, p: B },
+      format: 'JSONEachRow',
+    });
+    return rs.json<{ actor: string; tenant: string; format: string }>();
+  };
+  const before = (await exports()).length;
+  await app.inject({
+    url: `/v1/meters/${B}/export?format=csv`,
+    headers: { authorization: `Bearer ${OWN_ADMIN_TOKEN}` },
+  });
+  await app.inject({ url: `/v1/meters/${B}/export`, headers: admin });
+  await app.inject({ url: `/v1/meters/${B}/export`, headers: { authorization: `Bearer ${OTHER_ADMIN_TOKEN}` } });
+  assert.deepEqual((await exports()).slice(before), [
+    { actor: 'default-dpo', tenant: 'default', format: 'csv' },
+    { actor: 'admin-token', tenant: 'default', format: 'json' },
+  ]);
+});
+
+test('export, CSV: producer text that a spreadsheet would run as a formula is neutralised, numbers are not', async () => {
+  const meter = 'e4'.repeat(16);
+  const hostile = ['=HYPERLINK("http://evil.example","x")', '+1+cmd|calc', '-2+3', '@SUM(A1)', '\t=1+1'];
+  for (const [i, zone] of hostile.entries()) {
+    await clickhouse.insert({
+      table: `${db}.readings_hourly`,
+      values: [
+        {
+          tenant: 'default',
+          meter,
+          kind: 'TEMPERATURE',
+          unit: 'CELSIUS',
+          hour: chTime(base + i * HOUR),
+          value_sum: -3.5,
+          value_min: -3.5,
+          value_max: -3.5,
+          samples: 1,
+          first_ts: chTime(base + i * HOUR),
+          last_ts: chTime(base + i * HOUR),
+          coverage: 1,
+          zone_id: zone,
+          version: 1,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+  }
+  const r = await app.inject({ url: `/v1/meters/${meter}/export?format=csv`, headers: admin });
   assert.equal(r.statusCode, 200);
-  assert.deepEqual(r.json().tables, Object.fromEntries(Object.keys(EXPECTED).map((t) => [t, []])));
-  const csv = await app.inject({ url: `/v1/meters/${'c2'.repeat(16)}/export?format=csv`, headers: admin });
-  assert.equal(csv.body, `${EXPORT_CSV_HEADER.join(',')}\r\n`);
+  const lines = parseCsv(r.body);
+  const zones = lines.filter(([, , column]) => column === 'zone_id').map(([, , , , value]) => value);
+  assert.deepEqual(
+    zones,
+    hostile.map((z) => `'${z}`),
+  );
+  const mins = lines.filter(([, , column]) => column === 'value_min').map(([, , , , value]) => value);
+  assert.deepEqual(
+    mins,
+    hostile.map(() => '-3.5'),
+    'a negative number stays a number',
+  );
+  for (const [, , , , value] of lines) assert.doesNotMatch(value, /^[=+@\t\r]/);
 });
 
 const bad: [string, 'GET' | 'DELETE', string, Record<string, string>, number][] = [];
@@ -322,7 +413,16 @@ for (const [method, url] of [
   bad.push(
     [`${method} without a token`, method, url, {}, 401],
     [`${method} with a wrong token`, method, url, { authorization: 'Bearer not-the-admin-token-at-all' }, 401],
-    [`${method} with the read-only API token`, method, url, { authorization: `Bearer ${API_TOKEN}` }, 401],
+    [`${method} with the read-only API token`, method, url, { authorization: `Bearer ${API_TOKEN}` }, 403],
+    [
+      `${method} with an admin token of another tenant`,
+      method,
+      url,
+      { authorization: `Bearer ${OTHER_ADMIN_TOKEN}` },
+      404,
+    ],
+    // Authentication comes before validation: a bad request without a token learns nothing.
+    [`${method} without a token and with a bad pseudonym`, method, url.replace(A, 'x'), {}, 401],
     [
       `${method} with a Basic header`,
       method,
@@ -359,7 +459,7 @@ for (const [name, method, url, headers, status] of bad) {
   });
 }
 
-test('403 on both routes when no admin token is configured, whatever the request sends', async () => {
+test('403 on both routes when no token is configured, whatever the request sends', async () => {
   const closed = createHttpServer({
     registry: createRegistry('u'),
     logger: createLogger({ level: 'silent' }),
@@ -368,7 +468,7 @@ test('403 on both routes when no admin token is configured, whatever the request
   const heard: string[] = [];
   const notifier = new ErasureNotifier();
   notifier.subscribe((p) => heard.push(p));
-  registerMeterDataRoutes(closed, { clickhouse, database: db, adminToken: null, erasures: notifier });
+  registerMeterDataRoutes(closed, { clickhouse, database: db, erasures: notifier });
   for (const method of ['GET', 'DELETE'] as const) {
     const r = await closed.inject({
       method,
@@ -384,9 +484,9 @@ test('403 on both routes when no admin token is configured, whatever the request
 
 async function auditRows(
   pseudonym: string,
-): Promise<{ pseudonym: string; erased_at: string; actor: string; deleted: Record<string, number> }[]> {
+): Promise<{ pseudonym: string; erased_at: string; actor: string; tenant: string; deleted: Record<string, number> }[]> {
   const rs = await clickhouse.query({
-    query: `SELECT pseudonym, erased_at, actor, deleted FROM {db:Identifier}.erasure_audit WHERE pseudonym = {p:String} ORDER BY erased_at`,
+    query: `SELECT pseudonym, erased_at, actor, tenant, deleted FROM {db:Identifier}.erasure_audit WHERE pseudonym = {p:String} ORDER BY erased_at`,
     query_params: { db, p: pseudonym },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0, date_time_output_format: 'iso' },
@@ -394,7 +494,66 @@ async function auditRows(
   return rs.json();
 }
 
-test('erasure: every row of the meter gone from every table, the other meter untouched, audited', async () => {
+/** Rows of the meter in the table's active parts, read with the deleted-rows mask off: what is on disk. */
+async function rowsInParts(table: string, meter: string): Promise<number> {
+  const rs = await clickhouse.query({
+    query: `SELECT count() AS n FROM {db:Identifier}.{table:Identifier} WHERE meter = {meter:String}`,
+    query_params: { db, table, meter },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0, apply_deleted_mask: 0 },
+  });
+  return (await rs.json<{ n: number }>())[0].n;
+}
+
+test('a lightweight delete would leave the rows in the parts: what the erasure must not do', async () => {
+  // Deletes of both kinds are mutations, which run in the merge pool.
+  await merges('START');
+  const meter = 'f5'.repeat(16);
+  await clickhouse.insert({
+    table: `${db}.invoice_checks`,
+    values: [
+      {
+        invoice_id: 'x',
+        tenant: 'default',
+        meter,
+        kind: 'WATER',
+        period_start: chTime(base),
+        period_end: chTime(base),
+        billed_quantity: 1,
+        unit: 'L',
+        coverage: 1,
+        outcome: 'OK',
+        version: 1,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
+  await clickhouse.command({
+    query: `DELETE FROM {db:Identifier}.invoice_checks WHERE meter = {m:String}`,
+    query_params: { db, m: meter },
+  });
+  assert.equal(await countRows('invoice_checks', meter, true), 0, 'hidden from queries');
+  assert.equal(await rowsInParts('invoice_checks', meter), 1, 'still on disk: this read sees it');
+  const r = await app.inject({ method: 'DELETE', url: `/v1/meters/${meter}`, headers: admin });
+  assert.equal(r.statusCode, 200);
+  assert.equal(r.json().complete, true);
+  assert.equal(await rowsInParts('invoice_checks', meter), 0, 'the erasure removed it from the parts');
+});
+
+test('an admin of another tenant cannot erase the meter: 404, nothing erased, nothing announced', async () => {
+  const heard = announced.length;
+  const r = await app.inject({
+    method: 'DELETE',
+    url: `/v1/meters/${A}`,
+    headers: { authorization: `Bearer ${OTHER_ADMIN_TOKEN}` },
+  });
+  assert.equal(r.statusCode, 404);
+  assert.deepEqual(await countsOf(A), EXPECTED);
+  assert.equal(announced.length, heard);
+});
+
+test('erasure: every row of the meter gone from every table and its parts, the other meter untouched, audited', async () => {
+  announced.length = 0;
   await merges('START');
   const before = Date.now();
   const r = await app.inject({ method: 'DELETE', url: `/v1/meters/${A}`, headers: admin });
@@ -411,27 +570,42 @@ test('erasure: every row of the meter gone from every table, the other meter unt
   for (const table of Object.keys(EXPECTED)) {
     assert.equal(await countRows(table, A, true), 0, `${table}: no row of the erased meter (FINAL)`);
     assert.equal(await countRows(table, A, false), 0, `${table}: no row of the erased meter (as stored)`);
+    assert.equal(await rowsInParts(table, A), 0, `${table}: no row of the erased meter in the parts`);
   }
   assert.deepEqual(await countsOf(B), EXPECTED, 'the other meter keeps everything');
-  const exported = (await app.inject({ url: `/v1/meters/${A}/export`, headers: admin })).json();
-  assert.ok(Object.values(exported.tables).every((rows) => (rows as unknown[]).length === 0));
+  const exported = await app.inject({ url: `/v1/meters/${A}/export`, headers: admin });
+  assert.equal(exported.statusCode, 404, 'nothing left to export');
 
   const audit = await auditRows(A);
   assert.equal(audit.length, 1);
   assert.equal(audit[0].actor, 'admin-token');
+  assert.equal(audit[0].tenant, 'default');
   assert.notEqual(audit[0].actor, ADMIN_TOKEN);
   assert.deepEqual(audit[0].deleted, EXPECTED);
   assert.equal(audit[0].erased_at, body.erasedAt);
   assert.ok(Date.parse(audit[0].erased_at) >= before - 1000);
 });
 
-test('erasure is idempotent: again, or of an unknown pseudonym, is 200 with zero counts and audited', async () => {
+test('erasure is idempotent: again, or of an unknown pseudonym by an operator, is 200 with zero counts and audited', async () => {
   const zeros = Object.fromEntries(Object.keys(EXPECTED).map((t) => [t, 0]));
-  const again = await app.inject({ method: 'DELETE', url: `/v1/meters/${A}`, headers: admin });
-  assert.equal(again.statusCode, 200);
+  const again = await app.inject({
+    method: 'DELETE',
+    url: `/v1/meters/${A}`,
+    headers: { authorization: `Bearer ${OWN_ADMIN_TOKEN}` },
+  });
+  assert.equal(again.statusCode, 200, "the tenant's admin repeats an erasure of its tenant's meter");
   assert.deepEqual(again.json().deleted, zeros);
   assert.equal(again.json().total, 0);
-  assert.equal((await auditRows(A)).length, 2);
+  assert.deepEqual(
+    (await auditRows(A)).map((a) => a.actor),
+    ['admin-token', 'default-dpo'],
+  );
+  const otherTenant = await app.inject({
+    method: 'DELETE',
+    url: `/v1/meters/${A}`,
+    headers: { authorization: `Bearer ${OTHER_ADMIN_TOKEN}` },
+  });
+  assert.equal(otherTenant.statusCode, 404);
 
   const unknown = 'd3'.repeat(16);
   const r = await app.inject({ method: 'DELETE', url: `/v1/meters/${unknown}`, headers: admin });
@@ -442,6 +616,12 @@ test('erasure is idempotent: again, or of an unknown pseudonym, is 200 with zero
   assert.deepEqual(audit[0].deleted, zeros);
   assert.deepEqual(await countsOf(B), EXPECTED);
   assert.deepEqual(announced, [A, A, unknown], 'every erasure announced, the repeated one too');
+  const scoped = await app.inject({
+    method: 'DELETE',
+    url: `/v1/meters/${'d4'.repeat(16)}`,
+    headers: { authorization: `Bearer ${OWN_ADMIN_TOKEN}` },
+  });
+  assert.equal(scoped.statusCode, 404, "a tenant's admin cannot erase a pseudonym whose tenant nothing tells");
 });
 
 test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes, behind bearer auth', async () => {
@@ -456,7 +636,7 @@ test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes,
   assert.deepEqual(doc.components.securitySchemes.bearerAuth, {
     type: 'http',
     scheme: 'bearer',
-    description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN',
+    description: 'A token of METERSTREAM_TOKENS (or METERSTREAM_API_TOKEN, METERSTREAM_ADMIN_TOKEN)',
   });
   // Added synchronously after createHttpServer(), as every service does: they must be there.
   for (const path of ['/healthz', '/readyz', '/metrics', '/v1/meters/{pseudonym}/export', '/v1/meters/{pseudonym}'])
@@ -471,7 +651,7 @@ test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes,
   assert.match(exportOp.description, /table,row,column,type,value/);
   const eraseOp = doc.paths['/v1/meters/{pseudonym}'].delete;
   assert.deepEqual(eraseOp.security, [{ bearerAuth: [] }]);
-  assert.deepEqual(Object.keys(eraseOp.responses).sort(), ['200', '400', '401', '403']);
+  assert.deepEqual(Object.keys(eraseOp.responses).sort(), ['200', '400', '401', '403', '404']);
   assert.equal(doc.paths['/healthz'].get.security, undefined, 'health routes need no token');
   const ui = await app.inject({ url: '/docs' });
   assert.equal(ui.statusCode, 200);

@@ -1,31 +1,38 @@
 /**
- * The data-protection part of the data API, behind the admin token:
+ * The data-protection part of the data API, for admin and operator tokens, on the meters of
+ * the token's tenants only (another tenant's meter is a 404, as an unknown one):
  * - `GET /v1/meters/{pseudonym}/export?format=json|csv`: everything stored about one meter
- *   (portability), from every table with a `meter` column, streamed;
+ *   (portability), from every table with a `meter` column, streamed, audited in `export_audit`;
  * - `DELETE /v1/meters/{pseudonym}`: erasure from every such table, audited in `erasure_audit`.
+ * The audits' actor is the token's name.
  */
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { eraseMeter, meterTables, readMeterRows, type MeterTable } from '../clickhouse/meter-data.js';
+import {
+  auditExport,
+  erasedTenants,
+  eraseMeter,
+  meterTables,
+  meterTenants,
+  readMeterRows,
+  type MeterTable,
+} from '../clickhouse/meter-data.js';
 import type { ErasureNotifier } from '../erasure-notifier.js';
-import { bearerAuth, bearerSecurity, errorResponses } from './server.js';
+import { canAdmin, notFound, principalOf, requireAdmin, type Principal } from './access.js';
+import { csvCell } from './csv-cell.js';
+import { bearerSecurity, errorResponses } from './server.js';
 
 /** Dependencies of {@link registerMeterDataRoutes}. */
 export interface MeterDataRouteDeps {
   clickhouse: ClickHouseClient;
   /** Database holding the meterstream tables. */
   database: string;
-  /** `METERSTREAM_ADMIN_TOKEN`; `null` disables both routes (403). */
-  adminToken: string | null;
   /** Where erasures are logged (without the pseudonym); defaults to the server's logger. */
   logger?: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   /** Told of each erasure before its deletes run (the process's in-memory meter state); optional. */
   erasures?: Pick<ErasureNotifier, 'announce'>;
 }
-
-/** Recorded as the erasure's actor: who holds the admin token, never the token itself. */
-export const ERASURE_ACTOR = 'admin-token';
 
 /** The CSV header of an export: one line per stored, non-NULL value. */
 export const EXPORT_CSV_HEADER = ['table', 'row', 'column', 'type', 'value'] as const;
@@ -44,30 +51,32 @@ const PSEUDONYM_PARAMS = {
 
 const ADMIN_ERRORS = errorResponses({
   400: 'Bad pseudonym or query parameter',
-  401: 'Missing or wrong bearer token (the API token is not enough)',
-  403: 'No admin token configured: the route is disabled',
+  401: 'Missing or unknown bearer token',
+  403: 'A read token (admin or operator needed), or no token configured at all',
+  404: "No such meter among the token's tenants",
 });
 
 const EXPORT_DESCRIPTION = `Everything stored about one meter, from every table of the database with a \`meter\` column, read as queries see it (FINAL for ReplacingMergeTree tables). Timestamps are ISO 8601 UTC; 64-bit integers are strings.
 
 - \`format=json\` (default): \`{ pseudonym, exportedAt, tables: { <table>: [ { <column>: value, ... }, ... ] } }\`.
-- \`format=csv\`: RFC 4180 CSV in long form, one line per stored value: \`${EXPORT_CSV_HEADER.join(',')}\`. \`row\` numbers the rows of each table from 1; \`type\` is the ClickHouse column type; \`value\` is the value as text (maps and arrays as JSON). A NULL value has no line. Lines end in CRLF; sent as an attachment \`meter-<pseudonym>.csv\`.`;
+- \`format=csv\`: RFC 4180 CSV in long form, one line per stored value: \`${EXPORT_CSV_HEADER.join(',')}\`. \`row\` numbers the rows of each table from 1; \`type\` is the ClickHouse column type; \`value\` is the value as text (maps and arrays as JSON). A NULL value has no line. A cell that begins with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return and is not a number gets a leading \`'\`, so a spreadsheet shows it as text instead of running it as a formula. Lines end in CRLF; sent as an attachment \`meter-<pseudonym>.csv\`.
 
-const ERASE_DESCRIPTION = `Deletes every row about one meter from every table of the database with a \`meter\` column (ClickHouse lightweight deletes), then records the erasure in \`erasure_audit\`: pseudonym, time, actor (\`${ERASURE_ACTOR}\`) and the rows each table held. Idempotent: an unknown or already erased pseudonym gives zero counts, and is audited too. Rows written while the erasure runs (late readings still in Kafka) may survive it: \`complete\` is then false and \`remaining\` names the tables; erase again once the sources stopped.`;
+Only a meter of the token's tenants: another tenant's meter, or an unknown one, is a 404. Every export is recorded in \`export_audit\` (pseudonym, tenant, time, the token's name, format).`;
+
+const ERASE_DESCRIPTION = `Deletes every row about one meter from every table of the database with a \`meter\` column, physically (\`ALTER TABLE … DELETE\` mutations, waited for), then reads the tables' parts with the deleted-rows mask off to check that none is left, and records the erasure in \`erasure_audit\`: pseudonym, tenant, time, actor (the token's name) and the rows each table held. Only a meter of the token's tenants (404 otherwise). Idempotent: an already erased pseudonym gives zero counts and is audited again; an operator token may erase a pseudonym with no rows at all. \`complete\` is false when a part still holds a row of the meter (written during the erasure): \`remaining\` names the tables; erase again.`;
 
 // Rows are sent in chunks of about this many characters.
 const CHUNK_CHARS = 64 * 1024;
 
 /** Registers the export and erasure routes. */
 export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRouteDeps): void {
-  const auth = bearerAuth(deps.adminToken);
   const logger = deps.logger ?? app.log;
 
   app.get<{ Params: { pseudonym: string }; Querystring: { format?: 'json' | 'csv' } }>(
     '/v1/meters/:pseudonym/export',
     {
-      // Authentication before validation: without the admin token a request learns nothing.
-      onRequest: auth,
+      // After the server's authentication, before validation: a read token learns nothing.
+      onRequest: requireAdmin,
       schema: {
         tags: ['data protection'],
         summary: 'Export everything stored about one meter (portability)',
@@ -105,9 +114,20 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
     },
     async (req, reply) => {
       const { pseudonym } = req.params;
+      const principal = principalOf(req);
       // Discovered before the first byte, so a failure here is still a JSON error.
       const tables = await meterTables(deps.clickhouse, deps.database);
-      const exportedAt = new Date().toISOString();
+      const tenants = await meterTenants(deps.clickhouse, deps.database, tables, pseudonym);
+      if (tenants.length === 0 || !tenants.every((t) => canAdmin(principal, t))) throw notFound('meter');
+      const at = new Date();
+      const exportedAt = at.toISOString();
+      await auditExport(deps.clickhouse, deps.database, {
+        pseudonym,
+        tenant: tenants.join(','),
+        actor: principal.name,
+        format: req.query.format ?? 'json',
+        at,
+      });
       void reply.header('cache-control', 'no-store');
       if (req.query.format === 'csv') {
         void reply
@@ -123,7 +143,7 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
   app.delete<{ Params: { pseudonym: string } }>(
     '/v1/meters/:pseudonym',
     {
-      onRequest: auth,
+      onRequest: requireAdmin,
       schema: {
         tags: ['data protection'],
         summary: 'Erase everything stored about one meter (audited)',
@@ -148,11 +168,13 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
       },
     },
     async (req) => {
+      const principal = principalOf(req);
+      const tenant = await tenantToErase(deps, principal, req.params.pseudonym);
       const erasure = await eraseMeter(
         deps.clickhouse,
         deps.database,
         req.params.pseudonym,
-        ERASURE_ACTOR,
+        { actor: principal.name, tenant },
         deps.erasures,
       );
       const total = Object.values(erasure.deleted).reduce((a, b) => a + b, 0);
@@ -171,6 +193,21 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
       };
     },
   );
+}
+
+/**
+ * The tenant of the meter to erase, if the principal may erase it: from its rows, or for a
+ * meter with none left, from earlier erasures. A pseudonym no row and no erasure knows is
+ * erasable by an operator only (its tenant cannot be told), and a 404 for a tenant's admin.
+ */
+async function tenantToErase(deps: MeterDataRouteDeps, principal: Principal, pseudonym: string): Promise<string> {
+  const tables = await meterTables(deps.clickhouse, deps.database);
+  let tenants = await meterTenants(deps.clickhouse, deps.database, tables, pseudonym);
+  if (tenants.length === 0) tenants = await erasedTenants(deps.clickhouse, deps.database, pseudonym);
+  tenants = tenants.filter((t) => t !== '');
+  if (tenants.length === 0 ? principal.tenants !== null : !tenants.every((t) => canAdmin(principal, t)))
+    throw notFound('meter');
+  return tenants.join(',');
 }
 
 async function* jsonExport(
@@ -203,7 +240,8 @@ async function* csvExport(deps: MeterDataRouteDeps, tables: MeterTable[], pseudo
       for (const [i, c] of columns.entries()) {
         const v = values[i];
         if (v === null || v === undefined) continue;
-        yield csvLine([table.name, String(row), c.name, c.type, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
+        const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+        yield csvLine([table.name, String(row), c.name, c.type, csvCell(text)]);
       }
     }
   }

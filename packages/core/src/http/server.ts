@@ -4,18 +4,12 @@
  * Errors become JSON bodies; a request's fault is a 4xx, never a 500. Every route is documented
  * by OpenAPI: the document at `/docs/json` (and `/docs/yaml`), Swagger UI at `/docs`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import Fastify, {
-  LogController,
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
+import { Access, installAccess } from './access.js';
 
 /** One named readiness check: resolves to `true` when ready, or a reason why not. */
 export type ReadinessCheck = () => Promise<true | string>;
@@ -38,12 +32,17 @@ export interface HttpServerOptions {
    * say 503 and why, instead of hanging past the probe's own timeout. Default 5 000.
    */
   readinessTimeoutMs?: number;
+  /**
+   * The configured tokens: every `/v1` request is authenticated against them before anything
+   * else. Default none, which closes every `/v1` route (403).
+   */
+  access?: Access;
 }
 
 /** Name of the bearer security scheme in the OpenAPI document. */
 export const BEARER_SCHEME = 'bearerAuth';
 
-/** A route schema's `security` for routes behind {@link bearerAuth}. */
+/** A route schema's `security`: every `/v1` route is behind a bearer token (`access.ts`). */
 export const bearerSecurity: Record<string, string[]>[] = [{ [BEARER_SCHEME]: [] }];
 
 const JSON_ERROR_SCHEMA = {
@@ -79,15 +78,17 @@ function installOpenApi(app: FastifyInstance): void {
           title: 'meterstream',
           version: '1',
           description:
-            'Health, metrics and the /v1 data API of a meterstream service. /v1 routes need a bearer token: ' +
-            'METERSTREAM_API_TOKEN for reads, METERSTREAM_ADMIN_TOKEN for export and erasure. Errors are JSON `{error, code}`.',
+            'Health, metrics and the /v1 data API of a meterstream service. /v1 routes need a bearer token ' +
+            '(METERSTREAM_TOKENS, or the METERSTREAM_API_TOKEN / METERSTREAM_ADMIN_TOKEN shorthands) and answer only ' +
+            "for the token's tenants: another tenant's meter is a 404. Export, erasure, acknowledgements and silences " +
+            'need an admin or operator token. Errors are JSON `{error, code}`.',
         },
         components: {
           securitySchemes: {
             [BEARER_SCHEME]: {
               type: 'http',
               scheme: 'bearer',
-              description: 'METERSTREAM_API_TOKEN or METERSTREAM_ADMIN_TOKEN',
+              description: 'A token of METERSTREAM_TOKENS (or METERSTREAM_API_TOKEN, METERSTREAM_ADMIN_TOKEN)',
             },
           },
         },
@@ -124,6 +125,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
   installOpenApi(app);
+  installAccess(app, options.access ?? new Access([]));
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -160,12 +162,15 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const readyzSchema = {
     tags: ['health'],
     summary: 'Ready: ClickHouse and Kafka reachable, partitions assigned',
+    description:
+      "Each check is `ok` or `not ready`: which component is not ready, never why (the reason goes to the service's log, " +
+      'since error text can carry hosts, users and data).',
     response: {
       200: { description: 'Every check passed', ...readyBody },
-      503: { description: 'The failing checks, with their reasons', ...readyBody },
+      503: { description: 'Which checks failed (reasons in the log)', ...readyBody },
     },
   };
-  app.get('/readyz', { schema: readyzSchema }, async (_req, reply) => {
+  app.get('/readyz', { schema: readyzSchema }, async (req, reply) => {
     const checks: Record<string, string> = {};
     let ready = true;
     await Promise.all(
@@ -183,8 +188,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
         } finally {
           clearTimeout(timer);
         }
-        checks[name] = result === true ? 'ok' : result;
-        if (result !== true) ready = false;
+        checks[name] = result === true ? 'ok' : 'not ready';
+        if (result !== true) {
+          ready = false;
+          req.log.warn({ check: name, reason: result }, 'not ready');
+        }
       }),
     );
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
@@ -204,36 +212,4 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.type(options.registry.contentType).send(body);
   });
   return app;
-}
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * A preHandler that demands `Authorization: Bearer <token>`; with no token configured the
- * route answers 403 (disabled), so a forgotten variable never opens the data.
- */
-export function bearerAuth(token: string | null) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (token === null) {
-      return reply.status(403).send({ error: 'this route is disabled: no token configured', code: 'FORBIDDEN' });
-    }
-    const header = req.headers.authorization;
-    const m = header === undefined ? null : /^Bearer (.+)$/.exec(header);
-    if (m === null) {
-      return reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'missing bearer token', code: 'UNAUTHORIZED' });
-    }
-    if (!sameToken(m[1], token)) {
-      return reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'invalid token', code: 'UNAUTHORIZED' });
-    }
-  };
 }

@@ -4,7 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  Access,
   createClickHouse,
+  sha256Hex,
   createHttpServer,
   createLogger,
   createRegistry,
@@ -32,13 +34,18 @@ await clickhouse.command({
     ('default', '${meter}', 'WATER', 'L', '${h10}', 13.5, 1, 5, 4, '${h10}', '${chTime(day + 10.75 * H)}', 1, 'Z1', 2),
     ('default', '${meter}', 'TEMPERATURE', 'CELSIUS', '${h11}', 9, 4, 5, 2, '${chTime(day + 11 * H + 60_000)}', '${chTime(day + 11.5 * H + 60_000)}', 1, NULL, 1)`,
 });
-const TOKEN = 'read-token-0123456789';
+const TOKEN = 'read-token-0123456789abcdef';
+const BERGEN = 'bergen-reader-0123456789abcdef';
 const app = createHttpServer({
   registry: createRegistry('t'),
   logger: createLogger({ level: 'silent' }),
   readiness: {},
+  access: new Access([
+    { name: 'default-reader', role: 'read', tenants: ['default'], sha256: sha256Hex(TOKEN) },
+    { name: 'bergen-reader', role: 'read', tenants: ['bergen'], sha256: sha256Hex(BERGEN) },
+  ]),
 });
-registerHourlyRoute(app, { clickhouse, database: db, apiToken: TOKEN });
+registerHourlyRoute(app, { clickhouse, database: db });
 const auth = { authorization: `Bearer ${TOKEN}` };
 const url = `/v1/meters/${meter}/hourly?from=${iso(day)}&to=${iso(day + 24 * H)}`;
 
@@ -50,6 +57,11 @@ test('200: the latest version of each hour, filtered by kind', async () => {
   const water = body.rows.find((r: { kind: string }) => r.kind === 'WATER');
   assert.equal(water.valueSum, 13.5, 'FINAL: the higher version wins');
   assert.equal(water.hour, iso(day + 10 * H));
+  const empty = await app.inject({
+    url: url.replace(iso(day), iso(day - 24 * H)).replace(iso(day + 24 * H), iso(day)),
+    headers: auth,
+  });
+  assert.deepEqual([empty.statusCode, empty.json().rows], [200, []], 'a known meter with no row in the range');
   const temp = await app.inject({ url: `${url}&kind=TEMPERATURE`, headers: auth });
   assert.deepEqual(
     temp.json().rows.map((r: { kind: string }) => r.kind),
@@ -59,6 +71,9 @@ test('200: the latest version of each hour, filtered by kind', async () => {
 
 const bad: [string, string, Record<string, string>, number][] = [
   ['missing token', url, {}, 401],
+  ['missing token and a bad query (authentication first)', `${url}&kind=STEAM`, {}, 401],
+  ["another tenant's token", url, { authorization: `Bearer ${BERGEN}` }, 404],
+  ['an unknown meter', url.replace(meter, 'cd'.repeat(16)), auth, 404],
   ['wrong token', url, { authorization: 'Bearer nope-nope-nope-nope' }, 401],
   ['not a pseudonym', '/v1/meters/707057500000000017/hourly', auth, 400],
   ['unknown kind', `${url}&kind=STEAM`, auth, 400],
@@ -80,6 +95,6 @@ test('403 when no token is configured', async () => {
     logger: createLogger({ level: 'silent' }),
     readiness: {},
   });
-  registerHourlyRoute(closed, { clickhouse, database: db, apiToken: null });
+  registerHourlyRoute(closed, { clickhouse, database: db });
   assert.equal((await closed.inject({ url, headers: auth })).statusCode, 403);
 });

@@ -1,5 +1,8 @@
-/** `GET /v1/meters/{pseudonym}/hourly?kind=&from=&to=&limit=`: a meter's hourly rows (bearer token). */
-import { bearerAuth, type ClickHouseClient } from '@meterstream/core';
+/**
+ * `GET /v1/meters/{pseudonym}/hourly?kind=&from=&to=&limit=`: a meter's hourly rows, for a token
+ * of the meter's tenant (another tenant's meter is a 404, as an unknown one).
+ */
+import { notFound, principalOf, tenantCondition, type ClickHouseClient } from '@meterstream/core';
 import type { FastifyInstance } from 'fastify';
 
 const KINDS = ['ELECTRICITY_IMPORT', 'ELECTRICITY_EXPORT', 'WATER', 'HEAT', 'GAS', 'TEMPERATURE'];
@@ -14,12 +17,12 @@ interface Query {
 
 export function registerHourlyRoute(
   app: FastifyInstance,
-  deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null },
+  deps: { clickhouse: ClickHouseClient; database: string },
 ): void {
   app.get<{ Params: { pseudonym: string }; Querystring: Query }>(
     '/v1/meters/:pseudonym/hourly',
     {
-      preHandler: bearerAuth(deps.apiToken),
+      // Authenticated by the server's access hook before this schema is looked at.
       schema: {
         params: {
           type: 'object',
@@ -39,6 +42,7 @@ export function registerHourlyRoute(
       },
     },
     async (req, reply) => {
+      const scope = tenantCondition(principalOf(req));
       const to = req.query.to ? Date.parse(req.query.to) : Date.now();
       const from = req.query.from ? Date.parse(req.query.from) : to - 7 * 86_400_000;
       if (!(from < to)) return reply.status(400).send({ error: '`from` must be before `to`', code: 'BAD_RANGE' });
@@ -48,7 +52,7 @@ export function registerHourlyRoute(
         query: `SELECT tenant, kind, unit, formatDateTime(hour, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS hour_iso, value_sum, value_min, value_max, samples,
                        toUnixTimestamp64Milli(first_ts) AS first_ts, toUnixTimestamp64Milli(last_ts) AS last_ts, coverage, zone_id
                 FROM ${deps.database}.readings_hourly FINAL
-                WHERE meter = {meter:String} AND hour >= toDateTime({from:Int64}, 'UTC') AND hour < toDateTime({to:Int64}, 'UTC')
+                WHERE meter = {meter:String} AND ${scope.sql} AND hour >= toDateTime({from:Int64}, 'UTC') AND hour < toDateTime({to:Int64}, 'UTC')
                   ${req.query.kind ? 'AND kind = {kind:String}' : ''}
                 ORDER BY kind, hour LIMIT {limit:UInt32}`,
         query_params: {
@@ -57,11 +61,13 @@ export function registerHourlyRoute(
           to: Math.ceil(to / 1000),
           kind: req.query.kind ?? '',
           limit: req.query.limit ?? 1000,
+          ...scope.params,
         },
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
       const rows = await rs.json<Record<string, unknown>>();
+      if (rows.length === 0 && !(await known(deps, req.params.pseudonym, scope))) throw notFound('meter');
       return {
         meter: req.params.pseudonym,
         from: new Date(from).toISOString(),
@@ -83,4 +89,18 @@ export function registerHourlyRoute(
       };
     },
   );
+}
+
+/** The meter has hourly rows in the token's tenants, at any time (one row read at most). */
+async function known(
+  deps: { clickhouse: ClickHouseClient; database: string },
+  meter: string,
+  scope: ReturnType<typeof tenantCondition>,
+): Promise<boolean> {
+  const rs = await deps.clickhouse.query({
+    query: `SELECT 1 FROM ${deps.database}.readings_hourly WHERE meter = {meter:String} AND ${scope.sql} LIMIT 1`,
+    query_params: { meter, ...scope.params },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json()).length > 0;
 }

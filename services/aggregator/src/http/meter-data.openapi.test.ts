@@ -21,8 +21,8 @@ test('/docs/json documents the routes a service adds after createHttpServer: hou
     logger: createLogger({ level: 'silent' }),
     readiness: {},
   });
-  registerHourlyRoute(app, { clickhouse, database: 'unused', apiToken: 'read-token' });
-  registerMeterDataRoutes(app, { clickhouse, database: 'unused', adminToken: 'admin-token' });
+  registerHourlyRoute(app, { clickhouse, database: 'unused' });
+  registerMeterDataRoutes(app, { clickhouse, database: 'unused' });
   const r = await app.inject({ url: '/docs/json' });
   assert.equal(r.statusCode, 200);
   const doc = r.json();

@@ -1,7 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
-import { createClickHouse, migrate } from '@meterstream/core';
+import {
+  Access,
+  createClickHouse,
+  createHttpServer,
+  createLogger,
+  createRegistry,
+  migrate,
+  sha256Hex,
+} from '@meterstream/core';
 import { testConfig, utcDaysAgo } from '@meterstream/core/testing';
 import { registerAlertRoutes } from './alerts.route.js';
 
@@ -39,9 +46,16 @@ test('/v1/zones: zones are per tenant, equal zone IDs of two tenants are not mer
     format: 'JSONEachRow',
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
-  const app = Fastify();
-  registerAlertRoutes(app, { clickhouse, database: db, apiToken: 'test-token-123456789' });
-  const res = await app.inject({ url: '/v1/zones', headers: { authorization: 'Bearer test-token-123456789' } });
+  const app = createHttpServer({
+    registry: createRegistry('t'),
+    logger: createLogger({ level: 'silent' }),
+    readiness: {},
+    access: new Access([
+      { name: 'ops', role: 'operator-read', tenants: null, sha256: sha256Hex('test-token-0123456789abcdef') },
+    ]),
+  });
+  registerAlertRoutes(app, { clickhouse, database: db });
+  const res = await app.inject({ url: '/v1/zones', headers: { authorization: 'Bearer test-token-0123456789abcdef' } });
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json().zones, [
     { tenant: 'bergen', zoneId: 'Z1', firing: { METER_SILENT: 1, NIGHT_FLOW: 1 } },

@@ -3,13 +3,20 @@
  * each with its episode's newest acknowledgement (`ack`, or null).
  * `GET /v1/zones?type=`: per (tenant, zone), how many meters have a firing alert of each type — the
  * district view (e.g. how many meters in a zone are leaking).
+ * Both answer only for the token's tenants, and read a bounded window of recent episodes
+ * (`since`, default the last {@link DEFAULT_DAYS} days), never the whole table.
  */
-import { bearerAuth, type ClickHouseClient } from '@meterstream/core';
+import { principalOf, tenantCondition, type ClickHouseClient } from '@meterstream/core';
 import type { FastifyInstance } from 'fastify';
 
 const TYPES = ['NIGHT_FLOW', 'BURST', 'FROST_RISK', 'INVOICE_MISMATCH', 'METER_SILENT'];
 const STATUSES = ['FIRING', 'RESOLVED'];
 const Q = { output_format_json_quote_64bit_integers: 0 } as const;
+const DAY_MS = 86_400_000;
+/** Default window of both routes, days before now. */
+export const DEFAULT_DAYS = 30;
+/** The most `/v1/alerts` returns per request. */
+export const MAX_ALERTS = 1000;
 
 interface AlertsQuery {
   status?: string;
@@ -22,13 +29,13 @@ interface AlertsQuery {
 
 export function registerAlertRoutes(
   app: FastifyInstance,
-  deps: { clickhouse: ClickHouseClient; database: string; apiToken: string | null },
+  deps: { clickhouse: ClickHouseClient; database: string },
 ): void {
   const db = deps.database;
   app.get<{ Querystring: AlertsQuery }>(
     '/v1/alerts',
     {
-      preHandler: bearerAuth(deps.apiToken),
+      // Authenticated by the server's access hook before this schema is looked at.
       schema: {
         querystring: {
           type: 'object',
@@ -38,20 +45,24 @@ export function registerAlertRoutes(
             type: { type: 'string', enum: TYPES },
             meter: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Pseudonym' },
             zone: { type: 'string', minLength: 1, maxLength: 200 },
-            since: { type: 'string', format: 'date-time', description: 'Episodes that started at or after this time' },
-            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+            since: {
+              type: 'string',
+              format: 'date-time',
+              description: `Episodes that started at or after this time; default ${DEFAULT_DAYS} days ago`,
+            },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_ALERTS, default: 100 },
           },
         },
       },
     },
     async (req) => {
       const q = req.query;
-      const conds = ['1'];
+      const scope = tenantCondition(principalOf(req));
+      const conds = [scope.sql, "starts_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}), 'UTC')"];
       if (q.status) conds.push('status = {status:String}');
       if (q.type) conds.push('type = {type:String}');
       if (q.meter) conds.push('meter = {meter:String}');
       if (q.zone) conds.push('zone_id = {zone:String}');
-      if (q.since) conds.push("starts_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}), 'UTC')");
       const rs = await deps.clickhouse.query({
         query: `SELECT alert_id, dedup_key, type, status, severity, tenant, meter, zone_id, toUnixTimestamp64Milli(starts_at) AS starts, toUnixTimestamp64Milli(ends_at) AS ends, summary, details
                 FROM ${db}.alerts FINAL WHERE ${conds.join(' AND ')} ORDER BY starts_at DESC, dedup_key LIMIT {limit:UInt32}`,
@@ -60,8 +71,9 @@ export function registerAlertRoutes(
           type: q.type ?? '',
           meter: q.meter ?? '',
           zone: q.zone ?? '',
-          since: q.since ? Date.parse(q.since) : 0,
-          limit: q.limit ?? 1000,
+          since: q.since ? Date.parse(q.since) : Date.now() - DEFAULT_DAYS * DAY_MS,
+          limit: q.limit ?? 100,
+          ...scope.params,
         },
         format: 'JSONEachRow',
         clickhouse_settings: Q,
@@ -101,24 +113,34 @@ export function registerAlertRoutes(
     },
   );
 
-  app.get<{ Querystring: { type?: string } }>(
+  app.get<{ Querystring: { type?: string; since?: string } }>(
     '/v1/zones',
     {
-      preHandler: bearerAuth(deps.apiToken),
       schema: {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { type: { type: 'string', enum: TYPES } },
+          properties: {
+            type: { type: 'string', enum: TYPES },
+            since: {
+              type: 'string',
+              format: 'date-time',
+              description: `Counts episodes that started at or after this time; default ${DEFAULT_DAYS} days ago`,
+            },
+          },
         },
       },
     },
     async (req) => {
+      const scope = tenantCondition(principalOf(req));
+      const since = req.query.since ? Date.parse(req.query.since) : Date.now() - DEFAULT_DAYS * DAY_MS;
       const rs = await deps.clickhouse.query({
         query: `SELECT tenant, zone_id, type, uniqExact(meter) AS meters FROM ${db}.alerts FINAL
-                WHERE status = 'FIRING' AND zone_id IS NOT NULL ${req.query.type ? 'AND type = {type:String}' : ''}
+                WHERE status = 'FIRING' AND zone_id IS NOT NULL AND ${scope.sql}
+                  AND starts_at >= fromUnixTimestamp64Milli(toInt64({since:Int64}), 'UTC')
+                  ${req.query.type ? 'AND type = {type:String}' : ''}
                 GROUP BY tenant, zone_id, type ORDER BY tenant, zone_id, type`,
-        query_params: { type: req.query.type ?? '' },
+        query_params: { type: req.query.type ?? '', since, ...scope.params },
         format: 'JSONEachRow',
         clickhouse_settings: Q,
       });

@@ -4,7 +4,7 @@
  * and in every notification). Kept in `alert_acks` (who, when, note); `/v1/alerts` shows the
  * newest acknowledgement of each episode.
  */
-import { bearerAuth, errorResponses } from '@meterstream/core';
+import { canAdmin, errorResponses, principalOf, requireAdmin } from '@meterstream/core';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { AcksStore } from '../state/acks.store.js';
 
@@ -22,11 +22,11 @@ const ACK = {
 /** A route schema with OpenAPI's `tags` and `summary` (@fastify/swagger, installed by core's server). */
 const documented = (schema: FastifySchema & { tags: string[]; summary: string }): FastifySchema => schema;
 
-export function registerAckRoute(app: FastifyInstance, deps: { acks: AcksStore; adminToken: string | null }): void {
+export function registerAckRoute(app: FastifyInstance, deps: { acks: AcksStore }): void {
   app.post<{ Params: { id: string }; Body: { by: string; note?: string } }>(
     '/v1/alerts/:id/ack',
     {
-      onRequest: bearerAuth(deps.adminToken),
+      onRequest: requireAdmin,
       schema: documented({
         tags: ['alerts'],
         summary: 'Acknowledge an alert episode (who, when, note)',
@@ -48,16 +48,17 @@ export function registerAckRoute(app: FastifyInstance, deps: { acks: AcksStore; 
           201: { description: 'The acknowledgement', ...ACK },
           ...errorResponses({
             400: 'Bad body',
-            401: 'Missing or wrong bearer token (the admin token is needed)',
-            403: 'No admin token configured: the route is disabled',
-            404: 'No alert with this dedupKey or alertId',
+            401: 'Missing or unknown bearer token',
+            403: 'A read token (admin or operator needed), or no token configured at all',
+            404: "No alert with this dedupKey or alertId among the token's tenants",
           }),
         },
       }),
     },
     async (req, reply) => {
       const ref = await deps.acks.find(req.params.id);
-      if (ref === null) return reply.status(404).send({ error: 'no such alert', code: 'NOT_FOUND' });
+      if (ref === null || !canAdmin(principalOf(req), ref.tenant))
+        return reply.status(404).send({ error: 'no such alert', code: 'NOT_FOUND' });
       const ack = { by: req.body.by, note: req.body.note ?? '', at: Date.now() };
       await deps.acks.ack(ref, ack);
       return reply.status(201).send({

@@ -4,7 +4,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClickHouse, createHttpServer, createRegistry, migrate } from '@meterstream/core';
+import { Access, createClickHouse, createHttpServer, createRegistry, migrate, sha256Hex } from '@meterstream/core';
 import { capturingLogger, testConfig } from '@meterstream/core/testing';
 import { AcksStore } from '../state/acks.store.js';
 import { SilencesStore } from '../state/silences.store.js';
@@ -16,9 +16,14 @@ const config = testConfig();
 const db = config.clickhouse.database;
 const clickhouse = await createClickHouse(config.clickhouse);
 await migrate(clickhouse, { database: db, retention: config.retention });
-const app = createHttpServer({ registry: createRegistry('notifier'), logger: capturingLogger().logger, readiness: {} });
-registerAckRoute(app, { acks: new AcksStore(clickhouse, db), adminToken: ADMIN });
-registerSilenceRoutes(app, { silences: new SilencesStore(clickhouse, db), adminToken: ADMIN });
+const app = createHttpServer({
+  registry: createRegistry('notifier'),
+  logger: capturingLogger().logger,
+  readiness: {},
+  access: new Access([{ name: 'admin-token', role: 'operator', tenants: null, sha256: sha256Hex(ADMIN) }]),
+});
+registerAckRoute(app, { acks: new AcksStore(clickhouse, db) });
+registerSilenceRoutes(app, { silences: new SilencesStore(clickhouse, db) });
 after(async () => {
   await app.close();
   await clickhouse.close();

@@ -5,7 +5,7 @@
  * ends (docs/alerts.md). `POST` creates one, `GET` lists them, `DELETE /v1/silences/{id}`
  * expires one now. Every create and expire is audited in `alert_silence_audit` (who, when, what).
  */
-import { bearerAuth, errorResponses } from '@meterstream/core';
+import { canAdmin, errorResponses, principalOf, requireAdmin, type Principal } from '@meterstream/core';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { SilencesStore } from '../state/silences.store.js';
 import {
@@ -18,7 +18,6 @@ import {
 
 export interface SilenceRouteDeps {
   silences: SilencesStore;
-  adminToken: string | null;
   /** Called after a silence was created or expired (the notifier in this process sweeps at once). */
   changed?: () => void;
 }
@@ -63,8 +62,18 @@ const SILENCE = {
 const ERRORS = errorResponses({
   400: 'Bad matchers or times',
   401: 'Missing or wrong bearer token (the admin token is needed)',
-  403: 'No admin token configured: the route is disabled',
+  403: 'A read token (admin or operator needed), or no token configured at all',
 });
+
+/**
+ * Whether the principal may see and change a silence: an operator any; a tenant's admin only
+ * one restricted to its tenants by a plain `tenant` matcher.
+ */
+function mayManage(p: Principal, matchers: readonly Matcher[]): boolean {
+  if (p.tenants === null) return true;
+  const tenant = matchers.find((m) => m.name === 'tenant' && m.isEqual && !m.isRegex);
+  return tenant !== undefined && canAdmin(p, tenant.value);
+}
 
 interface CreateBody {
   matchers: Matcher[];
@@ -91,7 +100,7 @@ const badRequest = (error: string) => ({ error, code: 'BAD_REQUEST' });
 const documented = (schema: FastifySchema & { tags: string[]; summary: string }): FastifySchema => schema;
 
 export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDeps): void {
-  const auth = bearerAuth(deps.adminToken);
+  const auth = requireAdmin;
 
   app.post<{ Body: CreateBody }>(
     '/v1/silences',
@@ -134,6 +143,13 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
         const re = m.isRegex ? matcherRegex(m) : null;
         if (typeof re === 'string') return reply.status(400).send(badRequest(`matcher ${m.name}: bad regex: ${re}`));
       }
+      if (!mayManage(principalOf(req), matchers))
+        return reply
+          .status(403)
+          .send({
+            error: "a tenant's token needs a tenant matcher (isEqual, not a regex) of its tenants",
+            code: 'FORBIDDEN',
+          });
       // As Alertmanager: a silence of everything by accident (only negative matchers) is refused.
       if (!matchers.some((m) => m.isEqual && m.value !== ''))
         return reply.status(400).send(badRequest('at least one matcher must be a non-empty isEqual matcher'));
@@ -166,7 +182,8 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
     },
     async (req) => {
       const now = Date.now();
-      const all = (await deps.silences.list()).map((s) => view(s, now));
+      const principal = principalOf(req);
+      const all = (await deps.silences.list()).filter((s) => mayManage(principal, s.matchers)).map((s) => view(s, now));
       return { silences: req.query.status ? all.filter((s) => s.status === req.query.status) : all };
     },
   );
@@ -194,9 +211,12 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
     async (req, reply) => {
       const now = Date.now();
       const s = await deps.silences.get(req.params.id);
-      if (s === null) return reply.status(404).send({ error: 'no such silence', code: 'NOT_FOUND' });
-      const ended =
-        silenceState(s, now) === 'expired' ? s : await deps.silences.expire(s, req.query.by ?? 'admin token', now);
+      const principal = principalOf(req);
+      if (s === null || !mayManage(principal, s.matchers))
+        return reply.status(404).send({ error: 'no such silence', code: 'NOT_FOUND' });
+      // The audit's actor is the token's name, with who the caller says did it.
+      const by = req.query.by === undefined ? principal.name : `${principal.name} (${req.query.by})`;
+      const ended = silenceState(s, now) === 'expired' ? s : await deps.silences.expire(s, by, now);
       deps.changed?.();
       return view(ended, now);
     },
