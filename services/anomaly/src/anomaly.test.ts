@@ -298,6 +298,15 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
       const text = await rs.text();
       for (const m of raw) assert.ok(!text.includes(m), `${m} in ${table}`);
     }
+    // Invoice IDs name a customer's account: kept in invoice_checks (bookkeeping), never in an alert.
+    const alertRows = await (
+      await clickhouse.query({ query: `SELECT * FROM ${config.clickhouse.database}.alerts`, format: 'TabSeparated' })
+    ).text();
+    assert.match(alertRows, /INVOICE_MISMATCH/, 'the mismatch alert is there to be scanned');
+    for (const id of ['INV-OK', 'INV-HIGH']) {
+      assert.ok(!topicBytes.includes(id), `${id} on the alerts topic`);
+      assert.ok(!alertRows.includes(id), `${id} in the alerts table`);
+    }
     for (const m of raw) {
       assert.ok(!topicBytes.includes(m), `${m} on the alerts topic`);
       assert.ok(!lines.some((l) => l.includes(m)), `${m} in a log line`);

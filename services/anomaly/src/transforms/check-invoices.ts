@@ -157,7 +157,8 @@ export class InvoiceChecker {
             episodeStart: c.periodStart,
             at: now,
             details: { ...details, differencePct: pct },
-            summary: `Invoice ${c.invoiceId} bills ${c.billedQuantity} ${c.unit}, the meter measured ${(c.meteredQuantity ?? 0).toFixed(2)} ${c.unit} (${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %)`,
+            // No invoice ID in an alert: it names a customer's account (issue 12); the period does not.
+            summary: `The invoice for ${period(c)} bills ${c.billedQuantity} ${c.unit}, the meter measured ${(c.meteredQuantity ?? 0).toFixed(2)} ${c.unit} (${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %)`,
           },
         });
       } else if (c.outcome === 'MATCH' && firing) {
@@ -171,11 +172,17 @@ export class InvoiceChecker {
             episodeStart: c.periodStart,
             at: now,
             details,
-            summary: `Invoice ${c.invoiceId} now matches the metered quantity (corrected or late readings)`,
+            summary: `The invoice for ${period(c)} now matches the metered quantity (corrected or late readings)`,
           },
         });
       }
     });
     return out;
   }
+}
+
+/** An invoice's period as UTC dates, end exclusive: `2026-10-01..2026-11-01`. */
+function period(c: { periodStart: number; periodEnd: number }): string {
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  return `${day(c.periodStart)}..${day(c.periodEnd)}`;
 }

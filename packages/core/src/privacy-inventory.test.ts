@@ -1,0 +1,47 @@
+/**
+ * docs/privacy.md lists every place a raw meter ID or a pseudonym can exist. This test holds
+ * that list to the code: every table the migrations create and every topic of the
+ * configuration has its row, and every table or topic the list names exists.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadConfig } from './config.js';
+import { repoPath } from './paths.js';
+
+const doc = readFileSync(repoPath('docs/privacy.md'), 'utf8');
+const section = doc.slice(doc.indexOf('### Where a meter ID or a pseudonym can exist'));
+const firstCells = section
+  .split('\n')
+  .filter((line) => line.startsWith('| ') && !line.startsWith('| place') && !line.startsWith('| ---'))
+  .map((line) => line.split('|')[1]);
+const named = (kind: 'table' | 'topic') =>
+  new Set(
+    firstCells
+      .filter((cell) => cell.trim().startsWith(kind))
+      .flatMap((cell) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1])),
+  );
+
+const migrationTables = new Set(
+  readdirSync(repoPath('schemas/clickhouse'))
+    .filter((f) => f.endsWith('.sql'))
+    .flatMap((f) => [
+      ...readFileSync(repoPath(`schemas/clickhouse/${f}`), 'utf8').matchAll(
+        /CREATE TABLE IF NOT EXISTS \{\{db\}\}\.([a-z0-9_]+)/g,
+      ),
+    ])
+    .map((m) => m[1]),
+);
+// Created by the migration runner itself rather than a file.
+migrationTables.add('schema_migrations');
+const topics = new Set(Object.values(loadConfig({}).topics));
+
+test('the privacy inventory has a row for every table the migrations create, and names no other', () => {
+  assert.ok(migrationTables.size >= 10, 'the migrations were read');
+  assert.deepEqual([...named('table')].sort(), [...migrationTables].sort());
+});
+
+test('the privacy inventory has a row for every topic of the configuration, and names no other', () => {
+  assert.ok(topics.size >= 6, 'the topics were read');
+  assert.deepEqual([...named('topic')].sort(), [...topics].sort());
+});
