@@ -65,7 +65,7 @@ async function waitForTransactionalTopicConsumed(kafka: Kafka, group: string, to
 
 test(
   '2 ingestors, 2 aggregators, 2 anomaly services over CLICKHOUSE_URL, killed and restarted: hourly rows exact, no alert twice',
-  { timeout: 240_000 },
+  { timeout: 330_000 },
   async (t) => {
     const seed = testSeed((m) => t.diagnostic(m));
     const front = await spawnChdbHttpFront(mkdtempSync(join(tmpdir(), 'meterstream-shared-')));
