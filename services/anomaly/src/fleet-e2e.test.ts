@@ -35,14 +35,14 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
 
   const end = Math.floor(Date.now() / H) * H - H;
   const plan = planFleet({ seed, meters: 1000, days: 14, end, granularity: 'day' });
-  const readings: { key: string; value: Buffer }[] = [];
-  const invoices: { key: string; value: Buffer }[] = [];
+  const readings: { key: string; value: Buffer; at: number }[] = [];
+  const invoices: { key: string; value: Buffer; at: number }[] = [];
   let readingCount = 0;
   const deliveredAt = new Map<string, number[]>();
   for (const d of deliveries(plan)) {
     if (d.topic === 'readings') deliveredAt.set(d.key, [...(deliveredAt.get(d.key) ?? []), d.at]);
     const value = codec.encodeSingleObject(d.schema, d.value as never);
-    (d.topic === 'readings' ? readings : invoices).push({ key: d.key, value });
+    (d.topic === 'readings' ? readings : invoices).push({ key: d.key, value, at: d.at });
     if (d.schema === 'MeterReadingBatch') readingCount += d.value.readings.length;
     else if (d.schema === 'MeterReading') readingCount += 1;
   }
@@ -51,9 +51,18 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
   );
 
   try {
-    // As a head-end would: in time order, invoices on their own topic.
-    await produce(kafka, config.topics.readings, readings);
-    await produce(kafka, config.topics.invoices, invoices);
+    // As a head-end would, in time order, invoices on their own topic: the history up to 4 days
+    // before the end at once (a backfill: silence is not judged on it), then the last days live,
+    // one day's deliveries at a time, each processed before the next arrives.
+    const live = end - 4 * 24 * H;
+    const strip = (xs: typeof readings) => xs.map(({ key, value }) => ({ key, value }));
+    await produce(kafka, config.topics.readings, strip(readings.filter((r) => r.at < live)));
+    await pipeline.settle();
+    for (let day = live; day < end + 24 * H; day += 24 * H) {
+      await produce(kafka, config.topics.readings, strip(readings.filter((r) => r.at >= day && r.at < day + 24 * H)));
+      await pipeline.settle();
+    }
+    await produce(kafka, config.topics.invoices, strip(invoices));
     await pipeline.settle();
     const outcomes = await waitFor(
       'every invoice decided',

@@ -13,8 +13,9 @@
  * A backfill makes the frontier lie: a hub sending 8 days in shuffled order moves the clock by
  * days in seconds, before the other meters' days came (see also {@link judgementTime}). So a delivery is a backfill when it
  * brings hours never seen before (not revisions: a correction of a known hour fills no hole)
- * whose newest is older than the frontier by more than half of `backfillMs` (24 h by default,
- * while a D+1 batch's newest reading is ~7 h behind). Silence is then not judged until the frontier has moved
+ * whose newest is older than the frontier by more than `backfillMs` (48 h by default: a D+1
+ * batch's newest reading is up to ~31 h behind a fleet that streams, or that delivers each day
+ * at its end). Silence is then not judged until the frontier has moved
  * `backfillMs` past the last such delivery, and gaps seen meanwhile teach no cadence.
  */
 
@@ -43,7 +44,7 @@ export const initialArrivalClock = (): ArrivalClockState => ({ frontier: null, s
 export function arrive(state: ArrivalClockState, d: Delivery, backfillMs: number): ArrivalStep {
   const before = state.frontier;
   const frontier = before === null ? d.newest : Math.max(before, d.newest);
-  const fillsHole = before !== null && d.freshNewest !== null && d.freshNewest < before - backfillMs / 2;
+  const fillsHole = before !== null && d.freshNewest !== null && d.freshNewest < before - backfillMs;
   const backfill = fillsHole;
   const settledFrom = backfill ? Math.max(state.settledFrom, frontier + backfillMs) : state.settledFrom;
   return { state: { frontier, settledFrom }, arrival: frontier, backfill };
