@@ -1,11 +1,11 @@
-// The runner's provisioning of the operations tests' tools (scripts/test-tools.mjs), with the
+// The runner's provisioning of the tools some tests run (scripts/test-tools.mjs), with the
 // PATH and the installer injected: apt-get is never run here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIX_COMMAND, TOOLS, onPath, provisionTestTools } from './test-tools.mjs';
+import { FIX_COMMAND, TOOLS, needsOf, onPath, provisionTestTools } from './test-tools.mjs';
 
 function emptyBin(t) {
   const dir = mkdtempSync(join(tmpdir(), 'meterstream-tools-'));
@@ -101,4 +101,36 @@ test('nothing missing: nothing to say, nothing installed', (t) => {
     install: () => assert.fail('nothing is installed'),
   });
   assert.deepEqual(r, { ok: true, message: '' });
+});
+
+test('needsOf: the tools of the selected tests only', () => {
+  assert.equal(needsOf(['hourly.route.test.js']), null);
+  assert.deepEqual(needsOf(['console-browser.test.js']).packages, ['chromium']);
+  const both = needsOf(['ops.test.js', 'console-browser.test.js', 'demo.test.js']);
+  assert.deepEqual(both.tools, [...TOOLS, 'chromium']);
+  assert.match(both.for, /operations tests and the console's browser tests/);
+});
+
+test('chromium missing for the browser tests: installed with apt-get, or the fix names it', (t) => {
+  const bin = emptyBin(t);
+  const needs = needsOf(['console-browser.test.js']);
+  const refused = provisionTestTools({ needs, has: (name) => onPath(name, bin), access: () => null });
+  assert.equal(refused.ok, false);
+  assert.match(refused.message, /missing chromium \(run by the console's browser tests\)/);
+  assert.match(refused.message, /Fix: sudo apt-get install -y --no-install-recommends chromium /);
+  const calls = [];
+  const installed = provisionTestTools({
+    needs,
+    has: (name) => onPath(name, bin),
+    access: () => 'root',
+    install: (access, logFile, packages) => {
+      calls.push(packages);
+      putExecutable(bin, 'chromium');
+      return 0;
+    },
+    logFile: join(bin, 'apt.log'),
+  });
+  assert.equal(installed.ok, true, installed.message);
+  assert.deepEqual(calls, [['chromium']]);
+  assert.match(installed.message, /^test tools: installed chromium with apt-get for chromium/);
 });

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: runs every compiled test file with node:test, and the runner's own tests
-// (scripts/*.test.mjs). It provisions what the tests need: the command line tools of the
-// operations tests (scripts/test-tools.mjs: installed with apt-get when it can, otherwise it
-// stops before the suite with the command that fixes it), and a real Kafka broker: when
-// KAFKA_BROKERS is unset this starts the project's local broker (its own state dir and port, so
-// a running demo broker is left alone) and stops it afterwards.
+// (scripts/*.test.mjs). It provisions what the selected tests need: the command line tools of
+// the operations tests and the console's browser tests (scripts/test-tools.mjs: installed with
+// apt-get when it can, otherwise it stops before the suite with the command that fixes it),
+// and a real Kafka broker: when KAFKA_BROKERS is unset this starts the project's local broker
+// (its own state dir and port, so a running demo broker is left alone) and stops it afterwards.
 //
 // METERSTREAM_TEST_STRICT=1 (CI): a skipped or todo test fails the run.
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOL_TESTS, provisionTestTools } from './test-tools.mjs';
+import { needsOf, provisionTestTools } from './test-tools.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 
@@ -37,8 +37,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-if (files.some((f) => TOOL_TESTS.includes(basename(f)))) {
-  const tools = provisionTestTools();
+const needs = needsOf(files.map((f) => basename(f)));
+if (needs !== null) {
+  const tools = provisionTestTools({ needs });
   if (!tools.ok) {
     console.error(`npm test: ${tools.message}`);
     process.exit(1);
