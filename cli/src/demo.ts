@@ -304,6 +304,14 @@ function printGuide(
     `meterstream demo is running: ingestor, aggregator and anomaly service on ${base}`,
     '',
     '  Look here (alerts appear within a minute or two, as the history is processed):',
+    // The read token rides in the fragment, which the browser never sends: the page moves it
+    // into the tab's sessionStorage and out of the address bar (docs/console.md).
+    ...(c.apiToken.file === null
+      ? [`    ${base}/console/    the console (sign in with METERSTREAM_API_TOKEN)`]
+      : [
+          `    ${base}/console/#token=${encodeURIComponent(c.apiToken.value)}`,
+          '                 the console: alerts and their evidence, districts, meter hours (signed in with the API token)',
+        ]),
     `    ${base}/healthz     alive`,
     `    ${base}/metrics     Prometheus metrics`,
     `    ${base}/docs        the API (OpenAPI, Swagger UI)`,
