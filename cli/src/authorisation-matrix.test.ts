@@ -41,7 +41,12 @@ const tokens = [
   { name: 'operator', role: 'operator' },
 ].map((t) => ({ ...t, sha256: sha256Hex(tokenOf(t.name as Who)) }));
 
-const config = loadConfig(testEnv({ METERSTREAM_TOKENS: JSON.stringify(tokens) }));
+const config = loadConfig(
+  testEnv({
+    METERSTREAM_TOKENS: JSON.stringify(tokens),
+    METERSTREAM_TENANT_DETECTORS: JSON.stringify({ oslo: { burstLph: 900 } }),
+  }),
+);
 const db = config.clickhouse.database;
 const clickhouse = await createClickHouse(config.clickhouse);
 await migrate(clickhouse, { database: db, retention: config.retention });
@@ -156,6 +161,12 @@ const MATRIX: Record<string, Entry> = {
     admin: false,
     scope: 'list',
     request: { method: 'GET', url: '/v1/zones' },
+    showsOslo: (b) => b.includes('"oslo"'),
+  },
+  'GET /v1/detectors': {
+    admin: false,
+    scope: 'list',
+    request: { method: 'GET', url: '/v1/detectors' },
     showsOslo: (b) => b.includes('"oslo"'),
   },
   'GET /v1/meters/{pseudonym}/export': {

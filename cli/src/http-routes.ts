@@ -1,6 +1,6 @@
 /**
  * The HTTP routes of one process, beside core's health routes: the data API of the services
- * that run here and the data-protection routes. `startServices` and the
+ * that run here, the data-protection routes and the console. `startServices` and the
  * authorisation matrix test build the same server from here, so a route added here and
  * missing from the matrix fails that test.
  */
@@ -14,6 +14,7 @@ import {
 import { registerHourlyRoute } from '@meterstream/aggregator';
 import { registerAlertRoutes } from '@meterstream/anomaly';
 import { AcksStore, registerAckRoute, registerSilenceRoutes, type NotifierService } from '@meterstream/notifier';
+import { registerConsole } from '@meterstream/console';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceName } from './services.js';
 
@@ -44,4 +45,9 @@ export function registerHttpRoutes(http: FastifyInstance, names: readonly Servic
     registerAckRoute(http, { acks: new AcksStore(clickhouse, database) });
     registerSilenceRoutes(http, { silences: n.silences, changed: () => void n.sweep() });
   }
+  // The console reads the API above through the browser; it needs the routes of the aggregator and anomaly service.
+  registerConsole(http, {
+    detectors: config.anomaly.detectors,
+    tenants: config.anomaly.tenants,
+  });
 }

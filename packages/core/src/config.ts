@@ -245,17 +245,17 @@ function sasl(v: Values): KafkaConfig['sasl'] {
   return { mechanism, username, password };
 }
 
+function clusterOf(v: Values): string | null {
+  if (v.CLICKHOUSE_CLUSTER !== null && v.CLICKHOUSE_URL === null)
+    throw new ConfigError('CLICKHOUSE_CLUSTER', 'needs CLICKHOUSE_URL (the embedded engine is one node)');
+  return v.CLICKHOUSE_CLUSTER;
+}
+
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
-  function clusterOf(v: Values): string | null {
-    if (v.CLICKHOUSE_CLUSTER !== null && v.CLICKHOUSE_URL === null)
-      throw new ConfigError('CLICKHOUSE_CLUSTER', 'needs CLICKHOUSE_URL (the embedded engine is one node)');
-    return v.CLICKHOUSE_CLUSTER;
-  }
-
   return o;
 }
 
@@ -292,12 +292,12 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       user: v.CLICKHOUSE_USER,
       password: v.CLICKHOUSE_PASSWORD,
       database: v.CLICKHOUSE_DATABASE,
+      cluster: clusterOf(v),
       dataDir: v.METERSTREAM_DATA_DIR,
     },
     topics: {
       readings: v.METERSTREAM_TOPIC_READINGS,
       invoices: v.METERSTREAM_TOPIC_INVOICES,
-      cluster: clusterOf(v),
       clean: v.METERSTREAM_TOPIC_CLEAN,
       hourly: v.METERSTREAM_TOPIC_HOURLY,
       alerts: v.METERSTREAM_TOPIC_ALERTS,

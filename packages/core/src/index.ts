@@ -27,8 +27,8 @@ export { DETECTOR_DEFAULTS } from './config/detectors.js';
 export { renderConfigurationDoc } from './config/doc.js';
 export { REPO_ROOT, repoPath } from './paths.js';
 export { Pseudonymiser, pseudonymOf, type PseudonymiserOptions } from './pseudonym.js';
-export { EXIT_NOT_DRAINED, sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
 export { canonicalFactor, canonicalUnit, toCanonical } from './units.js';
+export { EXIT_NOT_DRAINED, sharedPromise, sleep, stopOnSignals, type Stage } from './lifecycle.js';
 export {
   AvroCodec,
   createAvroCodec,
@@ -47,29 +47,29 @@ export {
   type MeterReading,
   type MeterReadingBatch,
   type Quality,
+  type HourSource,
   type ReadingType,
   type RecordName,
   type Unit,
-  type HourSource,
 } from './avro/index.js';
 export { clickHouseReadiness, createClickHouse, type ClickHouseClient } from './clickhouse/client.js';
 export { urgently } from './clickhouse/engine-queue.js';
 export { migrate, type MigrateOptions, type MigrateResult } from './clickhouse/migrations.js';
 export {
+  insertDeduplicationToken,
   insertTsv,
   isBadDataError,
   isRetriableClickHouseError,
-  insertDeduplicationToken,
   sinkInsertOptions,
   tsvEscape,
   tsvMillis,
   tsvNullable,
   type InsertOptions,
+  type InsertOrigin,
 } from './clickhouse/insert.js';
 export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
 export { applyTopicRetention, ownedTopicRetention } from './kafka/topic-retention.js';
 export {
-  type InsertOrigin,
   createHttpServer,
   errorResponses,
   type HttpServerOptions,
@@ -89,7 +89,13 @@ export {
   tenantsOf,
   type Principal,
 } from './http/access.js';
-export { ADMIN_TOKEN_NAME, API_TOKEN_NAME, sha256Hex, type Credential, type Role } from './config/credentials.js';
+export {
+  ADMIN_TOKEN_NAME,
+  API_TOKEN_NAME,
+  sha256Hex,
+  type Credential,
+  type Role,
+} from './config/credentials.js';
 export { createLogger, type Logger } from './telemetry/logger.js';
 export { createRegistry, pipelineMetrics, type PipelineMetrics } from './telemetry/metrics.js';
 export {

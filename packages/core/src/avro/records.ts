@@ -130,6 +130,10 @@ export interface HourlyValue {
   coverage: number;
   version: number;
   revision: boolean;
+  /** Where the numbers came from (UNKNOWN: a row written as v1). */
+  source: HourSource;
+  /** A register span reaching into the hour disagrees with the intervals covering it. */
+  registerMismatch: boolean;
 }
 
 /** `meterstream.v1.HourlyBatch`: new or revised hourly rows of one meter and kind (topic meter.hourly.v1). */
@@ -137,10 +141,6 @@ export interface HourlyBatch {
   tenant: string;
   /** Pseudonym. */
   meter: string;
-  /** Where the numbers came from (UNKNOWN: a row written as v1). */
-  source: HourSource;
-  /** A register span reaching into the hour disagrees with the intervals covering it. */
-  registerMismatch: boolean;
   kind: MeterKind;
   unit: Unit;
   zoneId: string | null;
