@@ -69,12 +69,7 @@ export {
 } from './clickhouse/insert.js';
 export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
 export { applyTopicRetention, ownedTopicRetention } from './kafka/topic-retention.js';
-export {
-  createHttpServer,
-  errorResponses,
-  type HttpServerOptions,
-  type ReadinessCheck,
-} from './http/server.js';
+export { createHttpServer, errorResponses, type HttpServerOptions, type ReadinessCheck } from './http/server.js';
 export {
   Access,
   HttpError,
@@ -89,13 +84,7 @@ export {
   tenantsOf,
   type Principal,
 } from './http/access.js';
-export {
-  ADMIN_TOKEN_NAME,
-  API_TOKEN_NAME,
-  sha256Hex,
-  type Credential,
-  type Role,
-} from './config/credentials.js';
+export { ADMIN_TOKEN_NAME, API_TOKEN_NAME, sha256Hex, type Credential, type Role } from './config/credentials.js';
 export { createLogger, type Logger } from './telemetry/logger.js';
 export { createRegistry, pipelineMetrics, type PipelineMetrics } from './telemetry/metrics.js';
 export {

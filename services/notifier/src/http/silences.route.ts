@@ -144,12 +144,10 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
         if (typeof re === 'string') return reply.status(400).send(badRequest(`matcher ${m.name}: bad regex: ${re}`));
       }
       if (!mayManage(principalOf(req), matchers))
-        return reply
-          .status(403)
-          .send({
-            error: "a tenant's token needs a tenant matcher (isEqual, not a regex) of its tenants",
-            code: 'FORBIDDEN',
-          });
+        return reply.status(403).send({
+          error: "a tenant's token needs a tenant matcher (isEqual, not a regex) of its tenants",
+          code: 'FORBIDDEN',
+        });
       // As Alertmanager: a silence of everything by accident (only negative matchers) is refused.
       if (!matchers.some((m) => m.isEqual && m.value !== ''))
         return reply.status(400).send(badRequest('at least one matcher must be a non-empty isEqual matcher'));
