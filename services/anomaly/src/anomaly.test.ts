@@ -82,8 +82,12 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
   const p = (m: string) => pseudonymOf(key, 'default', m);
   const leakLitres = (i: number) => quiet(i) + (i >= 24 ? 30 : 0); // from day 1 on: 30 L/h more, every hour
   const readings: { key: string; value: Buffer }[] = [];
-  const put = (b: MeterReadingBatch) =>
+  // Each batch is delivered on the day of its last reading, so silence is judged by delivery.
+  const dayOf: number[] = [];
+  const put = (b: MeterReadingBatch) => {
     readings.push({ key: b.meterId, value: codec.encodeSingleObject('MeterReadingBatch', b) });
+    dayOf.push(Math.floor((b.readings[b.readings.length - 1].ts - DAY0) / (24 * H)));
+  };
   waterBatches(LEAK, leakLitres).forEach(put);
   waterBatches(BURST, (i) => (i === 3 * 24 + 12 ? 900 : quiet(i))).forEach(put);
   waterBatches(NORMAL, quiet).forEach(put);
@@ -153,9 +157,15 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
   };
 
   try {
-    await produce(kafka, config.topics.readings, readings);
-    await produce(kafka, config.topics.invoices, invoices);
-    await settle();
+    for (let day = 0; day < 6; day++) {
+      await produce(
+        kafka,
+        config.topics.readings,
+        readings.filter((_, i) => dayOf[i] === day),
+      );
+      if (day === 0) await produce(kafka, config.topics.invoices, invoices);
+      await settle();
+    }
     // The invoices arrived with one day of the two metered: PENDING, not a mismatch.
     await waitFor(
       'pending invoice checks',
@@ -314,7 +324,7 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
 
     // Erasure: the pump room in this process (announced to the service), the burst meter as if
     // erased by another process (audit row and deletes only; the service polls the audit).
-    // Then data time moves three days on: every meter left behind falls silent, and an erased
+    // Then data time moves four days on: every meter left behind falls silent, and an erased
     // meter's remembered state must not come back as an alert or a state row.
     const db = config.clickhouse.database;
     const alertsBefore = new Set((await alerts()).map((a) => a.alertId));
@@ -338,15 +348,18 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
       format: 'JSONEachRow',
     });
     await new Promise((r) => setTimeout(r, 2000)); // a few sweeps (500 ms in the test pipeline)
-    const ahead: { key: string; value: Buffer }[] = [];
-    for (let i = 0; i < 8; i++) {
-      const id = `WM-AHEAD-${i}`;
-      const readings = Array.from({ length: 72 }, (_, h) => ({
-        ts: END + h * H,
+    // 16 meters deliver a day at a time for four days (one delivery of days would be a
+    // backfill, which judges no one); silence is judged once half of them delivered twice.
+    const ahead: { key: string; value: Buffer }[][] = [[], [], [], []];
+    for (let i = 0; i < 64; i++) {
+      const id = `WM-AHEAD-${i % 16}`;
+      const day = Math.floor(i / 16);
+      const readings = Array.from({ length: 24 }, (_, h) => ({
+        ts: END + (day * 24 + h) * H,
         value: quiet(h),
         quality: 'MEASURED' as const,
       }));
-      ahead.push({
+      ahead[day].push({
         key: id,
         value: codec.encodeSingleObject('MeterReadingBatch', {
           meterId: id,
@@ -361,8 +374,10 @@ test('alerts: fire once with evidence, resolve, survive restart and redelivery, 
         }),
       });
     }
-    await produce(kafka, config.topics.readings, ahead);
-    await settle();
+    for (const round of ahead) {
+      await produce(kafka, config.topics.readings, round);
+      await settle();
+    }
     const newAlerts = (await alerts()).filter((a) => !alertsBefore.has(a.alertId));
     assert.ok(
       newAlerts.some((a) => a.type === 'METER_SILENT' && a.meter === p(NORMAL)),

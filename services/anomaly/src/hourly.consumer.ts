@@ -5,8 +5,8 @@
  * - NIGHT_FLOW and BURST are level-triggered: the meter's stored hourly series from before the
  *   changed hours is replayed through the detectors and reconciled with what is published
  *   (`transforms/reconcile.ts`), so late and revised rows re-evaluate what they touch.
- * - METER_SILENT is judged by delivery, not by event-time holes: each record is a delivery of
- *   its meter, stamped with the partition's arrival clock (`detectors/arrival-clock.ts`), and
+ * - METER_SILENT is judged by delivery, not by event-time holes: each record bringing data newer
+ *   than its meter's newest is a delivery, stamped with the partition's arrival clock (`detectors/arrival-clock.ts`), and
  *   silence is judged only when this consumer has caught up with the partition and no backfill
  *   is moving the clock (so a backfill, a catch-up or an outage is not a fleet of silent meters).
  * - Invoices overlapping the changed hours are checked again.
@@ -45,6 +45,8 @@ const LITRES: Record<string, number> = { L: 1, M3: 1000 };
 interface SeriesState {
   zoneId: string | null;
   silence: SilenceState;
+  /** Newest data time received of the series (ms): only newer data is a delivery. */
+  newestTs?: number;
   /** Published, still-firing NIGHT_FLOW / BURST episodes by slot. */
   open: Record<string, OpenEpisode>;
   /** End of the newest hour the hourly detectors evaluated. */
@@ -141,18 +143,15 @@ export class HourlyConsumer {
       if (s === undefined) series.set(k, { ...b, rows: [...b.rows] });
       else s.rows.push(...b.rows);
       let newest = -Infinity;
-      let fresh = -Infinity;
-      for (const r of b.rows) {
-        if (r.samples === 0) continue;
-        newest = Math.max(newest, r.lastTs);
-        if (!r.revision) fresh = Math.max(fresh, r.lastTs);
-      }
-      if (newest === -Infinity) continue;
+      for (const r of b.rows) if (r.samples > 0) newest = Math.max(newest, r.lastTs);
       const det = detectors(b.tenant);
       const st = { ...(ps.get(k) as SeriesState) };
       st.zoneId = b.zoneId ?? st.zoneId;
-      const freshNewest = fresh === -Infinity ? null : fresh;
-      const a = arrive(clock, { newest, freshNewest }, det.settings.silenceHours * H);
+      // Only data newer than the meter's newest is a delivery from it: a redelivery, a
+      // correction or a republished row of known hours says nothing about whether it still sends.
+      if (!(newest > (st.newestTs ?? -Infinity))) continue;
+      st.newestTs = newest;
+      const a = arrive(clock, { newest }, det.settings.silenceHours * H);
       clock = a.state;
       const step = det.silence.step(st.silence, {
         arrival: a.arrival,

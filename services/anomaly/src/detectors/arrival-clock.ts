@@ -11,12 +11,13 @@
  * when the fleet's clock says D+1 07:00, whatever day its readings are of.
  *
  * A backfill makes the frontier lie: a hub sending 8 days in shuffled order moves the clock by
- * days in seconds, before the other meters' days came (see also {@link judgementTime}). So a delivery is a backfill when it
- * brings hours never seen before (not revisions: a correction of a known hour fills no hole)
- * whose newest is older than the frontier by more than `backfillMs` (48 h by default: a D+1
- * batch's newest reading is up to ~31 h behind a fleet that streams, or that delivers each day
- * at its end). Silence is then not judged until the frontier has moved
- * `backfillMs` past the last such delivery, and gaps seen meanwhile teach no cadence.
+ * days in seconds, before the other meters' days came (see also {@link judgementTime}). A
+ * delivery is data newer than its meter's newest (the caller skips the rest: redeliveries,
+ * corrections, republished rows); it is a backfill when its newest is older than the frontier
+ * by more than `backfillMs` (48 h by default: a D+1 batch's newest reading is up to ~31 h
+ * behind a fleet that streams, or that delivers each day at its end). Silence is then not
+ * judged until the frontier has moved `backfillMs` past the last such delivery, and gaps seen
+ * meanwhile teach no cadence.
  */
 
 export interface ArrivalClockState {
@@ -26,10 +27,9 @@ export interface ArrivalClockState {
   settledFrom: number;
 }
 
-/** One delivery (record) of one meter: its newest data time, and that of the hours it brings first (not revisions). */
+/** One delivery (record) of one meter: its newest data time, newer than the meter's before. */
 export interface Delivery {
   newest: number;
-  freshNewest: number | null;
 }
 
 export interface ArrivalStep {
@@ -44,7 +44,7 @@ export const initialArrivalClock = (): ArrivalClockState => ({ frontier: null, s
 export function arrive(state: ArrivalClockState, d: Delivery, backfillMs: number): ArrivalStep {
   const before = state.frontier;
   const frontier = before === null ? d.newest : Math.max(before, d.newest);
-  const fillsHole = before !== null && d.freshNewest !== null && d.freshNewest < before - backfillMs;
+  const fillsHole = before !== null && d.newest < before - backfillMs;
   const backfill = fillsHole;
   const settledFrom = backfill ? Math.max(state.settledFrom, frontier + backfillMs) : state.settledFrom;
   return { state: { frontier, settledFrom }, arrival: frontier, backfill };
@@ -55,16 +55,14 @@ export const settled = (s: ArrivalClockState): boolean => s.frontier !== null &&
 
 /**
  * The time silence is judged at: the latest time by which at least half of the partition's
- * meters have delivered twice (the lower median of their second-to-last arrivals; a meter
- * with one delivery counts as not yet). A meter is silent only when the fleet around it went
+ * meters that delivered more than once have delivered twice (the lower median of their
+ * second-to-last arrivals; at least two such meters). A meter is silent only when the fleet around it went
  * on delivering, not when a few deliveries moved the frontier: the first records of a shuffled
  * backfill, or a replay's large batch, wait for the others' data; a meter alone in its
  * partition is never silent (it cannot be told from an outage). The price: a silence is
  * judged up to one delivery interval of the fleet late.
  */
 export function judgementTime(previousArrivals: readonly (number | null | undefined)[]): number | null {
-  if (previousArrivals.length === 0) return null;
-  const sorted = previousArrivals.map((a) => a ?? -Infinity).sort((a, b) => a - b);
-  const t = sorted[(sorted.length - 1) >> 1];
-  return t === -Infinity ? null : t;
+  const sorted = previousArrivals.filter((a): a is number => a != null).sort((a, b) => a - b);
+  return sorted.length < 2 ? null : sorted[(sorted.length - 1) >> 1];
 }

@@ -82,14 +82,14 @@ interface Rec {
 }
 
 /**
- * The hourly consumer's silence path over one partition: each record through the arrival
- * clock and its meter's detector; a judgement after each `tickEvery` records (1: a consumer
+ * The hourly consumer's silence path over one partition: each record that brings a meter data
+ * newer than its newest through the arrival clock and the meter's detector; a judgement after each `tickEvery` records (1: a consumer
  * that is always caught up, the worst case for a backfill) and after the last one.
  */
 function partition(records: Rec[], tickEvery = 1) {
   const d = meterSilent();
   let clock: ArrivalClockState = initialArrivalClock();
-  const meters = new Map<string, { silence: SilenceState }>();
+  const meters = new Map<string, { silence: SilenceState; newest: number }>();
   const out: { meter: string; t: AlertTransition }[] = [];
   const tick = () => {
     if (!settled(clock)) return;
@@ -103,12 +103,15 @@ function partition(records: Rec[], tickEvery = 1) {
   };
   records.forEach((rec, i) => {
     let m = meters.get(rec.meter);
-    if (m === undefined) meters.set(rec.meter, (m = { silence: d.initial() }));
-    const a = arrive(clock, { newest: rec.newest, freshNewest: rec.newest }, SILENCE_DEFAULTS.minSilenceMs);
-    clock = a.state;
-    const r = d.step(m.silence, { arrival: a.arrival, learn: !a.backfill && settled(clock) });
-    m.silence = r.state;
-    for (const t of r.transitions) out.push({ meter: rec.meter, t });
+    if (m === undefined) meters.set(rec.meter, (m = { silence: d.initial(), newest: -Infinity }));
+    if (rec.newest > m.newest) {
+      m.newest = rec.newest;
+      const a = arrive(clock, { newest: rec.newest }, SILENCE_DEFAULTS.minSilenceMs);
+      clock = a.state;
+      const r = d.step(m.silence, { arrival: a.arrival, learn: !a.backfill && settled(clock) });
+      m.silence = r.state;
+      for (const t of r.transitions) out.push({ meter: rec.meter, t });
+    }
     if ((i + 1) % tickEvery === 0 || i === records.length - 1) tick();
   });
   return out;
