@@ -1,6 +1,9 @@
 // Ingest benchmark: readings/s from first fetch to last insert, batch latency p50/p99 and peak
 // RSS of the meterstream ingestor, beside ClickHouse's own Kafka table engine (in chDB)
-// reading the same topic into a MergeTree. Both run in their own process, one after the other.
+// reading the same topic into a MergeTree. Then the baselines on the same topic: kafkajs
+// consuming with no processing, Kafka's Java ConsumerPerformance, and ClickHouse inserting the
+// same number of readings_raw rows from numbers() (the insert floor). Each runs in its own
+// process, one after the other; the ratios (meterstream / each) are printed and written.
 import { createServer } from 'node:http';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +12,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { AvroCodec } from '@meterstream/core';
 import { createTopic } from '@meterstream/core/testing';
 import { runJson } from './lib.mjs';
+import { consumerPerformance } from './java.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SCHEMA_IDS = { MeterReading: 1, MeterReadingBatch: 2 };
@@ -104,6 +108,37 @@ async function preload(kafka, codec, topic, partitions, scenario, meters) {
   };
 }
 
+/**
+ * The ceilings on the same topic, each in its own process: kafkajs consume-only, Kafka's Java
+ * ConsumerPerformance (its fetch-only rate: after the group's rebalance, as our clock starts at
+ * the first fetch), and ClickHouse's insert of as many readings_raw rows from numbers().
+ * Each gets `readingsPerSec` (messages/s × readings per message for the consumers).
+ */
+async function runBaselines({ env, topic, loaded, meters, scenario }) {
+  const perMessage = loaded.readings / loaded.messages;
+  const kafkajs = await runJson(join(here, 'ingest-kafkajs.mjs'), env, 'kafkajs consume-only');
+  console.error(`[ingest] ${scenario.name}: kafkajs consume-only ${Math.round(kafkajs.msgPerSec)} msg/s`);
+  const cp = await consumerPerformance({
+    brokers: process.env.KAFKA_BROKERS,
+    topic,
+    messages: loaded.messages,
+    group: `${topic}-consumer-perf`,
+  });
+  const consumerPerf = { ...cp, readingsPerSec: cp.fetchMsgPerSec * perMessage };
+  console.error(
+    `[ingest] ${scenario.name}: ConsumerPerformance ${Math.round(cp.fetchMsgPerSec)} msg/s fetching (${Math.round(cp.msgPerSec)} with the join)`,
+  );
+  const insertFloor = await runJson(
+    join(here, 'ingest-floor.mjs'),
+    { ...env, BENCH_METERS: String(meters), BENCH_PER_BATCH: String(scenario.perBatch ?? 1) },
+    'ClickHouse insert floor',
+  );
+  console.error(
+    `[ingest] ${scenario.name}: ClickHouse INSERT ... SELECT FROM numbers(): ${insertFloor.runsSeconds.map((x) => x.toFixed(2)).join(' / ')} s`,
+  );
+  return { kafkajs, consumerPerf, insertFloor };
+}
+
 export async function run() {
   const spec = JSON.parse(readFileSync(join(here, 'scenarios', process.env.BENCH_SCENARIO || 'ingest.json'), 'utf8'));
   const codec = new AvroCodec();
@@ -139,13 +174,22 @@ export async function run() {
         ? { readingsPerSec: NaN, peakRssBytes: NaN }
         : await runJson(join(here, 'ingest-peer.mjs'), env, 'ClickHouse Kafka engine');
       console.error(`[ingest] ${scenario.name}: ClickHouse Kafka engine ${Math.round(peer.readingsPerSec)} readings/s`);
+      const baselines = process.env.BENCH_SKIP_BASELINES
+        ? {}
+        : await runBaselines({ env, topic, loaded, meters: spec.meters, scenario });
+      const ratios = { chKafkaEngine: ours.readingsPerSec / peer.readingsPerSec };
+      for (const [name, b] of Object.entries(baselines)) ratios[name] = ours.readingsPerSec / b.readingsPerSec;
+      for (const [name, r] of Object.entries(ratios))
+        console.error(`[ingest] ${scenario.name}: meterstream / ${name} = ${r.toFixed(2)}x`);
       results.push({
         scenario: scenario.name,
         ...loaded,
         bytesPerMessage: Math.round(loaded.bytes / loaded.messages),
         ours,
         peer,
-        ratio: ours.readingsPerSec / peer.readingsPerSec,
+        baselines,
+        ratio: ratios.chKafkaEngine,
+        ratios,
       });
     }
   } finally {
@@ -171,6 +215,20 @@ export async function run() {
     console.log(
       `${r.scenario.padEnd(9)} | ${Math.round(r.ours.readingsPerSec).toLocaleString('en').padStart(22)} | ${r.ours.p50BatchMs} / ${r.ours.p99BatchMs} | ${Math.round(r.ours.peakRssBytes / 2 ** 20)} | ${Math.round(r.peer.readingsPerSec).toLocaleString('en').padStart(34)} | ${Math.round(r.peer.peakRssBytes / 2 ** 20)} | ${r.ratio.toFixed(2)}x`,
     );
+  }
+  if (results.some((r) => r.baselines.kafkajs)) {
+    const fmt = (x) => Math.round(x).toLocaleString('en');
+    console.log('\nratios to the baselines on the same topic (meterstream readings/s / baseline readings/s)');
+    console.log(
+      'scenario  | kafkajs consume-only msg/s | ratio | ConsumerPerformance msg/s (fetch) | ratio | ClickHouse insert floor readings/s | ratio',
+    );
+    for (const r of results) {
+      const b = r.baselines;
+      if (!b.kafkajs) continue;
+      console.log(
+        `${r.scenario.padEnd(9)} | ${fmt(b.kafkajs.msgPerSec).padStart(26)} | ${r.ratios.kafkajs.toFixed(2)}x | ${fmt(b.consumerPerf.fetchMsgPerSec).padStart(33)} | ${r.ratios.consumerPerf.toFixed(2)}x | ${fmt(b.insertFloor.readingsPerSec).padStart(34)} | ${r.ratios.insertFloor.toFixed(2)}x`,
+      );
+    }
   }
   return report;
 }
