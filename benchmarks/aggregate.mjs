@@ -1,8 +1,10 @@
 // Aggregate benchmark: readings/s rolled up into readings_hourly by the aggregator (piscina
 // workers: 1, 2, default), peak RSS and transient heap per meter-hour; beside ClickHouse doing
 // the same roll-up itself (INSERT ... SELECT ... GROUP BY over readings_raw FINAL) in the same
-// embedded engine. The readings are ingested once by the real ingestor, so readings_raw and
-// the clean topic hold the same data for every run. One process (one embedded engine).
+// embedded engine, and beside a Kafka Streams application (Java, exactly-once v2, windowed
+// aggregation in a local state store; benchmarks/java/) rolling up the same clean topic. The
+// readings are ingested once by the real ingestor, so readings_raw and the clean topic hold the
+// same data for every run. One process (one embedded engine), the Streams peer in its own JVM.
 import { availableParallelism, tmpdir } from 'node:os';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { createTopic } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
 import { benchLogger, caughtUp, rssSampler } from './lib.mjs';
+import { startStreamsRollup } from './java.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -180,6 +183,11 @@ export async function run() {
   const peer = { seconds: peerSeconds, readingsPerSec: readings / peerSeconds, rows: peerRows };
   console.error(`[aggregate] ClickHouse INSERT ... SELECT ... GROUP BY: ${Math.round(peer.readingsPerSec)} readings/s`);
 
+  // 4. The streaming peer: Kafka Streams rolls up the same clean topic.
+  const streams = process.env.BENCH_SKIP_PEER
+    ? null
+    : await runStreamsPeer({ config, kafka, plain, admin, count, readings, meterHours, partitions: spec.partitions });
+
   await admin.disconnect();
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });
@@ -192,6 +200,12 @@ export async function run() {
     meterHours,
     runs,
     peer,
+    streams,
+    ratios: runs.map((r) => ({
+      label: r.label,
+      clickhouseGroupBy: r.readingsPerSec / peer.readingsPerSec,
+      kafkaStreams: streams ? r.readingsPerSec / streams.readingsPerSec : null,
+    })),
   };
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(
@@ -201,7 +215,9 @@ export async function run() {
   console.log(
     '\naggregate benchmark (readings/s from first fetch of the clean topic to the last hourly row committed)',
   );
-  console.log('run          | readings/s | peak RSS MB | transient heap B/meter-hour | ratio to ClickHouse GROUP BY');
+  console.log(
+    'run          | readings/s | peak RSS MB | transient heap B/meter-hour | ratio to ClickHouse GROUP BY | ratio to Kafka Streams',
+  );
   for (const r of runs)
     console.log(
       `${r.label.padEnd(12)} | ${Math.round(r.readingsPerSec).toLocaleString('en').padStart(10)} | ${Math.round(
@@ -210,10 +226,101 @@ export async function run() {
         .toString()
         .padStart(
           11,
-        )} | ${Math.round(r.transientHeapBytesPerMeterHour).toString().padStart(27)} | ${(r.readingsPerSec / peer.readingsPerSec).toFixed(2)}x`,
+        )} | ${Math.round(r.transientHeapBytesPerMeterHour).toString().padStart(27)} | ${(r.readingsPerSec / peer.readingsPerSec).toFixed(2).padStart(27)}x | ${streams ? `${(r.readingsPerSec / streams.readingsPerSec).toFixed(2)}x` : '—'}`,
     );
   console.log(
     `ClickHouse INSERT ... SELECT ... GROUP BY: ${Math.round(peer.readingsPerSec).toLocaleString('en')} readings/s (${peerRows} rows)`,
   );
+  if (streams)
+    console.log(
+      `Kafka Streams (exactly_once_v2, ${streams.threads} thread(s)): ${Math.round(streams.readingsPerSec).toLocaleString('en')} readings/s, peak RSS ${Math.round(streams.peakRssBytes / 2 ** 20)} MB (${streams.rows} meter-hours, ${streams.outputRecords} output records)`,
+    );
   return report;
+}
+
+/**
+ * The Kafka Streams peer (benchmarks/java/, HourlyRollupStreams) over the clean topic, with a
+ * fresh application id. Clock: the application reaching RUNNING (partitions assigned, just
+ * before its first fetch) → its group's committed offsets reaching the end of the clean topic
+ * (under exactly-once v2 the offsets commit in the transaction of the output and changelog
+ * records). Then its output topic is read (read_committed): the last row of each (meter, kind,
+ * hour) must cover every reading once, with the same total as readings_raw.
+ */
+async function runStreamsPeer({ config, kafka, plain, admin, count, readings, meterHours, partitions }) {
+  const input = config.topics.clean;
+  const output = `${input}-streams-out`;
+  const appId = `${input}-streams`;
+  await createTopic(plain, output, partitions);
+  const stateDir = mkdtempSync(join(tmpdir(), 'meterstream-bench-streams-'));
+  const threads = Number(process.env.BENCH_STREAMS_THREADS || availableParallelism());
+  const app = await startStreamsRollup({
+    brokers: config.kafka.brokers.join(','),
+    input,
+    output,
+    appId,
+    stateDir,
+    threads,
+    schemaDir: join(here, '..', 'schemas', 'avro'),
+  });
+  let done;
+  try {
+    done = await Promise.race([
+      caughtUp(admin, appId, input),
+      app.exited.then((code) => {
+        throw new Error(`the Kafka Streams peer exited ${code} before catching up`);
+      }),
+    ]);
+  } finally {
+    var peakRssBytes = await app.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  const seconds = Number(done - app.runningAt) / 1e9;
+
+  // Its rows: the last update of each (meter, kind, hour).
+  const last = new Map();
+  let outputRecords = 0;
+  let counted = 0;
+  const consumer = kafka.consumer({ groupId: `${appId}-check` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: output, fromBeginning: true });
+  const complete = new Promise((resolve) => {
+    consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          outputRecords++;
+          const key = m.key.toString();
+          const row = { sum: m.value.readDoubleBE(0), count: Number(m.value.readBigInt64BE(24)) };
+          counted += row.count - (last.get(key)?.count ?? 0);
+          last.set(key, row);
+        }
+        if (last.size === meterHours && counted === readings) resolve();
+      },
+    });
+  });
+  const timeout = new Promise((_, reject) =>
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `Kafka Streams output: ${last.size} meter-hours covering ${counted} readings, expected ${meterHours} and ${readings}`,
+          ),
+        ),
+      120_000,
+    ).unref(),
+  );
+  await Promise.race([complete, timeout]).finally(() => consumer.disconnect());
+  const total = [...last.values()].reduce((a, r) => a + r.sum, 0);
+  const expected = await count(`SELECT sum(value) AS n FROM ${config.clickhouse.database}.readings_raw FINAL`);
+  if (Math.abs(total - expected) > 1e-6 * Math.max(1, Math.abs(expected)))
+    throw new Error(`Kafka Streams output sums to ${total}, readings_raw to ${expected}`);
+  const result = {
+    threads,
+    seconds,
+    readingsPerSec: readings / seconds,
+    peakRssBytes,
+    rows: last.size,
+    outputRecords,
+  };
+  console.error(`[aggregate] Kafka Streams peer: ${Math.round(result.readingsPerSec)} readings/s`);
+  return result;
 }
