@@ -4,7 +4,9 @@
  *
  * - NIGHT_FLOW and BURST are level-triggered: the meter's stored hourly series from before the
  *   changed hours is replayed through the detectors and reconciled with what is published
- *   (`transforms/reconcile.ts`), so late and revised rows re-evaluate what they touch.
+ *   (`transforms/reconcile.ts`), so late and revised rows re-evaluate what they touch. BURST
+ *   judges only hours without interval readings here; intervals are judged on their own
+ *   intervals from the clean topic (`temperature.consumer.ts`).
  * - METER_SILENT is judged by delivery, not by event-time holes: each record bringing data newer
  *   than its meter's newest is a delivery, stamped with the partition's arrival clock (`detectors/arrival-clock.ts`), and
  *   silence is judged only when this consumer has caught up with the partition and no backfill
@@ -195,9 +197,13 @@ export class HourlyConsumer {
         for (const r of rows) {
           const n = det.nightFlow.step(night, { hour: r.hour, litres: r.sum * factor, coarse: !hourlyOrFiner(r) });
           night = n.state;
+          replayed.push(...n.transitions);
+          // Hours with interval readings are judged on the readings' own intervals (sub-hourly
+          // bursts; temperature.consumer.ts); only register hours on the row.
+          if (r.source === 'INTERVALS' || r.source === 'MIXED') continue;
           const u = det.burst.step(burst, { hour: r.hour, litres: r.sum * factor, coverage: r.coverage });
           burst = u.state;
-          replayed.push(...n.transitions, ...u.transitions);
+          replayed.push(...u.transitions);
         }
         const st = ps.get(key) as SeriesState;
         const endOfData = rows.length > 0 ? rows[rows.length - 1].hour + H : b.rows[b.rows.length - 1].hour + H;

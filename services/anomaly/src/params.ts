@@ -1,6 +1,6 @@
 /** The detectors of each tenant, built once from the defaults and the tenant's overrides. */
 import type { AnomalyConfig, DetectorSettings } from '@meterstream/core';
-import { burst, burstParams, type BurstState } from './detectors/burst.js';
+import { burst, burstParams, type BurstInput, type BurstState } from './detectors/burst.js';
 import type { Detector } from './detectors/detector.js';
 import { frostParams, frostRisk, type FrostState } from './detectors/frost-risk.js';
 import { invoiceCheckParams, type InvoiceCheckParams } from './detectors/invoice-check.js';
@@ -13,7 +13,7 @@ const H = 3_600_000;
 export interface TenantDetectors {
   settings: DetectorSettings;
   nightFlow: Detector<NightFlowInput, NightFlowState>;
-  burst: Detector<{ hour: number; litres: number; coverage: number }, BurstState>;
+  burst: Detector<BurstInput, BurstState>;
   frost: Detector<{ ts: number; celsius: number }, FrostState>;
   silence: ReturnType<typeof meterSilent>;
   invoice: InvoiceCheckParams;

@@ -1,7 +1,12 @@
 /**
- * Clean readings (`meter.readings.clean.v1`) → FROST_RISK: each TEMPERATURE reading steps the
- * room's frost detector, in time order; duplicates and late readings say nothing about the
- * room now and are skipped. One partition batch at a time, inside its Kafka transaction.
+ * Clean readings (`meter.readings.clean.v1`) → FROST_RISK and BURST, one partition batch at a
+ * time, inside its Kafka transaction.
+ *
+ * - FROST_RISK: each TEMPERATURE reading steps the room's frost detector, in time order;
+ *   duplicates and late readings say nothing about the room now and are skipped.
+ * - BURST on the WATER interval readings' own intervals (a burst of 30 minutes shows only in
+ *   sub-hourly data): level-triggered, late, out-of-order and corrected readings re-evaluate
+ *   what they touch (`transforms/judge-interval-bursts.ts`).
  */
 import type { Batch } from 'kafkajs';
 import type { AvroCodec, ClickHouseClient, CleanReadingBatch, InsertOptions, Logger } from '@meterstream/core';
@@ -13,8 +18,12 @@ import { seriesKey } from './series-key.js';
 import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
 import { DeadLetters, type DeadLetterTarget } from './transforms/dead-letters.js';
 import { StateStore, type PartitionState } from './state/state-store.js';
+import { WaterIntervalsSource } from './sources/water-intervals.source.js';
+import { emptyLedger, type BurstLedger } from './transforms/reconcile-bursts.js';
+import { isWaterIntervals, judgeIntervalBursts } from './transforms/judge-interval-bursts.js';
 
-interface TemperatureState {
+/** State of a clean series: a room's frost detector, or a water meter's published bursts (`open`, `known`). */
+interface TemperatureState extends Partial<BurstLedger> {
   zoneId: string | null;
   lastTs: number;
   frost: FrostState;
@@ -38,9 +47,11 @@ export interface TemperatureConsumerDeps extends DeadLetterTarget {
 export class TemperatureConsumer {
   readonly #d: TemperatureConsumerDeps;
   readonly #state: StateStore<TemperatureState>;
+  readonly #water: WaterIntervalsSource;
 
   constructor(deps: TemperatureConsumerDeps) {
     this.#d = deps;
+    this.#water = new WaterIntervalsSource(deps.clickhouse, deps.database);
     this.#state = new StateStore<TemperatureState>({
       clickhouse: deps.clickhouse,
       database: deps.database,
@@ -70,6 +81,7 @@ export class TemperatureConsumer {
     const end = metrics.detectorSeconds.startTimer({ detector: 'FROST_RISK' });
     const emitted: Emitted[] = [];
     const dead = new DeadLetters(batch);
+    const water: CleanReadingBatch[] = [];
     for (const m of batch.messages) {
       if (!m.value) {
         dead.reject(m, 'tombstone', 'a record without a value (tombstone)');
@@ -87,6 +99,7 @@ export class TemperatureConsumer {
         dead.undecodable(m, err);
         continue;
       }
+      if (isWaterIntervals(b)) water.push(b);
       if (b.kind !== 'TEMPERATURE') continue;
       ps ??= await this.#state.begin(batch.partition, first);
       const key = seriesKey(b);
@@ -108,6 +121,21 @@ export class TemperatureConsumer {
       if (lastTs !== st.lastTs) ps.set(key, b.tenant, b.meter, { zoneId, lastTs, frost });
     }
     end();
+    if (water.length > 0) {
+      const endBursts = metrics.detectorSeconds.startTimer({ detector: 'BURST' });
+      const state = (ps ??= await this.#state.begin(batch.partition, first));
+      emitted.push(
+        ...(await judgeIntervalBursts(water, this.#water, detectors, {
+          get: (key) => {
+            const s = state.get(key);
+            return { ledger: { open: s.open ?? {}, known: s.known ?? emptyLedger().known }, zoneId: s.zoneId };
+          },
+          set: (key, tenant, meter, ledger, zoneId) =>
+            state.set(key, tenant, meter, { ...state.get(key), ...ledger, zoneId }),
+        })),
+      );
+      endBursts();
+    }
     return dead.into(
       this.#d.alerts.forBatch(emitted, origin, ps === null ? [] : [this.#state.flush(batch.partition, ps, last)]),
       this.#d,

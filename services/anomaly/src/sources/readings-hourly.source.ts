@@ -14,6 +14,8 @@ export interface StoredHour {
   firstTs: number;
   lastTs: number;
   coverage: number;
+  /** Where the hour's numbers came from (`UNKNOWN`: a row written before sources were kept). */
+  source: string;
 }
 
 export class ReadingsHourlySource {
@@ -26,9 +28,9 @@ export class ReadingsHourlySource {
   async water(meters: string[], from: number): Promise<Map<string, StoredHour[]>> {
     const rs = await this.client.query({
       query: `SELECT tenant, meter, kind, groupArray(h), groupArray(value_sum), groupArray(coverage),
-                     groupArray(value_max), groupArray(samples), groupArray(f), groupArray(l) FROM (
+                     groupArray(value_max), groupArray(samples), groupArray(f), groupArray(l), groupArray(source) FROM (
                 SELECT tenant, meter, kind, toUnixTimestamp(hour) * 1000 AS h, value_sum, coverage, value_max, samples,
-                       toUnixTimestamp64Milli(first_ts) AS f, toUnixTimestamp64Milli(last_ts) AS l
+                       toUnixTimestamp64Milli(first_ts) AS f, toUnixTimestamp64Milli(last_ts) AS l, source
                 FROM ${this.database}.readings_hourly FINAL
                 WHERE meter IN {meters:Array(String)} AND kind = 'WATER' AND hour >= toDateTime({from:Int64}, 'UTC')
                 ORDER BY tenant, meter, kind, h)
@@ -38,8 +40,8 @@ export class ReadingsHourlySource {
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
     const out = new Map<string, StoredHour[]>();
-    for (const [tenant, meter, kind, h, sum, cov, max, samples, f, l] of await rs.json<
-      [string, string, string, number[], number[], number[], number[], number[], number[], number[]]
+    for (const [tenant, meter, kind, h, sum, cov, max, samples, f, l, src] of await rs.json<
+      [string, string, string, number[], number[], number[], number[], number[], number[], number[], string[]]
     >()) {
       out.set(
         seriesKey({ tenant, meter, kind }),
@@ -51,6 +53,7 @@ export class ReadingsHourlySource {
           samples: Number(samples[i]),
           firstTs: Number(f[i]),
           lastTs: Number(l[i]),
+          source: src[i],
         })),
       );
     }
