@@ -210,6 +210,12 @@ const MATRIX: Record<string, Entry> = {
     scope: 'item',
     request: { method: 'DELETE', url: `/v1/meters/${OSLO}` },
   },
+  // After the erasure: lets oslo's erased meter in again (repeatable, each one recorded).
+  'POST /v1/meters/{pseudonym}/unblock': {
+    admin: true,
+    scope: 'item',
+    request: { method: 'POST', url: `/v1/meters/${OSLO}/unblock` },
+  },
 };
 
 /** What `who` gets from a route about oslo's data. */

@@ -6,10 +6,14 @@
  */
 import {
   Access,
+  readTopicRetention,
   registerMeterDataRoutes,
   type ClickHouseClient,
+  type ErasedMeters,
   type ErasureNotifier,
+  type Kafka,
   type MeterstreamConfig,
+  type OutsideCopy,
 } from '@meterstream/core';
 import { registerHourlyRoute } from '@meterstream/aggregator';
 import { registerAlertRoutes } from '@meterstream/anomaly';
@@ -24,6 +28,10 @@ export interface HttpRouteDeps {
   clickhouse: ClickHouseClient;
   /** The process's erasure announcements (the anomaly service's in-memory state hears them). */
   erasures: ErasureNotifier;
+  /** The process's erased pseudonyms (erasures block and fence through it; un-blocks); absent: not fenced. */
+  erased?: ErasedMeters;
+  /** Kafka, to read the retention of the topics outside meterstream's control for erasure reports. */
+  kafka?: Kafka;
   /** The notifier of this process, when it runs here. */
   notifier: Pick<NotifierService, 'silences' | 'sweep'> | null;
 }
@@ -38,7 +46,13 @@ export function registerHttpRoutes(http: FastifyInstance, names: readonly Servic
   const { config, clickhouse } = deps;
   const database = config.clickhouse.database;
   if (names.includes('aggregator')) registerHourlyRoute(http, { clickhouse, database });
-  registerMeterDataRoutes(http, { clickhouse, database, erasures: deps.erasures });
+  registerMeterDataRoutes(http, {
+    clickhouse,
+    database,
+    erasures: deps.erasures,
+    erased: deps.erased,
+    outsideControl: deps.kafka ? outsideControl(deps.kafka, config) : undefined,
+  });
   if (names.includes('anomaly')) registerAlertRoutes(http, { clickhouse, database });
   if (deps.notifier !== null) {
     const n = deps.notifier;
@@ -50,4 +64,34 @@ export function registerHttpRoutes(http: FastifyInstance, names: readonly Servic
     detectors: config.anomaly.detectors,
     tenants: config.anomaly.tenants,
   });
+}
+
+/**
+ * The topics an erasure cannot reach, which hold the meter's raw ID and data: the head-end's
+ * readings and the billing system's invoices, with the retention their broker reports.
+ */
+export function outsideControl(kafka: Kafka, config: MeterstreamConfig): () => Promise<OutsideCopy[]> {
+  const places = [
+    { topic: config.topics.readings, holds: "raw meter IDs and readings (the head-end's topic)" },
+    { topic: config.topics.invoices, holds: "raw meter IDs and invoices (the billing system's topic)" },
+  ];
+  return async () => {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const retention = await readTopicRetention(
+        admin,
+        places.map((p) => p.topic),
+      );
+      return places.map((p) => ({
+        ...p,
+        retentionMs: retention.get(p.topic) ?? null,
+        known: retention.has(p.topic),
+      }));
+    } catch {
+      return places.map((p) => ({ ...p, retentionMs: null, known: false }));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
 }

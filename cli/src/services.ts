@@ -5,6 +5,7 @@
  * and simulator and stops them in its own order.
  */
 import {
+  ErasedMeters,
   ErasureNotifier,
   applyTopicRetention,
   ownedTopicRetention,
@@ -86,32 +87,61 @@ export async function startServices(
 
   // Erasures through the data API reach the anomaly service's in-memory state in this process.
   const erasures = new ErasureNotifier();
+  // Erased pseudonyms, refused by every stage here; an erasure blocks first and waits for the
+  // writes in flight. Other processes can write only through a ClickHouse server.
+  const erased = new ErasedMeters({
+    clickhouse,
+    database: config.clickhouse.database,
+    registry,
+    logger,
+    refreshMs: config.erasure.refreshMs,
+    localFenceMs: Math.max(config.erasure.fenceMs, 1_000),
+    remoteFenceMs: config.clickhouse.url === null ? null : config.erasure.fenceMs,
+    notifier: erasures,
+  });
+  await erased.start();
   const stages: Stage[] = [];
   const readiness: Record<string, ReadinessCheck> = { clickhouse: clickHouseReadiness(clickhouse) };
   if (names.includes('ingestor')) {
-    const ingestor = new Ingestor({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger });
+    const ingestor = new Ingestor({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger, erased });
     Object.assign(readiness, ingestor.readiness());
     stages.push(ingestor);
   }
   if (names.includes('aggregator')) {
-    const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger });
+    const aggregator = new Aggregator({ config, kafka, clickhouse, registry, logger, erased });
     Object.assign(readiness, aggregator.readiness());
     stages.push(aggregator);
   }
   if (names.includes('anomaly')) {
-    const anomaly = new AnomalyService({ config, pseudonymKey: key!, kafka, clickhouse, registry, logger, erasures });
+    const anomaly = new AnomalyService({
+      config,
+      pseudonymKey: key!,
+      kafka,
+      clickhouse,
+      registry,
+      logger,
+      erasures,
+      erased,
+    });
     Object.assign(readiness, anomaly.readiness());
     stages.push(anomaly);
   }
   let notifier: NotifierService | null = null;
   if (names.includes('notifier')) {
-    notifier = new NotifierService({ config, kafka, clickhouse, registry, logger });
+    notifier = new NotifierService({ config, kafka, clickhouse, registry, logger, erased });
     Object.assign(readiness, notifier.readiness());
     stages.push(notifier);
   }
   const liveness = Object.assign({}, ...stages.map((s) => s.liveness?.() ?? {})) as Record<string, () => boolean>;
-  const http = createHttpServer({ registry, logger, readiness, liveness, access: accessOf(config) });
-  registerHttpRoutes(http, names, { config, clickhouse, erasures, notifier });
+  const http = createHttpServer({
+    registry,
+    logger,
+    readiness,
+    liveness,
+    access: accessOf(config),
+    rateLimitPerMinute: config.rateLimitPerMinute,
+  });
+  registerHttpRoutes(http, names, { config, clickhouse, erasures, erased, kafka, notifier });
   const address = await http.listen({ port: config.port, host: config.host });
   const bound = http.server.address();
   const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
@@ -119,6 +149,7 @@ export async function startServices(
 
   const stop = sharedPromise(async () => {
     for (const s of stages) await s.close();
+    erased.close();
     await clickhouse.close();
     await http.close();
   });

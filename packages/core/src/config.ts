@@ -231,6 +231,10 @@ export interface MeterstreamConfig {
   logLevel: string;
   /** How long a SIGTERM drain may take before the process exits without draining (ms). */
   shutdownTimeoutMs: number;
+  /** `/v1` requests per minute per token (0: unlimited). */
+  rateLimitPerMinute: number;
+  /** Erased pseudonyms: re-read period (ms) and the fence an erasure waits for writes in flight (ms). */
+  erasure: { refreshMs: number; fenceMs: number };
   /** Where `meterstream demo` keeps the key, tokens and fleet state it generates (0700 dir, 0600 files). */
   demoDir: string;
 }
@@ -358,6 +362,11 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       v.METERSTREAM_INSTANCE_ID ?? SETTINGS.METERSTREAM_INSTANCE_ID.parser.parse(hostname(), 'METERSTREAM_INSTANCE_ID'),
     logLevel: v.LOG_LEVEL,
     shutdownTimeoutMs: v.METERSTREAM_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    rateLimitPerMinute: v.METERSTREAM_RATE_LIMIT_PER_MINUTE,
+    erasure: {
+      refreshMs: v.METERSTREAM_ERASED_REFRESH_SECONDS * 1000,
+      fenceMs: v.METERSTREAM_ERASURE_FENCE_SECONDS * 1000,
+    },
     demoDir: v.METERSTREAM_DEMO_DIR ?? join(dirname(v.METERSTREAM_DATA_DIR.replace(/\/+$/, '') || '/'), 'demo-keys'),
   };
   return deepFreeze(config);

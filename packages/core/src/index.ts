@@ -68,7 +68,7 @@ export {
   type InsertOrigin,
 } from './clickhouse/insert.js';
 export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
-export { applyTopicRetention, ownedTopicRetention } from './kafka/topic-retention.js';
+export { applyTopicRetention, ownedTopicRetention, readTopicRetention } from './kafka/topic-retention.js';
 export { createHttpServer, errorResponses, type HttpServerOptions, type ReadinessCheck } from './http/server.js';
 export {
   Access,
@@ -101,7 +101,16 @@ export {
   type DeadLetter,
 } from './kafka/dead-letter.js';
 export { ENVELOPE_HEADERS, chunkBySize, recordBytes, splitToFit, tooLargeEnvelope } from './kafka/record-limits.js';
-export { eraseMeter } from './clickhouse/meter-data.js';
+export { eraseMeter, meterTables, storedMeterRows } from './clickhouse/meter-data.js';
 export { ErasureNotifier, type ErasureListener } from './erasure-notifier.js';
-export { registerMeterDataRoutes } from './http/meter-data.routes.js';
+export {
+  ErasedMeters,
+  erasedRefusedCounter,
+  refusingErased,
+  withoutErased,
+  type BlockRequest,
+  type ErasedMetersOptions,
+  type RefusingStage,
+} from './erased-meters.js';
+export { registerMeterDataRoutes, type OutsideCopy } from './http/meter-data.routes.js';
 export type { ServiceDeps } from './service-deps.js';

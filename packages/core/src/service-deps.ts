@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Kafka } from 'kafkajs';
 import type { AvroCodec } from './avro/index.js';
 import type { ClickHouseClient } from './clickhouse/client.js';
+import type { ErasedMeters } from './erased-meters.js';
 import type { ErasureNotifier } from './erasure-notifier.js';
 import type { MeterstreamConfig } from './config.js';
 import type { Logger } from './telemetry/logger.js';
@@ -20,4 +21,9 @@ export interface ServiceDeps {
    * erasure route). Absent: erasures are only learnt from `erasure_audit`.
    */
   erasures?: ErasureNotifier;
+  /**
+   * The erased pseudonyms, which the stages refuse (one per process, started by the process's
+   * composition). Absent (unit tests of a stage alone): nothing is refused.
+   */
+  erased?: ErasedMeters;
 }

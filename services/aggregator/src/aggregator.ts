@@ -31,6 +31,7 @@ import {
   splitToFit,
   ensureTopics,
   pipelineMetrics,
+  refusingErased,
   sharedPromise,
   type HourlyBatch,
   type HourlyValue,
@@ -104,7 +105,8 @@ export class Aggregator implements Stage {
       fetch: config.kafka.bulkFetch,
       outputs: [config.topics.hourly],
       dlqTopic: config.topics.dlq,
-      handler: (batch) => this.#handle(batch),
+      // Erased meters' records are skipped, inside the fence an erasure waits on.
+      handler: refusingErased(deps.erased, 'aggregator', (batch) => this.#handle(batch)),
     });
     this.close = sharedPromise(async () => {
       this.#log.info('aggregator stopping: finishing the batch in flight');

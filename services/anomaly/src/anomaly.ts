@@ -20,6 +20,7 @@ import {
   ensureTopics,
   pipelineMetrics,
   sharedPromise,
+  refusingErased,
   sinkInsertOptions,
   type BatchOutput,
   type Logger,
@@ -107,6 +108,7 @@ export class AnomalyService implements Stage {
       codec,
       logger: log,
       metrics,
+      erased: deps.erased,
       pseudonyms: new Pseudonymiser({ key: deps.pseudonymKey }),
       dlq,
       pipeline,
@@ -141,22 +143,25 @@ export class AnomalyService implements Stage {
       if (onJoin) c.consumer.on(c.consumer.events.GROUP_JOIN, onJoin);
       return c;
     };
+    // Erased meters' records are skipped, inside the fence an erasure waits on.
     this.#consumers = [
       consumer(
         'hourly',
         config.topics.hourly,
-        (b) => hourly.handle(b),
+        refusingErased(deps.erased, 'anomaly_hourly', (b) => hourly.handle(b)),
         () => hourly.invalidate(),
       ),
       // Frost reacts per reading: its ClickHouse writes go first on the embedded engine.
       consumer(
         'temperature',
         config.topics.clean,
-        (b) => temperature.handle(b),
+        refusingErased(deps.erased, 'anomaly_temperature', (b) => temperature.handle(b)),
         () => temperature.invalidate(),
         true,
       ),
-      consumer('invoices', config.topics.invoices, (b) => invoices.handle(b)),
+      consumer('invoices', config.topics.invoices, (b) =>
+        deps.erased ? deps.erased.fence(() => invoices.handle(b)) : invoices.handle(b),
+      ),
     ];
     // An erased meter's state is dropped, so no later write brings it back.
     this.#erasures = new ErasuresSource({

@@ -5,7 +5,7 @@
  * Kafka transaction as the batch's alerts.
  */
 import type { Batch } from 'kafkajs';
-import { type AvroCodec, type Invoice, type Logger, type Pseudonymiser } from '@meterstream/core';
+import { type AvroCodec, type ErasedMeters, type Invoice, type Logger, type Pseudonymiser } from '@meterstream/core';
 import type { AlertOrigin } from './alerts.js';
 import type { AnomalyMetrics } from './anomaly-metrics.js';
 import type { AlertBatchOutput, AlertsSink } from './sinks/alerts.sink.js';
@@ -24,6 +24,8 @@ export interface InvoicesConsumerDeps extends DeadLetterTarget {
   decider: InvoiceDecider;
   alerts: AlertsSink;
   checks: InvoiceChecksSink;
+  /** Invoices of erased meters are refused (counted, not dead-lettered: the DLQ would keep the raw ID). */
+  erased?: Pick<ErasedMeters, 'has' | 'refused'>;
 }
 
 export class InvoicesConsumer {
@@ -63,10 +65,15 @@ export class InvoicesConsumer {
         dead.reject(m, 'invalid_invoice', problem);
         continue;
       }
+      const meter = pseudonyms.of(inv.tenant, inv.meterId);
+      if (this.#d.erased?.has(meter)) {
+        this.#d.erased.refused('invoices');
+        continue;
+      }
       invoices.push({
         invoiceId: inv.invoiceId,
         tenant: inv.tenant,
-        meter: pseudonyms.of(inv.tenant, inv.meterId),
+        meter,
         kind: inv.kind,
         periodStart: inv.periodStart,
         periodEnd: inv.periodEnd,

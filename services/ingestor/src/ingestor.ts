@@ -27,6 +27,7 @@ import {
 } from '@meterstream/core';
 import { ReadingsRawSink } from './sinks/readings-raw.sink.js';
 import { cleanRecords } from './sinks/clean-topic.sink.js';
+import { refuseErased } from './transforms/refuse-erased.js';
 
 import { prepareBatch, type PreparedBatch } from './transforms/prepare-batch.js';
 import type { RefusedBatch } from './sinks/readings-raw.sink.js';
@@ -90,7 +91,8 @@ export class Ingestor implements Stage {
       urgent: true,
       outputs: [config.topics.clean],
       dlqTopic: config.topics.dlq,
-      handler: (batch) => this.#handle(batch),
+      // Inside the erased set's fence: an erasure waits for the batch's ClickHouse write.
+      handler: (batch) => (deps.erased ? deps.erased.fence(() => this.#handle(batch)) : this.#handle(batch)),
     });
     this.close = sharedPromise(async () => {
       this.#log.info('ingestor stopping: finishing the batch in flight');
@@ -151,6 +153,7 @@ export class Ingestor implements Stage {
       limits: this.#limits,
       now: Date.now(),
     });
+    this.#deps.erased?.refused('ingestor', refuseErased(prepared, this.#deps.erased));
     // The ClickHouse insert runs (in the engine's threads) while the clean records are
     // encoded and sent; the transaction commits only after ClickHouse confirmed.
     const write = this.#sink.write(prepared.clean, batch.partition, batch.topic);

@@ -16,6 +16,7 @@ import {
   ensureTopics,
   observeDeadLetters,
   pipelineMetrics,
+  refusingErased,
   sharedPromise,
   type Logger,
   type ReadinessCheck,
@@ -100,7 +101,8 @@ export class NotifierService implements Stage {
       logger: log,
       metrics: pipeline,
       fetch: config.kafka.fetch,
-      handler: (batch, heartbeat) => alerts.handle(batch, heartbeat),
+      // Alerts of erased meters are not delivered (or recorded), inside the fence an erasure waits on.
+      handler: (batch, heartbeat) => refusingErased(deps.erased, 'notifier', (b) => alerts.handle(b, heartbeat))(batch),
       outputs: [dlq],
       dlqTopic: dlq,
       // A delivery may retry for its whole budget before the batch's transaction opens.

@@ -7,6 +7,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { MeterError } from '../errors.js';
+import type { ErasedMeters } from '../erased-meters.js';
 import type { ErasureNotifier } from '../erasure-notifier.js';
 
 /** A table that stores rows about meters (it has a `meter` column holding the pseudonym). */
@@ -46,7 +47,15 @@ export interface Erasure {
    * mask off (`apply_deleted_mask = 0`): what is physically on disk. Empty when complete.
    */
   remaining: Record<string, number>;
+  /**
+   * Every write that may have checked the erased set before the block ended before the
+   * deletes ran (false: this process's writes outlasted the fence, so rows may still arrive).
+   */
+  fenced: boolean;
 }
+
+/** The erased set's part in an erasure: block first, wait for writes in flight, announce. */
+export type ErasureFence = Pick<ErasedMeters, 'block' | 'quiesce' | 'announce'>;
 
 // Engines whose merges replace, collapse or sum rows: only FINAL shows the rows as they are.
 const COLLAPSING_ENGINE = /(Replacing|Collapsing|Summing|Aggregating|Coalescing)MergeTree$/;
@@ -181,10 +190,13 @@ export async function meterTenants(
   return [...tenants].sort();
 }
 
-/** The tenants earlier erasures of this pseudonym recorded (an erased meter has no rows left). */
+/** The tenants earlier erasures and blocks of this pseudonym recorded (an erased meter has no rows left). */
 export async function erasedTenants(client: ClickHouseClient, database: string, pseudonym: string): Promise<string[]> {
   const rs = await client.query({
-    query: `SELECT DISTINCT tenant FROM {db:Identifier}.erasure_audit WHERE pseudonym = {meter:String}`,
+    query: `SELECT DISTINCT tenant FROM (
+              SELECT tenant FROM {db:Identifier}.erasure_audit WHERE pseudonym = {meter:String}
+              UNION ALL
+              SELECT tenant FROM {db:Identifier}.meter_blocks WHERE pseudonym = {meter:String})`,
     query_params: { db: database, meter: pseudonym },
     format: 'JSONEachRow',
   });
@@ -223,24 +235,35 @@ export interface ErasureRequest {
 }
 
 /**
- * Erases a meter from every table with a `meter` column, physically: an `ALTER TABLE … DELETE`
- * mutation rewrites the parts that hold the meter and returns once done on every replica
- * (`mutations_sync = 2`). A lightweight `DELETE FROM` would only mask the rows, which stay on
- * disk until a merge that may never come for a cold partition. Then it reads the parts with
- * the mask off to prove nothing is left, and writes one row to `erasure_audit`: pseudonym,
- * tenant, time, actor and the rows each table held. An unknown pseudonym erases nothing and is
- * audited all the same. A failure before the audit leaves the erasure unaudited and maybe
- * partial; running it again completes it. The components of this process that hold the meter
- * in memory hear of it first through `notifier`, so nothing they write afterwards brings it back.
+ * Erases a meter from every table with a `meter` column, physically, in this order:
+ * 1. fence: the pseudonym is blocked (`meter_blocks`, then this process's stages at once, the
+ *    other processes' at their next refresh), so no stage writes it any more, and the erasure
+ *    waits until every write that may have checked before the block has ended
+ *    ({@link ErasedMeters.quiesce});
+ * 2. an `ALTER TABLE … DELETE` mutation per table holding the meter, returning once done on
+ *    every replica (`mutations_sync = 2`). A lightweight `DELETE FROM` would only mask the rows,
+ *    which stay on disk until a merge that may never come for a cold partition;
+ * 3. the parts are read with the mask off to prove nothing is left (`remaining`);
+ * 4. one row in `erasure_audit`: pseudonym, tenant, time, actor and the rows each table held.
+ * An unknown pseudonym erases nothing and is audited all the same. A failure before the audit
+ * leaves the erasure unaudited and maybe partial (the block stays); running it again completes
+ * it. With a plain notifier instead of a fence (tests of one component), only this process's
+ * in-memory meter state hears of it and nothing waits.
  */
 export async function eraseMeter(
   client: ClickHouseClient,
   database: string,
   pseudonym: string,
   request: ErasureRequest,
-  notifier?: Pick<ErasureNotifier, 'announce'>,
+  guard?: ErasureFence | Pick<ErasureNotifier, 'announce'>,
 ): Promise<Erasure> {
-  notifier?.announce(pseudonym);
+  let fenced = true;
+  if (guard !== undefined && 'block' in guard) {
+    await guard.block(pseudonym, request);
+    fenced = await guard.quiesce();
+    // A batch that was in flight may have set the meter's in-memory state again.
+    guard.announce(pseudonym);
+  } else guard?.announce(pseudonym);
   const tables = await meterTables(client, database);
   const deleted = await countMeterRows(client, database, tables, pseudonym);
   const stored = await storedMeterRows(client, database, tables, pseudonym);
@@ -262,7 +285,7 @@ export async function eraseMeter(
     ],
     format: 'JSONEachRow',
   });
-  return { pseudonym, erasedAt, actor: request.actor, deleted, remaining };
+  return { pseudonym, erasedAt, actor: request.actor, deleted, remaining, fenced };
 }
 
 /** Records an export in `export_audit`: who (the token's name), which meter, when, which format. */

@@ -157,6 +157,24 @@ const SERVICE_VARIABLES = {
     shown: '(host name)',
     doc: 'Stable instance name; keep it across restarts of the same instance (Kafka transactional id).',
   }),
+  METERSTREAM_RATE_LIMIT_PER_MINUTE: setting({
+    section: 'service',
+    parser: int(0, 1_000_000),
+    default: 600,
+    doc: "Requests per minute one token may make to `/v1` (keyed by the token's name; requests without a known token by client address); over it: 429 with a JSON error and `retry-after`. 0: no limit.",
+  }),
+  METERSTREAM_ERASED_REFRESH_SECONDS: setting({
+    section: 'service',
+    parser: int(1, 3600),
+    default: 5,
+    doc: 'How often each process re-reads the erased (blocked) pseudonyms from ClickHouse (`meter_blocks`, `erasure_audit`); erasures made in the same process apply at once.',
+  }),
+  METERSTREAM_ERASURE_FENCE_SECONDS: setting({
+    section: 'service',
+    parser: int(0, 600),
+    default: 20,
+    doc: "With `CLICKHOUSE_URL` (stages may run in other processes), how long an erasure waits after blocking the pseudonym, beyond one refresh period, for other processes' batches in flight to finish before it deletes (the default transaction budget). Writes of this process are waited for exactly, up to this long.",
+  }),
   METERSTREAM_SHUTDOWN_TIMEOUT_SECONDS: setting({
     section: 'service',
     parser: int(1, 600),

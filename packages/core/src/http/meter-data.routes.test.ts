@@ -651,7 +651,7 @@ test('/docs/json: a valid OpenAPI 3 document with the export and erasure routes,
   assert.match(exportOp.description, /table,row,column,type,value/);
   const eraseOp = doc.paths['/v1/meters/{pseudonym}'].delete;
   assert.deepEqual(eraseOp.security, [{ bearerAuth: [] }]);
-  assert.deepEqual(Object.keys(eraseOp.responses).sort(), ['200', '400', '401', '403', '404']);
+  assert.deepEqual(Object.keys(eraseOp.responses).sort(), ['200', '400', '401', '403', '404', '429']);
   assert.equal(doc.paths['/healthz'].get.security, undefined, 'health routes need no token');
   const ui = await app.inject({ url: '/docs' });
   assert.equal(ui.statusCode, 200);

@@ -3,7 +3,10 @@
  * the token's tenants only (another tenant's meter is a 404, as an unknown one):
  * - `GET /v1/meters/{pseudonym}/export?format=json|csv`: everything stored about one meter
  *   (portability), from every table with a `meter` column, streamed, audited in `export_audit`;
- * - `DELETE /v1/meters/{pseudonym}`: erasure from every such table, audited in `erasure_audit`.
+ * - `DELETE /v1/meters/{pseudonym}`: erasure from every such table, fenced against writes in
+ *   flight, audited in `erasure_audit`, with what stays outside meterstream's reach and until when;
+ * - `POST /v1/meters/{pseudonym}/unblock`: lets an erased meter's data in again (re-registration
+ *   for a new customer), audited in `meter_blocks`.
  * The audits' actor is the token's name.
  */
 import { Readable } from 'node:stream';
@@ -18,6 +21,7 @@ import {
   readMeterRows,
   type MeterTable,
 } from '../clickhouse/meter-data.js';
+import { recordMeterBlock, type ErasedMeters } from '../erased-meters.js';
 import type { ErasureNotifier } from '../erasure-notifier.js';
 import { canAdmin, notFound, principalOf, requireAdmin, type Principal } from './access.js';
 import { csvCell } from './csv-cell.js';
@@ -32,6 +36,26 @@ export interface MeterDataRouteDeps {
   logger?: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   /** Told of each erasure before its deletes run (the process's in-memory meter state); optional. */
   erasures?: Pick<ErasureNotifier, 'announce'>;
+  /**
+   * The process's erased set: an erasure blocks the pseudonym and waits for writes in flight
+   * before it deletes; un-blocks go through it. Absent (tests of the routes alone): erasures are
+   * not fenced, and un-block answers 404.
+   */
+  erased?: ErasedMeters;
+  /** Copies outside meterstream's control that may still hold the meter; absent: none listed. */
+  outsideControl?: () => Promise<OutsideCopy[]>;
+}
+
+/** A place outside meterstream's reach that may still hold an erased meter's data. */
+export interface OutsideCopy {
+  /** The Kafka topic. */
+  topic: string;
+  /** What it holds, e.g. `raw meter IDs and readings`. */
+  holds: string;
+  /** Its `retention.ms` as the broker reports it; `null`: unlimited (-1), or unknown when `known` is false. */
+  retentionMs: number | null;
+  /** False when the broker could not be asked. */
+  known: boolean;
 }
 
 /** The CSV header of an export: one line per stored, non-NULL value. */
@@ -49,12 +73,14 @@ const PSEUDONYM_PARAMS = {
   },
 } as const;
 
-const ADMIN_ERRORS = errorResponses({
+const ADMIN_ERROR_TEXT = {
   400: 'Bad pseudonym or query parameter',
   401: 'Missing or unknown bearer token',
   403: 'A read token (admin or operator needed), or no token configured at all',
   404: "No such meter among the token's tenants",
-});
+  429: 'Over the rate limit of the token',
+};
+const ADMIN_ERRORS = errorResponses(ADMIN_ERROR_TEXT);
 
 const EXPORT_DESCRIPTION = `Everything stored about one meter, from every table of the database with a \`meter\` column, read as queries see it (FINAL for ReplacingMergeTree tables). Timestamps are ISO 8601 UTC; 64-bit integers are strings.
 
@@ -63,7 +89,9 @@ const EXPORT_DESCRIPTION = `Everything stored about one meter, from every table 
 
 Only a meter of the token's tenants: another tenant's meter, or an unknown one, is a 404. Every export is recorded in \`export_audit\` (pseudonym, tenant, time, the token's name, format).`;
 
-const ERASE_DESCRIPTION = `Deletes every row about one meter from every table of the database with a \`meter\` column, physically (\`ALTER TABLE … DELETE\` mutations, waited for), then reads the tables' parts with the deleted-rows mask off to check that none is left, and records the erasure in \`erasure_audit\`: pseudonym, tenant, time, actor (the token's name) and the rows each table held. Only a meter of the token's tenants (404 otherwise). Idempotent: an already erased pseudonym gives zero counts and is audited again; an operator token may erase a pseudonym with no rows at all. \`complete\` is false when a part still holds a row of the meter (written during the erasure): \`remaining\` names the tables; erase again.`;
+const ERASE_DESCRIPTION = `First blocks the pseudonym (recorded in \`meter_blocks\`): every stage refuses its readings, hourly rows, invoices and alerts from then on, so late deliveries and replays cannot bring it back; then waits for the writes already in flight. Then deletes every row about one meter from every table of the database with a \`meter\` column, physically (\`ALTER TABLE … DELETE\` mutations, waited for), then reads the tables' parts with the deleted-rows mask off to check that none is left, and records the erasure in \`erasure_audit\`: pseudonym, tenant, time, actor (the token's name) and the rows each table held. Only a meter of the token's tenants (404 otherwise). Idempotent: an already erased pseudonym gives zero counts and is audited again; an operator token may erase a pseudonym with no rows at all. \`complete\` is true only when the writes in flight were waited for and no part holds a row of the meter; otherwise \`remaining\` names the tables: erase again. \`outsideControl\` lists the topics meterstream cannot erase (the head-end's raw readings, the billing system's invoices), with their retention as the broker reports it and \`until\`: the time their copy of the meter's records expires at the latest (erasure time + retention; \`null\` when unlimited or unknown). Un-block with \`POST /v1/meters/{pseudonym}/unblock\`.`;
+
+const UNBLOCK_DESCRIPTION = `Lets data of an erased pseudonym in again, for a meter registered anew (the same meter for a new customer under the same key). The erasure's block is lifted in every process within \`METERSTREAM_ERASED_REFRESH_SECONDS\` (at once in this one), and recorded in \`meter_blocks\` with the token's name. Nothing erased comes back by itself: readings still in the head-end's topic would be accepted again if replayed. Only a meter erased for one of the token's tenants (404 otherwise); repeatable, each un-block recorded. 201 with \`{ pseudonym, unblockedAt }\`.`;
 
 // Rows are sent in chunks of about this many characters.
 const CHUNK_CHARS = 64 * 1024;
@@ -161,6 +189,19 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
               total: { type: 'integer' },
               complete: { type: 'boolean' },
               remaining: { type: 'object', additionalProperties: { type: 'integer' } },
+              outsideControl: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    topic: { type: 'string' },
+                    holds: { type: 'string' },
+                    retentionMs: { type: 'integer', nullable: true },
+                    known: { type: 'boolean' },
+                    until: { type: 'string', format: 'date-time', nullable: true },
+                  },
+                },
+              },
             },
           },
           ...ADMIN_ERRORS,
@@ -175,10 +216,11 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
         deps.database,
         req.params.pseudonym,
         { actor: principal.name, tenant },
-        deps.erasures,
+        deps.erased ?? deps.erasures,
       );
       const total = Object.values(erasure.deleted).reduce((a, b) => a + b, 0);
-      const complete = Object.keys(erasure.remaining).length === 0;
+      const complete = erasure.fenced && Object.keys(erasure.remaining).length === 0;
+      const outside = (await deps.outsideControl?.()) ?? [];
       // No pseudonym in the log: logs outlive the erasure; erasure_audit is the record.
       logger.info({ tables: Object.keys(erasure.deleted).length, rows: total, complete }, 'meter erased');
       if (!complete)
@@ -190,7 +232,51 @@ export function registerMeterDataRoutes(app: FastifyInstance, deps: MeterDataRou
         total,
         complete,
         remaining: erasure.remaining,
+        outsideControl: outside.map((o) => ({
+          topic: o.topic,
+          holds: o.holds,
+          retentionMs: o.retentionMs,
+          known: o.known,
+          until: o.retentionMs === null ? null : new Date(erasure.erasedAt.getTime() + o.retentionMs).toISOString(),
+        })),
       };
+    },
+  );
+
+  app.post<{ Params: { pseudonym: string } }>(
+    '/v1/meters/:pseudonym/unblock',
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags: ['data protection'],
+        summary: 'Let data of an erased meter in again (re-registration; audited)',
+        description: UNBLOCK_DESCRIPTION,
+        security: bearerSecurity,
+        params: PSEUDONYM_PARAMS,
+        response: {
+          201: {
+            description: 'Un-blocked (recorded in meter_blocks)',
+            type: 'object',
+            properties: { pseudonym: { type: 'string' }, unblockedAt: { type: 'string', format: 'date-time' } },
+          },
+          ...errorResponses({
+            ...ADMIN_ERROR_TEXT,
+            404: "No blocked meter of that pseudonym among the token's tenants",
+          }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const principal = principalOf(req);
+      const { pseudonym } = req.params;
+      const tenants = (await erasedTenants(deps.clickhouse, deps.database, pseudonym)).filter((t) => t !== '');
+      if (tenants.length === 0 || !tenants.every((t) => canAdmin(principal, t))) throw notFound('erased meter');
+      const request = { tenant: tenants.join(','), actor: principal.name };
+      // Repeatable, like an erasure: each un-block is recorded.
+      if (deps.erased) await deps.erased.unblock(pseudonym, request);
+      else await recordMeterBlock(deps.clickhouse, deps.database, pseudonym, 0, request, 'unblock');
+      logger.info('erased meter un-blocked');
+      return reply.status(201).send({ pseudonym, unblockedAt: new Date().toISOString() });
     },
   );
 }

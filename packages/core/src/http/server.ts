@@ -10,6 +10,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync }
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import { Access, installAccess } from './access.js';
+import { installRateLimit } from './rate-limit.js';
 
 /** One named readiness check: resolves to `true` when ready, or a reason why not. */
 export type ReadinessCheck = () => Promise<true | string>;
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
    * else. Default none, which closes every `/v1` route (403).
    */
   access?: Access;
+  /** Requests per minute per token on `/v1` (`http/rate-limit.ts`); absent or 0: no limit. */
+  rateLimitPerMinute?: number;
 }
 
 /** Name of the bearer security scheme in the OpenAPI document. */
@@ -126,6 +129,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   installOpenApi(app);
   installAccess(app, options.access ?? new Access([]));
+  if (options.rateLimitPerMinute) installRateLimit(app, options.rateLimitPerMinute);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

@@ -67,3 +67,23 @@ export async function applyTopicRetention(
   }
   return changed;
 }
+
+/**
+ * The effective `retention.ms` of each existing topic (set on the topic or inherited from the
+ * broker), `null` for unlimited (-1). Topics that do not exist are left out.
+ */
+export async function readTopicRetention(admin: Admin, topics: readonly string[]): Promise<Map<string, number | null>> {
+  const existing = new Set(await admin.listTopics());
+  const names = topics.filter((t) => existing.has(t));
+  const out = new Map<string, number | null>();
+  if (names.length === 0) return out;
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: names.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: ['retention.ms'] })),
+  });
+  for (const r of resources) {
+    const ms = Number(r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? NaN);
+    if (!Number.isNaN(ms)) out.set(r.resourceName, ms < 0 ? null : ms);
+  }
+  return out;
+}
