@@ -99,6 +99,25 @@ for (const [tenant, meter] of [
     format: 'JSONEachRow',
   });
   await clickhouse.insert({
+    table: `${db}.invoice_checks`,
+    values: [
+      {
+        invoice_id: `INV-${tenant}`,
+        tenant,
+        meter,
+        kind: 'ELECTRICITY_IMPORT',
+        period_start: chTime(day - 7 * 86_400_000),
+        period_end: chTime(day),
+        billed_quantity: 1,
+        unit: 'KWH',
+        outcome: 'PENDING',
+        reason: 'prices',
+        version: 1,
+      },
+    ],
+    format: 'JSONEachRow',
+  });
+  await clickhouse.insert({
     table: `${db}.alerts`,
     values: [
       {
@@ -162,6 +181,12 @@ const MATRIX: Record<string, Entry> = {
     scope: 'list',
     request: { method: 'GET', url: '/v1/zones' },
     showsOslo: (b) => b.includes('"oslo"'),
+  },
+  'GET /v1/invoice-checks': {
+    admin: false,
+    scope: 'list',
+    request: { method: 'GET', url: '/v1/invoice-checks' },
+    showsOslo: (b) => b.includes(OSLO),
   },
   'GET /v1/detectors': {
     admin: false,

@@ -16,7 +16,7 @@ import {
   type OutsideCopy,
 } from '@meterstream/core';
 import { registerHourlyRoute } from '@meterstream/aggregator';
-import { registerAlertRoutes } from '@meterstream/anomaly';
+import { registerAlertRoutes, registerInvoiceCheckRoutes } from '@meterstream/anomaly';
 import { AcksStore, registerAckRoute, registerSilenceRoutes, type NotifierService } from '@meterstream/notifier';
 import { registerConsole } from '@meterstream/console';
 import type { FastifyInstance } from 'fastify';
@@ -53,7 +53,10 @@ export function registerHttpRoutes(http: FastifyInstance, names: readonly Servic
     erased: deps.erased,
     outsideControl: deps.kafka ? outsideControl(deps.kafka, config) : undefined,
   });
-  if (names.includes('anomaly')) registerAlertRoutes(http, { clickhouse, database });
+  if (names.includes('anomaly')) {
+    registerAlertRoutes(http, { clickhouse, database });
+    registerInvoiceCheckRoutes(http, { clickhouse, database });
+  }
   if (deps.notifier !== null) {
     const n = deps.notifier;
     registerAckRoute(http, { acks: new AcksStore(clickhouse, database) });

@@ -125,6 +125,10 @@ CASES = {
                   "periodStart": T0, "periodEnd": T0 + 1, "billedQuantity": 0.0, "unit": "M3",
                   "amount": None, "currency": None, "priceArea": None},
     },
+    ("SpotPrice", 1): {
+        "no1-morning": {"priceArea": "NO1", "hour": T0 + 7 * 3_600_000, "price": 1.23456, "currency": "NOK"},
+        "negative": {"priceArea": "SE4", "hour": T0, "price": -0.0125, "currency": "SEK"},
+    },
     ("Alert", 1): {
         "firing": {"alertId": "a-1", "dedupKey": "NIGHT_FLOW/3f2a9c0d", "type": "NIGHT_FLOW",
                    "status": "FIRING", "severity": "WARNING", "tenant": "default",

@@ -71,6 +71,8 @@ export interface ClickHouseConfig {
 export interface TopicsConfig {
   readings: string;
   invoices: string;
+  /** Day-ahead spot prices per price area and hour (input of the price-weighted invoice check). */
+  prices: string;
   clean: string;
   hourly: string;
   alerts: string;
@@ -167,6 +169,12 @@ export interface DetectorSettings {
   invoiceTolerancePct: number;
   /** Days after an invoice period's end until missing data makes it INSUFFICIENT_DATA. */
   invoiceWaitDays: number;
+  /** Amount tolerance: max(this, `invoiceTolerancePct` % of the expected amount), in the invoice's currency. */
+  invoiceAmountToleranceAbs: number;
+  /** The retailer's markup per kWh on the hourly spot price, in the invoice's currency. */
+  tariffMarkupPerKwh: number;
+  /** The retailer's fixed fee per invoice (billing period), in the invoice's currency. */
+  tariffFixedFee: number;
 }
 
 /** Anomaly service settings. */
@@ -302,6 +310,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
     topics: {
       readings: v.METERSTREAM_TOPIC_READINGS,
       invoices: v.METERSTREAM_TOPIC_INVOICES,
+      prices: v.METERSTREAM_TOPIC_PRICES,
       clean: v.METERSTREAM_TOPIC_CLEAN,
       hourly: v.METERSTREAM_TOPIC_HOURLY,
       alerts: v.METERSTREAM_TOPIC_ALERTS,

@@ -50,6 +50,7 @@ export {
   type HourSource,
   type ReadingType,
   type RecordName,
+  type SpotPrice,
   type Unit,
 } from './avro/index.js';
 export { clickHouseReadiness, createClickHouse, type ClickHouseClient } from './clickhouse/client.js';

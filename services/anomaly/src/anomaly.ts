@@ -1,9 +1,10 @@
 /**
- * The anomaly service: hourly rows, clean temperature readings and invoices in; alerts out on
- * `meter.alerts.v1` and in the `alerts` table; every invoice check in `invoice_checks`.
+ * The anomaly service: hourly rows, clean temperature readings, invoices and spot prices in;
+ * alerts out on `meter.alerts.v1` and in the `alerts` table; every invoice check in
+ * `invoice_checks`, every price in `spot_prices`.
  *
- * Three consume-transform-produce loops, one per input topic, each a {@link TransactionalConsumer}
- * (`hourly.consumer.ts`, `temperature.consumer.ts`, `invoices.consumer.ts`): a batch's alerts
+ * Four consume-transform-produce loops, one per input topic, each a {@link TransactionalConsumer}
+ * (`hourly.consumer.ts`, `temperature.consumer.ts`, `invoices.consumer.ts`, `prices.consumer.ts`): a batch's alerts
  * and its consumer offset commit in one Kafka transaction, after ClickHouse confirmed the alert
  * rows and the detector state the batch leads to (`sinks/alerts.sink.ts`). Detector state is
  * kept per input partition in `anomaly_state` (`state/state-store.ts`), so a restart, a
@@ -33,9 +34,11 @@ import { anomalyMetrics } from './anomaly-metrics.js';
 import { HourlyConsumer } from './hourly.consumer.js';
 import { InvoiceSweep } from './invoice-sweep.js';
 import { InvoicesConsumer } from './invoices.consumer.js';
+import { PricesConsumer } from './prices.consumer.js';
 import { tenantDetectors } from './params.js';
 import { AlertsSink } from './sinks/alerts.sink.js';
 import { INVOICE_CHECK_COLUMNS, InvoiceChecksSink } from './sinks/invoice-checks.sink.js';
+import { SPOT_PRICE_COLUMNS, SpotPricesSink } from './sinks/spot-prices.sink.js';
 import { ErasuresSource } from './sources/erasures.source.js';
 import { InvoiceChecksSource } from './sources/invoice-checks.source.js';
 import { ReadingsHourlySource } from './sources/readings-hourly.source.js';
@@ -45,7 +48,7 @@ import { InvoiceChecker } from './transforms/check-invoices.js';
 import { InvoiceDecider } from './transforms/decide-invoices.js';
 
 /** The anomaly service's inputs, in the order of its consumers. */
-const INPUTS = ['hourly', 'temperature', 'invoices'] as const;
+const INPUTS = ['hourly', 'temperature', 'invoices', 'prices'] as const;
 
 export interface AnomalyDeps extends ServiceDeps {
   /** The pseudonym key: invoices carry raw meter IDs and are pseudonymised on arrival. */
@@ -116,6 +119,18 @@ export class AnomalyService implements Stage {
       alerts: this.#alerts,
       checks,
     });
+    const prices = new PricesConsumer({
+      codec,
+      logger: log,
+      metrics,
+      prices: new SpotPricesSink(sink('spot_prices', SPOT_PRICE_COLUMNS)),
+      storedChecks,
+      dlq,
+      pipeline,
+      decider,
+      alerts: this.#alerts,
+      checks,
+    });
     this.#sweep = new InvoiceSweep({ stored: storedChecks, checker, decider, alerts: this.#alerts, checks, metrics });
 
     const consumer = (
@@ -162,6 +177,7 @@ export class AnomalyService implements Stage {
       consumer('invoices', config.topics.invoices, (b) =>
         deps.erased ? deps.erased.fence(() => invoices.handle(b)) : invoices.handle(b),
       ),
+      consumer('prices', config.topics.prices, (b) => prices.handle(b)),
     ];
     // An erased meter's state is dropped, so no later write brings it back.
     this.#erasures = new ErasuresSource({
@@ -205,6 +221,7 @@ export class AnomalyService implements Stage {
         { topic: config.topics.hourly, numPartitions: 3 },
         { topic: config.topics.clean, numPartitions: 3 },
         { topic: config.topics.invoices, numPartitions: 3 },
+        { topic: config.topics.prices, numPartitions: 3 },
       ]);
       await ensureTopics(admin, [
         { topic: config.topics.alerts, numPartitions: counts.get(config.topics.hourly)! },
@@ -224,7 +241,7 @@ export class AnomalyService implements Stage {
     }, every);
     this.#sweepTimer.unref();
     this.#log.info(
-      { topics: [config.topics.hourly, config.topics.clean, config.topics.invoices] },
+      { topics: [config.topics.hourly, config.topics.clean, config.topics.invoices, config.topics.prices] },
       'anomaly service started',
     );
   }

@@ -21,3 +21,11 @@ export {
   type InvoiceCheckResult,
   type InvoiceOutcome,
 } from './detectors/invoice-check.js';
+export {
+  checkInvoiceAmount,
+  AMOUNT_DEFAULTS,
+  type AmountCheckInput,
+  type AmountCheckParams,
+  type AmountCheckResult,
+} from './detectors/invoice-amount.js';
+export { registerInvoiceCheckRoutes } from './http/invoice-checks.route.js';

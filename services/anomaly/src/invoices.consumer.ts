@@ -79,6 +79,9 @@ export class InvoicesConsumer {
         periodEnd: inv.periodEnd,
         billedQuantity: inv.billedQuantity,
         unit: inv.unit,
+        amount: inv.amount,
+        currency: inv.currency,
+        priceArea: inv.priceArea,
       });
     }
     const { checks, emitted } = await decider.decide(invoices, origin, first);

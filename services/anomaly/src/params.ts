@@ -3,6 +3,7 @@ import type { AnomalyConfig, DetectorSettings } from '@meterstream/core';
 import { burst, burstParams, type BurstInput, type BurstState } from './detectors/burst.js';
 import type { Detector } from './detectors/detector.js';
 import { frostParams, frostRisk, type FrostState } from './detectors/frost-risk.js';
+import { amountCheckParams, type AmountCheckParams } from './detectors/invoice-amount.js';
 import { invoiceCheckParams, type InvoiceCheckParams } from './detectors/invoice-check.js';
 import { meterSilent, silenceParams } from './detectors/meter-silent.js';
 import { nightFlow, nightFlowParams, type NightFlowInput, type NightFlowState } from './detectors/night-flow.js';
@@ -17,6 +18,8 @@ export interface TenantDetectors {
   frost: Detector<{ ts: number; celsius: number }, FrostState>;
   silence: ReturnType<typeof meterSilent>;
   invoice: InvoiceCheckParams;
+  /** The price-weighted check of an invoice's amount (tariff and tolerance). */
+  amount: AmountCheckParams;
   /** How far before a changed hour the hourly detectors must replay to judge it. */
   lookbackMs: number;
 }
@@ -29,6 +32,7 @@ export function detectorsOf(s: DetectorSettings): TenantDetectors {
     frost: frostRisk(frostParams(s)),
     silence: meterSilent(silenceParams(s)),
     invoice: invoiceCheckParams(s),
+    amount: amountCheckParams(s),
     // N nights plus the day before the first, or the continuous-flow span, whichever is longer.
     lookbackMs: Math.max((s.nightFlowNights + 1) * 24 * H, (s.continuousFlowHours + 1) * H),
   };

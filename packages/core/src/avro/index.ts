@@ -41,6 +41,7 @@ export {
   type RecordName,
   type RecordValues,
   type SchemaVersion,
+  type SpotPrice,
   type Unit,
   type WriterBinding,
 } from './schema-set.js';

@@ -10,6 +10,7 @@ export const RECORD_NAMES = [
   'Alert',
   'CleanReadingBatch',
   'HourlyBatch',
+  'SpotPrice',
 ] as const;
 export type RecordName = (typeof RECORD_NAMES)[number];
 
@@ -117,6 +118,18 @@ export interface Alert {
   details: Record<string, number>;
 }
 
+/** `meterstream.v1.SpotPrice`: the day-ahead price of one price area and hour (topic meter.prices.v1). */
+export interface SpotPrice {
+  /** Price area, e.g. NO1..NO5, SE1..SE4. */
+  priceArea: string;
+  /** Start of the hour (UTC), epoch ms. */
+  hour: number;
+  /** Price per kWh in `currency` (taxes and fees excluded; may be negative). */
+  price: number;
+  /** ISO 4217 code. */
+  currency: string;
+}
+
 /** One hour of a `HourlyBatch`. */
 export interface HourlyValue {
   /** Start of the hour (UTC), epoch ms. */
@@ -155,4 +168,5 @@ export interface RecordValues {
   Invoice: Invoice;
   Alert: Alert;
   CleanReadingBatch: CleanReadingBatch;
+  SpotPrice: SpotPrice;
 }

@@ -31,6 +31,7 @@ export type {
   Alert,
   HourlyValue,
   HourlyBatch,
+  SpotPrice,
   RecordValues,
 } from './records.js';
 /** One schema file, parsed. */

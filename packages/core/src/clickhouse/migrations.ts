@@ -27,6 +27,8 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
   return {
     readings_raw: `toDateTime(ts) + toIntervalDay(${retention.rawDays})`,
     readings_hourly: `hour + toIntervalDay(${retention.hourlyDays})`,
+    // Prices are kept as long as the hourly rows they price (an invoice is re-checked on late data).
+    spot_prices: `hour + toIntervalDay(${retention.hourlyDays})`,
     // Counted from an episode's end; a firing episode (no end yet) is kept, and with it the
     // memory that it was published (2100-01-01 stands for never).
     alerts: `if(isNull(ends_at), toDateTime(${KEEP}), toDateTime(assumeNotNull(ends_at)) + toIntervalDay(${retention.alertsDays}))`,

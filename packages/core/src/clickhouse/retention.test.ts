@@ -43,6 +43,7 @@ const days = (n: number, now: number) => ({ outside: now - n * DAY - HOUR, insid
 const PROBES: Record<string, Probe> = {
   readings_raw: { ids: ['meter'], time: 'ts', times: (r, now) => days(r.rawDays, now) },
   readings_hourly: { ids: ['meter'], time: 'hour', times: (r, now) => days(r.hourlyDays, now) },
+  spot_prices: { ids: ['price_area'], time: 'hour', times: (r, now) => days(r.hourlyDays, now) },
   // Counted from the episode's end (a firing episode is kept: see the last test).
   alerts: { ids: ['meter', 'dedup_key'], time: 'ends_at', times: (r, now) => days(r.alertsDays, now) },
   anomaly_state: { ids: ['key', 'meter'], time: 'updated_at', times: (r, now) => days(r.alertsDays, now) },

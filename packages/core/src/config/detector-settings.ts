@@ -137,6 +137,27 @@ export const DETECTOR_VARIABLES = {
     doc: 'Days after the period end before incomplete data makes a check INSUFFICIENT_DATA.',
     detector: 'invoiceWaitDays',
   }),
+  METERSTREAM_INVOICE_AMOUNT_TOLERANCE: setting({
+    section: 'detectors',
+    parser: num(0, 1e9),
+    default: 1,
+    doc: "Amount tolerance of the price-weighted invoice check in the invoice's currency (the larger of this and `METERSTREAM_INVOICE_TOLERANCE_PCT` % of the expected amount applies).",
+    detector: 'invoiceAmountToleranceAbs',
+  }),
+  METERSTREAM_TARIFF_MARKUP_PER_KWH: setting({
+    section: 'detectors',
+    parser: num(-1e3, 1e3),
+    default: 0,
+    doc: "The retailer's markup per kWh on the hourly spot price, in the invoice's currency: expected amount = Σ hourly kWh × (spot + markup) + fixed fee. Set it per tenant (a tenant is a retailer's tariff).",
+    detector: 'tariffMarkupPerKwh',
+  }),
+  METERSTREAM_TARIFF_FIXED_FEE: setting({
+    section: 'detectors',
+    parser: num(0, 1e6),
+    default: 0,
+    doc: "The retailer's fixed fee per invoice (billing period), in the invoice's currency.",
+    detector: 'tariffFixedFee',
+  }),
   METERSTREAM_TENANT_DETECTORS: setting({
     section: 'detectors',
     parser: jsonObject(),

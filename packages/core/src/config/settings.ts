@@ -199,6 +199,12 @@ const SERVICE_VARIABLES = {
     default: 'meter.invoices.v1',
     doc: 'Invoices topic (input).',
   }),
+  METERSTREAM_TOPIC_PRICES: setting({
+    section: 'topics',
+    parser: topic(),
+    default: 'meter.prices.v1',
+    doc: 'Day-ahead spot prices per price area and hour, `SpotPrice` keyed by price area (input of the price-weighted invoice check).',
+  }),
   METERSTREAM_TOPIC_CLEAN: setting({
     section: 'topics',
     parser: topic(),

@@ -3,7 +3,7 @@
  * a ReplacingMergeTree by `version` (microseconds of the write plus a sequence), so the latest
  * check of an invoice is what FINAL shows.
  */
-import { insertTsv, tsvEscape, tsvMillis, type InsertOptions } from '@meterstream/core';
+import { insertTsv, tsvEscape, tsvMillis, tsvNullable, type InsertOptions } from '@meterstream/core';
 import type { InvoiceCheck } from '../transforms/check-invoices.js';
 
 /** Columns of the `invoice_checks` insert, in the order of {@link InvoiceChecksSink.write}. */
@@ -20,6 +20,12 @@ export const INVOICE_CHECK_COLUMNS = [
   'coverage',
   'outcome',
   'version',
+  'amount',
+  'currency',
+  'price_area',
+  'expected_amount',
+  'price_coverage',
+  'reason',
 ] as const;
 
 export class InvoiceChecksSink {
@@ -32,7 +38,7 @@ export class InvoiceChecksSink {
     const body = checks
       .map(
         (c) =>
-          `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\n`,
+          `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\t${c.amount ?? '\\N'}\t${tsvNullable(c.currency)}\t${tsvNullable(c.priceArea)}\t${c.expectedAmount ?? '\\N'}\t${c.priceCoverage}\t${c.reason}\n`,
       )
       .join('');
     await insertTsv(this.insert, body, checks.length);

@@ -19,6 +19,8 @@ export interface InvoiceChecksFilter {
   pendingBefore?: number;
   /** Last checked before this time (ms). */
   checkedBefore?: number;
+  /** PENDING for want of prices, in one of these price areas. */
+  pendingPricesIn?: string[];
 }
 
 export class InvoiceChecksSource {
@@ -37,8 +39,10 @@ export class InvoiceChecksSource {
       conds.push("outcome = 'PENDING' AND period_end < fromUnixTimestamp64Milli(toInt64({before:Int64}), 'UTC')");
     if (filter.checkedBefore !== undefined)
       conds.push("checked_at < fromUnixTimestamp64Milli(toInt64({checked:Int64}), 'UTC')");
+    if (filter.pendingPricesIn !== undefined)
+      conds.push("outcome = 'PENDING' AND reason = 'prices' AND price_area IN {areas:Array(String)}");
     const rs = await this.client.query({
-      query: `SELECT invoice_id, tenant, meter, kind, toUnixTimestamp64Milli(period_start) AS ps, toUnixTimestamp64Milli(period_end) AS pe, billed_quantity, unit, outcome
+      query: `SELECT invoice_id, tenant, meter, kind, toUnixTimestamp64Milli(period_start) AS ps, toUnixTimestamp64Milli(period_end) AS pe, billed_quantity, unit, outcome, amount, currency, price_area
               FROM ${this.database}.invoice_checks FINAL WHERE ${conds.join(' AND ') || '1'}`,
       query_params: {
         meters: filter.meters ?? [],
@@ -46,11 +50,12 @@ export class InvoiceChecksSource {
         to: filter.to ?? 0,
         before: filter.pendingBefore ?? 0,
         checked: filter.checkedBefore ?? 0,
+        areas: filter.pendingPricesIn ?? [],
       },
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
-    return (await rs.json<Record<string, string | number>>()).map((r) => ({
+    return (await rs.json<Record<string, string | number | null>>()).map((r) => ({
       invoiceId: r.invoice_id as string,
       tenant: r.tenant as string,
       meter: r.meter as string,
@@ -59,9 +64,15 @@ export class InvoiceChecksSource {
       periodEnd: Number(r.pe),
       billedQuantity: Number(r.billed_quantity),
       unit: r.unit as Unit,
+      amount: r.amount === null ? null : Number(r.amount),
+      currency: (r.currency as string | null) ?? null,
+      priceArea: (r.price_area as string | null) ?? null,
       meteredQuantity: null,
       coverage: 0,
+      expectedAmount: null,
+      priceCoverage: 0,
       outcome: r.outcome as InvoiceOutcome,
+      reason: '',
     }));
   }
 }

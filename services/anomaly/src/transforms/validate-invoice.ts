@@ -11,6 +11,7 @@ export function invoiceProblem(inv: Invoice): string | null {
   if (!Number.isFinite(inv.billedQuantity) || inv.billedQuantity < 0)
     return 'billedQuantity must be a finite, non-negative number';
   if (inv.unit === 'CELSIUS' || inv.kind === 'TEMPERATURE') return 'temperature is not billed';
+  if (inv.amount !== null && !Number.isFinite(inv.amount)) return 'amount must be a finite number';
   if (inv.invoiceId.length === 0 || inv.invoiceId.length > 200) return 'invoiceId must have 1 to 200 characters';
   return null;
 }
