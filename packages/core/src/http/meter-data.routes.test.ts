@@ -65,6 +65,9 @@ const EXPECTED: Record<string, number> = {
   alerts: 1,
   invoice_checks: 1,
   anomaly_state: 1,
+  alert_deliveries: 1,
+  alert_holds: 1,
+  alert_acks: 1,
 };
 
 /**
@@ -181,6 +184,48 @@ async function storeMeter(meter: string): Promise<void> {
   await insert('anomaly_state', [
     { ...state, offset: 5, state: '{"nights":1}', version: 1 },
     { ...state, offset: 9, state: '{"nights":2}', version: 2 },
+  ]);
+  // The notifier's tables: a delivery retried then delivered, a held notification, an ack.
+  const delivery = {
+    sink: 'webhook:ops',
+    alert_id: `al-${meter}`,
+    status: 'FIRING',
+    dedup_key: `NIGHT_FLOW:${meter}`,
+    tenant: 'default',
+    meter,
+    reason: '',
+    starts_at: chTime(base),
+  };
+  await insert('alert_deliveries', [
+    { ...delivery, outcome: 'retrying', attempts: 1, finished_at: chTime(base + 1000) },
+    { ...delivery, outcome: 'delivered', attempts: 2, finished_at: chTime(base + 2000) },
+  ]);
+  const hold = {
+    alert_id: `al-${meter}`,
+    status: 'FIRING',
+    dedup_key: `NIGHT_FLOW:${meter}`,
+    tenant: 'default',
+    meter,
+    alert: '{}',
+    silence_id: 's1',
+    source_partition: 0,
+    source_offset: 3,
+    held_at: chTime(base),
+  };
+  await insert('alert_holds', [
+    { ...hold, state: 'held', version: 1 },
+    { ...hold, state: 'released', version: 2 },
+  ]);
+  const ack = {
+    dedup_key: `NIGHT_FLOW:${meter}`,
+    alert_id: `al-${meter}`,
+    tenant: 'default',
+    meter,
+    starts_at: chTime(base),
+  };
+  await insert('alert_acks', [
+    { ...ack, acked_by: 'ops', note: 'looking', acked_at: chTime(base + 1000) },
+    { ...ack, acked_by: 'ops', note: 'plumber booked', acked_at: chTime(base + 2000) },
   ]);
 }
 
