@@ -125,7 +125,7 @@ export class HourlyConsumer {
     const emitted: Emitted[] = [];
     for (const m of batch.messages) {
       if (!m.value) {
-        dead.reject(m, 'empty_value', 'a record without a value (tombstone)');
+        dead.reject(m, 'tombstone', 'a record without a value (tombstone)');
         continue;
       }
       let d;
@@ -136,7 +136,7 @@ export class HourlyConsumer {
         continue;
       }
       if (d.schema !== 'HourlyBatch') {
-        dead.reject(m, 'unexpected_schema', `${d.schema} on the hourly topic`);
+        dead.reject(m, 'unexpected_record', `${d.schema} on the hourly topic`);
         continue;
       }
       const b = d.value;
