@@ -47,7 +47,9 @@ test('escalation keeps the episode; a genuine resolve carries the detector reaso
   assert.equal(res.transitions[0].status, 'RESOLVED');
   assert.equal(res.transitions[0].summary, 'quiet night');
   assert.equal(res.transitions[0].episodeStart, 100);
-  assert.deepEqual(res.open, {});
+  assert.deepEqual(res.open, {
+    'NIGHT_FLOW/night': { episodeStart: 100, severity: 'CRITICAL', resolvedAt: 400 },
+  });
 });
 
 test('an alert raised on data that was later corrected resolves with that reason', () => {
@@ -82,4 +84,21 @@ test('an episode that began and ended in hours not evaluated before fires and re
   assert.deepEqual(fresh.open, {});
   const again = reconcile({}, [burst('FIRING', 1100), burst('RESOLVED', 1200)], ['BURST'], 1400, 1300);
   assert.deepEqual(again.transitions, []);
+});
+
+test('an episode resolved by a correction and derived again by a further one is a new episode, with new ids', () => {
+  const fired = reconcile({}, [fire(100)], ['NIGHT_FLOW'], 200);
+  // A correction: the replay no longer shows the leak, so the published episode resolves.
+  const corrected = reconcile(fired.open, [], ['NIGHT_FLOW'], 300);
+  assert.equal(corrected.transitions.length, 1);
+  assert.equal(corrected.transitions[0].status, 'RESOLVED');
+  assert.equal(corrected.open['NIGHT_FLOW/night'].resolvedAt, 300);
+  // A further correction brings the leak back: published as a new episode (a later start), not
+  // as the first FIRING again, whose ids a receiver has already seen and resolved.
+  const back = reconcile(corrected.open, [fire(100)], ['NIGHT_FLOW'], 400);
+  assert.equal(back.transitions.length, 1);
+  assert.equal(back.transitions[0].status, 'FIRING');
+  assert.ok(back.transitions[0].episodeStart > 300, 'a new episode start, so a new dedupKey and alertId');
+  // Replayed again: the same open episode, nothing published.
+  assert.deepEqual(reconcile(back.open, [fire(100)], ['NIGHT_FLOW'], 500).transitions, []);
 });

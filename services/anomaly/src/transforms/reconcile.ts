@@ -11,10 +11,16 @@
 import type { AlertSeverity, AlertType } from '@meterstream/core';
 import type { AlertTransition } from '../detectors/detector.js';
 
-/** A published, still-firing episode. */
+/**
+ * A published episode of a slot: still firing, or (with `resolvedAt`) the last one resolved,
+ * remembered so that the same episode derived again (a further correction) is published as a
+ * new episode, with a new identity, rather than re-using the ids a receiver has already seen.
+ */
 export interface OpenEpisode {
   episodeStart: number;
   severity: AlertSeverity;
+  /** When it was resolved (data time); absent while it fires. */
+  resolvedAt?: number;
 }
 
 const RANK: Record<AlertSeverity, number> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
@@ -27,13 +33,17 @@ export const slotOf = (t: { type: AlertType; variant?: string }) => `${t.type}/$
  * Returns the transitions to publish and the new published episodes.
  */
 export function reconcile(
-  published: Readonly<Record<string, OpenEpisode>>,
+  all: Readonly<Record<string, OpenEpisode>>,
   replayed: readonly AlertTransition[],
   types: readonly AlertType[],
   end: number,
   /** End of the hours evaluated before this replay: closed episodes ending later are new. */
   evaluatedUntil = Infinity,
 ): { open: Record<string, OpenEpisode>; transitions: AlertTransition[] } {
+  const live: Record<string, OpenEpisode> = {};
+  const resolvedBefore: Record<string, OpenEpisode> = {};
+  for (const [slot, e] of Object.entries(all)) (e.resolvedAt === undefined ? live : resolvedBefore)[slot] = e;
+  const published: Readonly<Record<string, OpenEpisode>> = live;
   const derived = new Map<string, AlertTransition>();
   const lastResolved = new Map<string, AlertTransition>();
   const closed: AlertTransition[] = [];
@@ -48,7 +58,7 @@ export function reconcile(
       if (t.at > evaluatedUntil && published[slot] === undefined) closed.push(f, t);
     }
   }
-  const open: Record<string, OpenEpisode> = { ...published };
+  const open: Record<string, OpenEpisode> = { ...all };
   const transitions: AlertTransition[] = [...closed];
   const slots = new Set([
     ...Object.keys(published).filter((s) => types.includes(s.split('/')[0] as AlertType)),
@@ -65,7 +75,7 @@ export function reconcile(
       }
     } else if (p !== undefined) {
       const r = lastResolved.get(slot);
-      delete open[slot];
+      open[slot] = { episodeStart: p.episodeStart, severity: p.severity, resolvedAt: r?.at ?? end };
       if (r !== undefined && r.at >= p.episodeStart) {
         transitions.push({ ...r, episodeStart: p.episodeStart, severity: p.severity });
       } else {
@@ -81,8 +91,14 @@ export function reconcile(
         });
       }
     } else if (d !== undefined) {
-      transitions.push(d);
-      open[slot] = { episodeStart: d.episodeStart, severity: d.severity };
+      // The episode a receiver saw resolved, derived again: a new episode from now on.
+      const before = resolvedBefore[slot];
+      const start =
+        before !== undefined && d.episodeStart <= before.episodeStart
+          ? Math.max(d.at, (before.resolvedAt ?? before.episodeStart) + 1)
+          : d.episodeStart;
+      transitions.push({ ...d, episodeStart: start });
+      open[slot] = { episodeStart: start, severity: d.severity };
     }
   }
   return { open, transitions };
