@@ -5,7 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@meterstream/core';
-import { DEFAULT_RATES, type AnomalyRates, type FleetOptions, type Granularity } from '@meterstream/simulator';
+import {
+  DEFAULT_RATES,
+  DEFAULT_TARIFF,
+  type AnomalyRates,
+  type FleetOptions,
+  type Granularity,
+} from '@meterstream/simulator';
 
 const HOUR = 3_600_000;
 
@@ -193,6 +199,7 @@ export function simulateOptions(
       timeZone,
       rates: { ...defaults.rates, ...flags.rates },
       granularity: flags.granularity ?? 'reading',
+      tariff: DEFAULT_TARIFF,
     },
     speed,
     follow,

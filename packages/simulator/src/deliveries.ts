@@ -9,6 +9,7 @@
 import type { BatchReading, MeterReading } from '@meterstream/core';
 import { Calendar, HOUR, MINUTE } from './calendar.js';
 import { currencyOf, invoiceIdOf, ROOM_INTERVAL_MS } from './fleet.js';
+import { spotPrice } from './prices.js';
 import { electricityKwh, roomCelsius, WaterUse } from './profiles.js';
 import { prng } from './random.js';
 import type { Delivery, ElectricityProfile, FleetPlan, RoomProfile, SimMeter, WaterProfile } from './types.js';
@@ -122,6 +123,9 @@ function* electricityDeliveries(plan: FleetPlan, m: SimMeter, calendar: Calendar
   const step = m.intervalSeconds * 1000;
   const periods = plan.invoicePeriods;
   const sums = periods.map(() => 0);
+  // What each period costs at the hourly spot price plus the tariff's markup (the fee comes on top).
+  const costs = periods.map(() => 0);
+  const { tariff } = plan.options;
   let invoiced = 0;
   let covered = plan.start;
   const h = header(m);
@@ -133,10 +137,13 @@ function* electricityDeliveries(plan: FleetPlan, m: SimMeter, calendar: Calendar
     ) {
       const p = periods[invoiced];
       const invoiceId = invoiceIdOf(calendar, index, p.periodStart);
-      const factor =
-        m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === invoiceId ? m.injection.factor : 1;
+      const wrong =
+        m.injection?.type === 'INVOICE_MISMATCH' && m.injection.invoiceId === invoiceId ? m.injection : null;
+      const factor = wrong?.reason === 'quantity' ? wrong.factor : 1;
       const billedQuantity = Math.round(sums[invoiced] * factor * 100) / 100;
       const currency = currencyOf(m.priceArea);
+      // A wrong quantity is billed at the right prices; a wrong amount bills the right quantity.
+      const amount = (costs[invoiced] * factor + tariff.fixedFee) * (wrong?.reason === 'amount' ? wrong.factor : 1);
       yield {
         at: p.deliverAt,
         topic: 'invoices',
@@ -151,7 +158,7 @@ function* electricityDeliveries(plan: FleetPlan, m: SimMeter, calendar: Calendar
           periodEnd: p.periodEnd,
           billedQuantity,
           unit: m.unit,
-          amount: currency === null ? null : Math.round((billedQuantity * profile.pricePerKwh + 49) * 100) / 100,
+          amount: currency === null ? null : Math.round(amount * 100) / 100,
           currency,
           priceArea: m.priceArea,
         },
@@ -169,7 +176,13 @@ function* electricityDeliveries(plan: FleetPlan, m: SimMeter, calendar: Calendar
       const value = electricityKwh(profile, calendar, ts, next);
       readings.push({ ts, value, quality: 'MEASURED' });
       const p = periods.findIndex((q) => ts >= q.periodStart && ts < q.periodEnd);
-      if (p >= 0) sums[p] += value;
+      if (p >= 0) {
+        sums[p] += value;
+        if (m.priceArea !== null) {
+          const hour = ts - (ts % HOUR);
+          costs[p] += value * (spotPrice(plan.options.seed, calendar, m.priceArea, hour) + tariff.markupPerKwh);
+        }
+      }
     }
     yield* invoicesDue(at);
     covered = dayEnd;

@@ -6,7 +6,9 @@ import { gs1CheckDigit } from './ids.js';
 import {
   deliveries,
   planFleet,
+  priceDeliveries,
   ROLE_MIX,
+  spotPrice,
   type Delivery,
   type FleetOptions,
   type FleetPlan,
@@ -16,7 +18,7 @@ import {
 const H = 3_600_000;
 const DAY = 86_400_000;
 const END = Date.UTC(2026, 0, 20);
-const small: FleetOptions = { seed: 7, meters: 200, days: 14, end: END };
+const small: FleetOptions = { seed: 7, meters: 200, days: 14, end: END, rates: { amountError: 0.05 } };
 
 /** Deliveries of a plan, materialised once per plan. */
 const cache = new WeakMap<FleetPlan, Delivery[]>();
@@ -76,7 +78,7 @@ test('deliveries are in time order, inside [start, end], and never sent before t
 });
 
 test('role mix, zones, IDs and anomaly counts follow the options', () => {
-  const plan = planFleet({ seed: 11, meters: 1000, days: 14, end: END });
+  const plan = planFleet({ seed: 11, meters: 1000, days: 14, end: END, rates: { amountError: 0.05 } });
   const count = (role: MeterRole) => plan.meters.filter((m) => m.role === role).length;
   for (const [role, share] of Object.entries(ROLE_MIX) as [MeterRole, number][])
     assert.ok(Math.abs(count(role) - share * 1000) <= 1, `${role}: ${count(role)}`);
@@ -95,7 +97,11 @@ test('role mix, zones, IDs and anomaly counts follow the options', () => {
   const labels = (type: string) => plan.labels.filter((l) => l.type === type).length;
   assert.equal(labels('NIGHT_FLOW'), Math.round(0.04 * 600));
   assert.equal(labels('FROST_RISK'), Math.round(0.05 * 150));
-  assert.equal(labels('INVOICE_MISMATCH'), Math.round(0.05 * 250));
+  const invoiceLabels = plan.labels.filter((l) => l.type === 'INVOICE_MISMATCH');
+  const amountWrong = invoiceLabels.filter((l) => /quantity right/.test(l.note)).length;
+  assert.equal(invoiceLabels.length - amountWrong, Math.round(0.05 * 250));
+  // Amount errors go to 5 % of the electricity customers still free after the other anomalies.
+  assert.ok(amountWrong >= 10 && amountWrong <= 12, `amount errors ${amountWrong}`);
   assert.ok(labels('BURST') >= 15 && labels('BURST') <= 18, `bursts ${labels('BURST')}`);
   assert.ok(labels('METER_SILENT') >= 25 && labels('METER_SILENT') <= 30, `silent ${labels('METER_SILENT')}`);
   assert.equal(new Set(plan.labels.map((l) => l.meterId)).size, plan.labels.length, 'at most one anomaly per meter');
@@ -104,7 +110,7 @@ test('role mix, zones, IDs and anomaly counts follow the options', () => {
     meters: 300,
     days: 14,
     end: END,
-    rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0 },
+    rates: { leak: 0, burst: 0, frost: 0, invoiceError: 0, silent: 0, amountError: 0 },
   });
   assert.deepEqual(none.labels, []);
 });
@@ -205,7 +211,17 @@ test('silent meters stop at their label; electricity comes in daily batches at D
       .filter((r) => r.ts >= inv.periodStart && r.ts < inv.periodEnd)
       .reduce((a, r) => a + r.value, 0);
     const label = smallPlan.labels.find((l) => l.invoiceId === inv.invoiceId);
-    if (label) {
+    // The amount: the period's quarter hours at their hour's spot price (no tariff by default).
+    const hourly = readingsOf(smallPlan, inv.meterId)
+      .filter((r) => r.ts >= inv.periodStart && r.ts < inv.periodEnd)
+      .reduce((a, r) => a + r.value * spotPrice(small.seed, cal, inv.priceArea!, r.ts - (r.ts % H)), 0);
+    const amountWrong = label !== undefined && /quantity right/.test(label.note);
+    const quantityWrong = label !== undefined && !amountWrong;
+    const factor = inv.amount! / hourly;
+    if (amountWrong) assert.ok(factor >= 1.099 && factor <= 1.401, `${inv.invoiceId}: amount 10-40 % high`);
+    else if (!quantityWrong) assert.ok(Math.abs(inv.amount! - hourly) <= 0.005 + 1e-9, `${inv.invoiceId}: amount`);
+    assert.equal(inv.currency, 'NOK');
+    if (quantityWrong) {
       assert.ok(
         inv.billedQuantity >= metered * 1.099 && inv.billedQuantity <= metered * 1.401,
         `${inv.invoiceId}: billed 10-40 % high`,
@@ -217,6 +233,32 @@ test('silent meters stop at their label; electricity comes in daily batches at D
       );
     }
   }
+});
+
+test('spot prices: every hour of every full day for each area of the market, published the day before, with a daily shape', () => {
+  const cal = new Calendar('Europe/Oslo');
+  const prices = [...priceDeliveries(smallPlan)];
+  const days = cal.fullDays(smallPlan.start, END);
+  assert.equal(prices.length, days.reduce((n, d) => n + (cal.at(d + 1) - cal.at(d)) / H, 0) * 5);
+  assert.deepEqual([...new Set(prices.map((p) => p.key))].sort(), ['NO1', 'NO2', 'NO3', 'NO4', 'NO5']);
+  for (const p of prices) {
+    assert.equal(p.key, p.value.priceArea);
+    assert.equal(p.value.hour % H, 0);
+    assert.ok(p.at < p.value.hour, 'published before the hour');
+    assert.ok(p.value.price > 0 && p.value.price < 5);
+  }
+  // Evening peak above the night trough, every day and area; the south dearer than the north.
+  const at = (area: string, day: number, hour: number) =>
+    prices.find((p) => p.value.priceArea === area && p.value.hour === cal.at(day, hour * H))!.value.price;
+  for (const day of days)
+    for (const area of ['NO1', 'NO4']) assert.ok(at(area, day, 18) > 1.5 * at(area, day, 3), `${area} day ${day}`);
+  const mean = (area: string) => {
+    const xs = prices.filter((p) => p.value.priceArea === area).map((p) => p.value.price);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  assert.ok(mean('NO1') > 2 * mean('NO4'));
+  // Deterministic from the seed.
+  assert.deepEqual([...priceDeliveries(planFleet(small))].slice(0, 50), prices.slice(0, 50));
 });
 
 test('local days follow DST: 92 and 100 quarter hours on the days clocks change', () => {

@@ -37,7 +37,7 @@ export const ROLE_MIX: Readonly<Record<MeterRole, number>> = Object.freeze({
 export const ROOM_INTERVAL_MS = 10 * MINUTE;
 
 /** Price areas by time zone, with rough shares of metering points, and the invoice currency. */
-const MARKETS: Record<string, { areas: string[]; shares: number[]; currency: string }> = {
+export const MARKETS: Record<string, { areas: string[]; shares: number[]; currency: string }> = {
   'Europe/Oslo': { areas: ['NO1', 'NO2', 'NO3', 'NO4', 'NO5'], shares: [0.45, 0.2, 0.15, 0.08, 0.12], currency: 'NOK' },
   'Europe/Stockholm': { areas: ['SE1', 'SE2', 'SE3', 'SE4'], shares: [0.05, 0.1, 0.6, 0.25], currency: 'SEK' },
 };
@@ -263,6 +263,7 @@ export function planFleet(options: FleetOptions): FleetPlan {
         invoiceId: invoiceIdOf(calendar, i, periodStart),
         periodStart,
         factor: Math.round(d.uniform(1.1, 1.4) * 1000) / 1000,
+        reason: 'quantity',
       });
     }
   }
@@ -271,6 +272,24 @@ export function planFleet(options: FleetOptions): FleetPlan {
   if (silentStarts.length > 0) {
     for (const i of choose(d, meters.map((_, i) => i).filter(free), o.rates.silent))
       inject(i, { type: 'METER_SILENT', from: d.pick(silentStarts) });
+  }
+
+  // INVOICE_MISMATCH (amount): drawn last, so the fleets of earlier versions keep their other anomalies.
+  if (periods.length > 0) {
+    for (const i of choose(
+      d,
+      indices((m) => m.role === 'electricity' && m.injection === null && currencyOf(m.priceArea) !== null),
+      o.rates.amountError ?? 0,
+    )) {
+      const { periodStart } = d.pick(periods);
+      inject(i, {
+        type: 'INVOICE_MISMATCH',
+        invoiceId: invoiceIdOf(calendar, i, periodStart),
+        periodStart,
+        factor: Math.round(d.uniform(1.1, 1.4) * 1000) / 1000,
+        reason: 'amount',
+      });
+    }
   }
 
   const labels = meters.flatMap((m) => (m.injection ? [labelOf(m, m.injection, calendar, start, end, periods)] : []));
@@ -332,7 +351,7 @@ function labelOf(
         start: period.periodStart,
         end: period.periodEnd,
         invoiceId: inj.invoiceId,
-        note: `invoice ${inj.invoiceId} billed ${Math.round((inj.factor - 1) * 1000) / 10} % above the metered quantity`,
+        note: `invoice ${inj.invoiceId} billed ${Math.round((inj.factor - 1) * 1000) / 10} % above the metered ${inj.reason === 'amount' ? 'hours at spot price and tariff (quantity right)' : 'quantity'}`,
       };
     }
     case 'METER_SILENT': {

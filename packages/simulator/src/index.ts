@@ -17,12 +17,15 @@ export type {
   Label,
   MeterProfile,
   MeterRole,
+  PriceDelivery,
   ResolvedFleetOptions,
   RoomProfile,
   SimMeter,
+  Tariff,
   WaterProfile,
 } from './types.js';
-export { DEFAULT_RATES } from './options.js';
+export { priceDeliveries, spotPrice } from './prices.js';
+export { DEFAULT_RATES, DEFAULT_TARIFF } from './options.js';
 export { planFleet, ROLE_MIX, ROOM_INTERVAL_MS } from './fleet.js';
 export { deliveries } from './deliveries.js';
 export { prng } from './random.js';

@@ -1,7 +1,7 @@
 /** Checks `FleetOptions` and applies the defaults; bad input is a RangeError naming the field. */
 import { DETECTOR_DEFAULTS } from '@meterstream/core';
 import { HOUR } from './calendar.js';
-import type { AnomalyRates, FleetOptions, ResolvedFleetOptions } from './types.js';
+import type { AnomalyRates, FleetOptions, ResolvedFleetOptions, Tariff } from './types.js';
 
 /** Default anomaly rates: a few percent of the eligible meters each. */
 export const DEFAULT_RATES: Readonly<AnomalyRates> = Object.freeze({
@@ -10,9 +10,17 @@ export const DEFAULT_RATES: Readonly<AnomalyRates> = Object.freeze({
   frost: 0.05,
   invoiceError: 0.05,
   silent: 0.03,
+  // Opt-in until `meterstream simulate` also produces the prices that judge amounts (priceDeliveries).
+  amountError: 0,
 });
 
-const OPTION_KEYS = new Set(['seed', 'meters', 'days', 'end', 'tenant', 'timeZone', 'rates', 'granularity']);
+/** The tariff of the invoices' amounts when none is given: the detectors' defaults, so the service checks them as billed. */
+export const DEFAULT_TARIFF: Readonly<Tariff> = Object.freeze({
+  markupPerKwh: DETECTOR_DEFAULTS.tariffMarkupPerKwh,
+  fixedFee: DETECTOR_DEFAULTS.tariffFixedFee,
+});
+
+const OPTION_KEYS = new Set(['seed', 'meters', 'days', 'end', 'tenant', 'timeZone', 'rates', 'granularity', 'tariff']);
 
 function fail(field: string, message: string): never {
   throw new RangeError(`FleetOptions.${field}: ${message}`);
@@ -45,5 +53,19 @@ export function resolveOptions(options: FleetOptions): ResolvedFleetOptions {
       fail(`rates.${key}`, `must be a number in [0, 1], got ${value}`);
     rates[key as keyof AnomalyRates] = value;
   }
-  return Object.freeze({ seed, meters, days, end, tenant, timeZone, rates: Object.freeze(rates), granularity });
+  const tariff = { ...DEFAULT_TARIFF, ...options.tariff };
+  for (const [key, value] of Object.entries(tariff))
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      fail(`tariff.${key}`, `must be a finite number, got ${value}`);
+  return Object.freeze({
+    seed,
+    meters,
+    days,
+    end,
+    tenant,
+    timeZone,
+    rates: Object.freeze(rates),
+    granularity,
+    tariff: Object.freeze(tariff),
+  });
 }

@@ -9,6 +9,7 @@ import type {
   MeterReading,
   MeterReadingBatch,
   ReadingType,
+  SpotPrice,
   Unit,
 } from '@meterstream/core';
 
@@ -22,6 +23,8 @@ export interface AnomalyRates {
   frost: number;
   /** INVOICE_MISMATCH: one invoice billed 10-40 % above the metered sum, among electricity customers with invoices. */
   invoiceError: number;
+  /** INVOICE_MISMATCH (amount): one invoice whose quantity is right and whose amount is 10-40 % above its hours at spot price plus tariff, among the electricity customers without another anomaly; default 0. */
+  amountError?: number;
   /** METER_SILENT: a meter that stops reporting, among meters without another anomaly. */
   silent: number;
 }
@@ -47,6 +50,14 @@ export interface FleetOptions {
   rates?: Partial<AnomalyRates>;
   /** Delivery of water and temperature readings; default `'reading'`. Electricity always comes as daily batches. */
   granularity?: Granularity;
+  /** The retailer's tariff of every invoice's amount; default the detectors' (`DETECTOR_DEFAULTS`). */
+  tariff?: Tariff;
+}
+
+/** A retailer's tariff: amount = Σ hourly kWh × (spot + markupPerKwh) + fixedFee. */
+export interface Tariff {
+  markupPerKwh: number;
+  fixedFee: number;
 }
 
 /** {@link FleetOptions} with every default applied. */
@@ -59,6 +70,7 @@ export interface ResolvedFleetOptions {
   timeZone: string;
   rates: AnomalyRates;
   granularity: Granularity;
+  tariff: Tariff;
 }
 
 /**
@@ -122,7 +134,9 @@ export type Injection =
       type: 'INVOICE_MISMATCH';
       invoiceId: string;
       periodStart: number;
-      /** billed = metered x factor. */ factor: number;
+      /** billed = metered x factor (quantity), or amount = hours at spot price and tariff x factor (amount). */ factor: number;
+      /** What is wrong: the billed quantity, or (quantity right) the amount. */
+      reason: 'quantity' | 'amount';
     }
   | { type: 'METER_SILENT'; /** First reading time that is never reported. */ from: number };
 
@@ -199,3 +213,6 @@ export type Delivery =
   | (DeliveryBase & { topic: 'readings'; schema: 'MeterReading'; value: MeterReading })
   | (DeliveryBase & { topic: 'readings'; schema: 'MeterReadingBatch'; value: MeterReadingBatch })
   | (DeliveryBase & { topic: 'invoices'; schema: 'Invoice'; value: Invoice });
+
+/** A spot price for `meter.prices.v1` (`priceDeliveries`), keyed by its price area. */
+export type PriceDelivery = DeliveryBase & { topic: 'prices'; schema: 'SpotPrice'; value: SpotPrice };

@@ -2,7 +2,8 @@
  * End to end on the real broker and embedded ClickHouse: a labelled synthetic fleet
  * (@meterstream/simulator, 1000 meters over 14 days: households with diurnal use and night-time
  * flushes, holidays, flats, pump rooms, electricity delivered in daily late batches, weekly
- * invoices; injected leaks, bursts, frost episodes, invoice errors and silent meters) goes
+ * invoices with amounts at hourly spot prices; injected leaks, bursts, frost episodes, wrong
+ * quantities and wrong amounts, and silent meters) goes
  * through the real ingestor, aggregator and anomaly service. Every injected episode must be
  * found and no meter may alert for a type it was not labelled with. Precision and recall per
  * type are printed.
@@ -11,7 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClickHouse, pseudonymOf, type Alert, type AlertType, type ClickHouseClient } from '@meterstream/core';
 import { produce, testConfig, testSeed, waitFor } from '@meterstream/core/testing';
-import { deliveries, planFleet, type Label } from '@meterstream/simulator';
+import { deliveries, planFleet, priceDeliveries, type Label } from '@meterstream/simulator';
 import { dedupKeyOf } from './alerts.js';
 import { startPipeline, TEST_KEY as key } from './test-pipeline.js';
 
@@ -28,13 +29,23 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
       METERSTREAM_INGESTOR_CONCURRENCY: '3',
       METERSTREAM_AGGREGATOR_CONCURRENCY: '3',
       METERSTREAM_ANOMALY_CONCURRENCY: '3',
+      // The retailer's tariff, as the simulator bills it: per tenant.
+      METERSTREAM_TENANT_DETECTORS: JSON.stringify({ default: { tariffMarkupPerKwh: 0.05, tariffFixedFee: 39 } }),
     },
     3,
   );
   const { config, kafka, codec, lines } = pipeline;
 
   const end = Math.floor(Date.now() / H) * H - H;
-  const plan = planFleet({ seed, meters: 1000, days: 14, end, granularity: 'day' });
+  const plan = planFleet({
+    seed,
+    meters: 1000,
+    days: 14,
+    end,
+    granularity: 'day',
+    rates: { amountError: 0.05 },
+    tariff: { markupPerKwh: 0.05, fixedFee: 39 },
+  });
   const readings: { key: string; value: Buffer; at: number }[] = [];
   const invoices: { key: string; value: Buffer; at: number }[] = [];
   let readingCount = 0;
@@ -62,6 +73,13 @@ test('a labelled fleet of 1000 meters over 14 days: every injected episode found
       await produce(kafka, config.topics.readings, strip(readings.filter((r) => r.at >= day && r.at < day + 24 * H)));
       await pipeline.settle();
     }
+    // Spot prices (published the day before each day), then the invoices: checked on quantity and,
+    // for electricity, on their amount at the hourly prices.
+    await produce(
+      kafka,
+      config.topics.prices,
+      [...priceDeliveries(plan)].map((p) => ({ key: p.key, value: codec.encodeSingleObject('SpotPrice', p.value) })),
+    );
     await produce(kafka, config.topics.invoices, strip(invoices));
     await pipeline.settle();
     const outcomes = await waitFor(

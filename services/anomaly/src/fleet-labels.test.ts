@@ -8,10 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlertType, BatchReading, Invoice, MeterReading, MeterReadingBatch } from '@meterstream/core';
-import { deliveries, planFleet, type Label } from '@meterstream/simulator';
+import { deliveries, planFleet, priceDeliveries, type Label } from '@meterstream/simulator';
 import type { AlertTransition } from './detectors/detector.js';
 import { burst, type BurstState } from './detectors/burst.js';
 import { frostRisk, type FrostState } from './detectors/frost-risk.js';
+import { checkInvoiceAmount } from './detectors/invoice-amount.js';
 import { checkInvoice } from './detectors/invoice-check.js';
 import { meterSilent, type SilenceState } from './detectors/meter-silent.js';
 import { nightFlow, type NightFlowState } from './detectors/night-flow.js';
@@ -27,6 +28,8 @@ interface Firing {
   episodeStart: number;
   at: number;
   invoiceId?: string;
+  /** INVOICE_MISMATCH: what the check found wrong. */
+  reason?: 'quantity' | 'amount';
   summary: string;
 }
 
@@ -66,7 +69,7 @@ function waterHours(
 }
 
 test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fleet, and nothing else', (t) => {
-  const plan = planFleet({ seed: 20260120, meters: 1000, days: 14, end: END });
+  const plan = planFleet({ seed: 20260120, meters: 1000, days: 14, end: END, rates: { amountError: 0.05 } });
   const night = nightFlow();
   const bursts = burst();
   const frost = frostRisk();
@@ -74,6 +77,12 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
   const states = new Map<string, MeterState>();
   const firings: Firing[] = [];
   const invoiceOutcomes: Record<string, number> = {};
+  // Spot prices by area and hour, as meter.prices.v1 carries them (each day published the day before).
+  const prices = new Map<string, Map<number, number>>();
+  const published: { at: number; area: string; hour: number; price: number }[] = [];
+  for (const p of priceDeliveries(plan))
+    published.push({ at: p.at, area: p.value.priceArea, hour: p.value.hour, price: p.value.price });
+  let nextPrice = 0;
 
   const record = (meterId: string, transitions: AlertTransition[]) => {
     for (const tr of transitions)
@@ -103,6 +112,10 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
   for (const d of deliveries(plan)) {
     count++;
     tickUntil(d.at - 1); // the clock reaches `at`; data sent at `at` is in before the tick at `at`
+    for (; nextPrice < published.length && published[nextPrice].at <= d.at; nextPrice++) {
+      const p = published[nextPrice];
+      (prices.get(p.area) ?? prices.set(p.area, new Map()).get(p.area)!).set(p.hour, p.price);
+    }
     if (d.schema === 'Invoice') {
       const inv: Invoice = d.value;
       const energy = stateOf(inv.meterId).energy ?? [];
@@ -117,6 +130,30 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
         coveredHours: inPeriod.length / 4,
         now: END,
       });
+      if (result.outcome === 'MATCH' && inv.amount !== null && inv.priceArea !== null) {
+        // The price-weighted check: the period's hours (sums of quarter hours) at the area's spot prices.
+        const hours = new Map<number, number>();
+        for (const r of inPeriod) hours.set(r.ts - (r.ts % H), (hours.get(r.ts - (r.ts % H)) ?? 0) + r.value);
+        const amount = checkInvoiceAmount({
+          periodStart: inv.periodStart,
+          periodEnd: inv.periodEnd,
+          amount: inv.amount,
+          hours: [...hours].map(([hour, kwh]) => ({ hour, kwh })),
+          prices: prices.get(inv.priceArea) ?? new Map(),
+          now: END,
+        });
+        invoiceOutcomes[`amount ${amount.outcome}`] = (invoiceOutcomes[`amount ${amount.outcome}`] ?? 0) + 1;
+        if (amount.outcome === 'MISMATCH')
+          firings.push({
+            meterId: inv.meterId,
+            type: 'INVOICE_MISMATCH',
+            episodeStart: inv.periodStart,
+            at: d.at,
+            invoiceId: inv.invoiceId,
+            reason: 'amount',
+            summary: `billed ${inv.amount}, expected ${amount.expected}`,
+          });
+      }
       invoiceOutcomes[result.outcome] = (invoiceOutcomes[result.outcome] ?? 0) + 1;
       if (result.outcome === 'MISMATCH') {
         firings.push({
@@ -125,6 +162,7 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
           episodeStart: inv.periodStart,
           at: d.at,
           invoiceId: inv.invoiceId,
+          reason: 'quantity',
           summary: `billed ${inv.billedQuantity}, metered ${result.metered}`,
         });
       }
@@ -231,7 +269,22 @@ test('detectors find every labelled anomaly of a 1000-meter, 14-day synthetic fl
   assert.ok(silent.some(due), 'some silences are due by the end');
   assert.deepEqual(
     Object.keys(invoiceOutcomes).sort(),
-    ['MATCH', 'MISMATCH'],
-    'every invoice is judged (full coverage)',
+    ['MATCH', 'MISMATCH', 'amount MATCH', 'amount MISMATCH'],
+    'every invoice is judged (full coverage, every hour priced)',
+  );
+  // The price-weighted check: precision and recall on the invoices labelled with a wrong amount.
+  const amountLabels = plan.labels.filter((l) => l.type === 'INVOICE_MISMATCH' && /quantity right/.test(l.note));
+  const amountFirings = firings.filter((f) => f.reason === 'amount');
+  const caught = amountLabels.filter((l) => amountFirings.some((f) => explains(l, f)));
+  const right = amountFirings.filter((f) => amountLabels.some((l) => explains(l, f)));
+  t.diagnostic(
+    `INVOICE_MISMATCH by amount: labels ${amountLabels.length}, firings ${amountFirings.length}, recall ${caught.length / amountLabels.length}, precision ${right.length / Math.max(1, amountFirings.length)}`,
+  );
+  assert.ok(amountLabels.length > 0, 'the fleet has wrong amounts');
+  assert.equal(caught.length, amountLabels.length, 'recall 1.0: every wrong amount is found by the amount check');
+  assert.ok(right.length >= 0.99 * amountFirings.length, 'precision >= 0.99');
+  assert.ok(
+    firings.filter((f) => f.reason === 'quantity').every((f) => !amountLabels.some((l) => l.invoiceId === f.invoiceId)),
+    'a wrong amount with the right quantity is not taken for a wrong quantity',
   );
 });

@@ -62,6 +62,7 @@ export async function startPipeline(
   await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
   await createTopic(kafka, config.topics.readings, partitions);
   await createTopic(kafka, config.topics.invoices, partitions);
+  await createTopic(kafka, config.topics.prices, partitions);
   const { logger, lines } = capturingLogger();
   const registry = createRegistry('all');
   const erasures = new ErasureNotifier();
@@ -103,6 +104,7 @@ export async function startPipeline(
       await waitForGroupCaughtUp(kafka, `${g}-hourly`, config.topics.hourly, timeoutMs);
       await waitForGroupCaughtUp(kafka, `${g}-temperature`, config.topics.clean, timeoutMs);
       await waitForGroupCaughtUp(kafka, `${g}-invoices`, config.topics.invoices, timeoutMs);
+      await waitForGroupCaughtUp(kafka, `${g}-prices`, config.topics.prices, timeoutMs);
     },
     async alerts() {
       return (await readAll(kafka, config.topics.alerts)).map((r) => codec.decode(r.value!).value as Alert);
