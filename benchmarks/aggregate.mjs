@@ -263,6 +263,7 @@ async function runStreamsPeer({ config, kafka, plain, admin, count, readings, me
     schemaDir: join(here, '..', 'schemas', 'avro'),
   });
   let done;
+  let stopped;
   try {
     done = await Promise.race([
       caughtUp(admin, appId, input),
@@ -271,7 +272,7 @@ async function runStreamsPeer({ config, kafka, plain, admin, count, readings, me
       }),
     ]);
   } finally {
-    var peakRssBytes = await app.stop();
+    stopped = await app.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
   const seconds = Number(done - app.runningAt) / 1e9;
@@ -302,7 +303,8 @@ async function runStreamsPeer({ config, kafka, plain, admin, count, readings, me
       () =>
         reject(
           new Error(
-            `Kafka Streams output: ${last.size} meter-hours covering ${counted} readings, expected ${meterHours} and ${readings}`,
+            `${JSON.stringify(stopped.stats)}: ` +
+              `Kafka Streams output: ${last.size} meter-hours covering ${counted} readings, expected ${meterHours} and ${readings}`,
           ),
         ),
       120_000,
@@ -317,7 +319,8 @@ async function runStreamsPeer({ config, kafka, plain, admin, count, readings, me
     threads,
     seconds,
     readingsPerSec: readings / seconds,
-    peakRssBytes,
+    peakRssBytes: stopped.peakRssBytes,
+    ...stopped.stats,
     rows: last.size,
     outputRecords,
   };

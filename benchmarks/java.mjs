@@ -136,7 +136,8 @@ export function consumerPerformance({ brokers, topic, messages, group }) {
 /**
  * Starts the Kafka Streams roll-up (HourlyRollupStreams.java). Resolves once the application
  * reports RUNNING (its partitions assigned, its empty stores restored), with the hrtime of that
- * moment, its pid, and `stop()`, which ends it (SIGTERM: a clean close) and resolves its peak RSS.
+ * moment, its pid, and `stop()`, which ends it (SIGTERM: a clean close) and resolves its peak RSS
+ * and its own counts (readings decoded, records unreadable, records Kafka Streams dropped).
  */
 export function startStreamsRollup({ brokers, input, output, appId, stateDir, threads, schemaDir }) {
   const cp = javaClasspath();
@@ -180,7 +181,8 @@ export function startStreamsRollup({ brokers, input, output, appId, stateDir, th
             const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
             await exited;
             clearTimeout(t);
-            return peak;
+            const line = buf.split('\n').find((l) => l.startsWith('STATS '));
+            return { peakRssBytes: peak, stats: line ? JSON.parse(line.slice(6)) : null };
           },
         });
       }

@@ -49,10 +49,13 @@ import org.apache.kafka.streams.state.WindowStore;
  * <p>Configuration from the environment: BOOTSTRAP, INPUT, OUTPUT, APP_ID, STATE_DIR,
  * SCHEMA_DIR (schemas/avro), THREADS (default 1), GRACE_HOURS (default 168). Prints one line
  * {@code RUNNING} on stdout when the application first reaches RUNNING (its partitions assigned),
- * and runs until SIGTERM.
+ * and runs until SIGTERM; then prints {@code STATS {json}}: readings decoded, records it
+ * could not decode, and Kafka Streams' dropped-records-total (late or expired records).
  */
 public final class HourlyRollupStreams {
   static final int KINDS = 6;
+  static final java.util.concurrent.atomic.AtomicLong READINGS = new java.util.concurrent.atomic.AtomicLong();
+  static final java.util.concurrent.atomic.AtomicLong UNREADABLE = new java.util.concurrent.atomic.AtomicLong();
 
   /** One reading on its way to the window: the ordinal of its meter kind and its value. */
   record Reading(int kind, double value) {}
@@ -145,12 +148,14 @@ public final class HourlyRollupStreams {
       GenericRecord batch;
       try {
         batch = decoder.decode(rec.value());
-      } catch (IOException e) {
-        return; // not a clean batch this version reads: skipped, as the aggregator's DLQ would take it
+      } catch (IOException | RuntimeException e) {
+        UNREADABLE.incrementAndGet(); // not a clean batch this version reads (the aggregator's DLQ would take it)
+        return;
       }
       int kind = kinds.getEnumOrdinal(batch.get("kind").toString());
       @SuppressWarnings("unchecked")
       List<GenericRecord> readings = (List<GenericRecord>) batch.get("readings");
+      READINGS.addAndGet(readings.size());
       for (GenericRecord r : readings) {
         context.forward(
             rec.withValue(new Reading(kind, (Double) r.get("value"))).withTimestamp((Long) r.get("ts")));
@@ -250,7 +255,15 @@ public final class HourlyRollupStreams {
         .addShutdownHook(
             new Thread(
                 () -> {
+                  double dropped = 0;
+                  for (var m : streams.metrics().values())
+                    if (m.metricName().name().equals("dropped-records-total")
+                        && m.metricValue() instanceof Double d) dropped += d;
                   streams.close(Duration.ofSeconds(20));
+                  System.out.println(
+                      "STATS {\"readings\":" + READINGS.get() + ",\"unreadable\":" + UNREADABLE.get()
+                          + ",\"droppedRecords\":" + (long) dropped + "}");
+                  System.out.flush();
                   stopped.countDown();
                 }));
     streams.start();
