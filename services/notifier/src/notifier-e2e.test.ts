@@ -281,7 +281,7 @@ test('a silence holds notifications while active and releases what is still rele
     format: 'JSONEachRow',
   });
   assert.deepEqual(await audit.json(), [
-    { actor: 'on-call', action: 'create' },
-    { actor: 'on-call', action: 'expire' },
+    { actor: 'admin-token (on-call)', action: 'create' },
+    { actor: 'admin-token (on-call)', action: 'expire' },
   ]);
 });

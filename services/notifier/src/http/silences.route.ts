@@ -151,10 +151,9 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
       // As Alertmanager: a silence of everything by accident (only negative matchers) is refused.
       if (!matchers.some((m) => m.isEqual && m.value !== ''))
         return reply.status(400).send(badRequest('at least one matcher must be a non-empty isEqual matcher'));
-      const silence = await deps.silences.create(
-        { matchers, startsAt, endsAt, createdBy: b.createdBy, comment: b.comment },
-        now,
-      );
+      // Audited as the token's name, with who the caller says it is, as an expiry is.
+      const createdBy = `${principalOf(req).name} (${b.createdBy})`;
+      const silence = await deps.silences.create({ matchers, startsAt, endsAt, createdBy, comment: b.comment }, now);
       deps.changed?.();
       return reply.status(201).send(view(silence, now));
     },
