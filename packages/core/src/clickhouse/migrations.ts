@@ -39,11 +39,11 @@ export function ttlExpressions(retention: RetentionConfig): Record<string, strin
     anomaly_state: `if((position(state, '"firing":{') > 0) OR (position(state, '"open":{"') > 0), toDateTime(${KEEP}), toDateTime(updated_at) + toIntervalDay(${retention.alertsDays}))`,
     erasure_audit: `toDateTime(erased_at) + toIntervalDay(${retention.auditDays})`,
     export_audit: `toDateTime(exported_at) + toIntervalDay(${retention.auditDays})`,
-    // The notifier's tables live as long as the alerts they are about; the silence audit as
-    // long as the erasure audit.
     // A block outlives every input that could bring the meter back: readings older than the raw
     // retention are refused anyway, invoices are kept as long as the audit.
     meter_blocks: `toDateTime(at) + toIntervalDay(${retention.auditDays})`,
+    // The notifier's tables live as long as the alerts they are about; the silence audit as
+    // long as the erasure audit.
     alert_deliveries: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
     alert_holds: `toDateTime(held_at) + toIntervalDay(${retention.alertsDays})`,
     alert_acks: `toDateTime(starts_at) + toIntervalDay(${retention.alertsDays})`,
