@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Kafka, Partitioners, logLevel, type IHeaders, type KafkaMessage, type Message } from 'kafkajs';
 import { loadConfig, type MeterstreamConfig } from './config.js';
+import { VARIABLES } from './config/settings.js';
 import { repoPath } from './paths.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 
@@ -42,7 +43,17 @@ export function testBrokers(): string {
 /** Environment variables of a service with its own topics, group, database and data dir. */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const s = randomSuffix();
+  // Every topic and consumer group of its own, including ones added later (prices, the alerts'
+  // dead letters, the notifier's group): a test never reads what another test wrote.
+  const own: Record<string, string> = {};
+  for (const { name } of VARIABLES) {
+    const topic = /^METERSTREAM_TOPIC_(\w+)$/.exec(name);
+    const group = /^METERSTREAM_(\w+)_GROUP_ID$/.exec(name);
+    if (topic) own[name] = `test-${topic[1].toLowerCase().replace(/_/g, '-')}-${s}`;
+    else if (group) own[name] = `test-${group[1].toLowerCase().replace(/_/g, '-')}-${s}`;
+  }
   return {
+    ...own,
     KAFKA_BROKERS: testBrokers(),
     METERSTREAM_PSEUDONYM_KEY: TEST_KEY_HEX,
     METERSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'meterstream-test-')),
