@@ -14,7 +14,7 @@ const clickhouse = await createClickHouse({
 });
 after(() => clickhouse.close());
 
-test('/docs/json documents the routes a service adds after createHttpServer: hourly, export, erasure', async () => {
+test('/docs/json documents the routes a service adds after createHttpServer: hourly, export, erasure, unblock', async () => {
   // The order of cli's runServices: server first, then the routes, synchronously.
   const app = createHttpServer({
     registry: createRegistry('t'),
@@ -34,6 +34,7 @@ test('/docs/json documents the routes a service adds after createHttpServer: hou
     '/v1/meters/{pseudonym}',
     '/v1/meters/{pseudonym}/export',
     '/v1/meters/{pseudonym}/hourly',
+    '/v1/meters/{pseudonym}/unblock',
   ]);
   const hourly = doc.paths['/v1/meters/{pseudonym}/hourly'].get;
   assert.deepEqual(hourly.security, [{ bearerAuth: [] }], 'every /v1 route is documented behind the bearer token');
