@@ -4,6 +4,7 @@ import { DETECTOR_DEFAULTS, loadConfig, type DetectorSettings } from '@meterstre
 import { BURST_DEFAULTS, burstParams } from './burst.js';
 import { FROST_DEFAULTS, frostParams } from './frost-risk.js';
 import { INVOICE_DEFAULTS, invoiceCheckParams } from './invoice-check.js';
+import { AMOUNT_DEFAULTS, amountCheckParams } from './invoice-amount.js';
 import { SILENCE_DEFAULTS, silenceParams } from './meter-silent.js';
 import { NIGHT_FLOW_DEFAULTS, nightFlowParams } from './night-flow.js';
 
@@ -13,6 +14,7 @@ const allParams = (s: DetectorSettings) => ({
   frost: frostParams(s),
   silence: silenceParams(s),
   invoice: invoiceCheckParams(s),
+  amount: amountCheckParams(s),
 });
 
 test("the detectors' defaults are the configuration's, resolved with nothing set", () => {
@@ -23,6 +25,7 @@ test("the detectors' defaults are the configuration's, resolved with nothing set
       frost: FROST_DEFAULTS,
       silence: SILENCE_DEFAULTS,
       invoice: INVOICE_DEFAULTS,
+      amount: AMOUNT_DEFAULTS,
     },
     allParams(loadConfig({}).anomaly.detectors),
   );
