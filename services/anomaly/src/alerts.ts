@@ -56,8 +56,9 @@ export function alertOf(subject: AlertSubject, t: AlertTransition): Alert {
     tenant: subject.tenant,
     meter: subject.meter,
     zoneId: subject.zoneId,
-    startsAt: t.episodeStart,
-    endsAt: t.status === 'RESOLVED' ? t.at : null,
+    // Avro longs: whole milliseconds, whatever arithmetic a detector did on the times.
+    startsAt: Math.round(t.episodeStart),
+    endsAt: t.status === 'RESOLVED' ? Math.round(t.at) : null,
     summary: t.summary,
     details,
   };
@@ -67,7 +68,7 @@ const RANK = { FIRING: 0, RESOLVED: 2 } as const;
 
 /** ReplacingMergeTree version of an alert row: the later change wins, a resolve beats a fire. */
 export function alertVersion(a: Alert, at: number): bigint {
-  return BigInt(at) * 4n + BigInt(RANK[a.status] + (a.severity === 'CRITICAL' ? 1 : 0));
+  return BigInt(Math.round(at)) * 4n + BigInt(RANK[a.status] + (a.severity === 'CRITICAL' ? 1 : 0));
 }
 
 /** Columns of the `alerts` insert, in the order of {@link alertTsv}. */

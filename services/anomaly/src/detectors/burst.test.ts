@@ -76,3 +76,15 @@ test('BURST: a single 30-minute interval above the rate fires; above-rate quarte
     'no second episode and no resolution while the flow stays above',
   );
 });
+
+test('BURST times are whole milliseconds, whatever share of the hour its readings cover', () => {
+  // An hourly row covering 0.99999 of its hour used to end its span at a fractional millisecond,
+  // which the Alert record (Avro longs) refused: the hourly consumer then failed on that batch forever.
+  const d = burst();
+  const fired = d.step(d.initial(), { hour: t0, litres: 900, coverage: 0.99999 });
+  assert.equal(fired.transitions.length, 1);
+  const resolved = d.step(fired.state, { hour: t0 + H, litres: 10, coverage: 0.333337 });
+  for (const t of [...fired.transitions, ...resolved.transitions]) {
+    assert.ok(Number.isInteger(t.at) && Number.isInteger(t.episodeStart), `${t.status} at ${t.at}`);
+  }
+});

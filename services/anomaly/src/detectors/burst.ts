@@ -55,7 +55,8 @@ export interface BurstState {
 }
 
 const spanOf = (i: BurstInput): BurstSpan =>
-  'hour' in i ? { start: i.hour, end: i.hour + i.coverage * H, litres: i.litres } : i;
+  // Whole milliseconds: a coverage such as 0.99999 must not make a fractional time (alert times are Avro longs).
+  'hour' in i ? { start: i.hour, end: i.hour + Math.round(i.coverage * H), litres: i.litres } : i;
 
 export function burst(params: BurstParams = BURST_DEFAULTS): Detector<BurstInput, BurstState> {
   return {
