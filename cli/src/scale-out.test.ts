@@ -35,25 +35,24 @@ const CAUGHT_UP_MS = 120_000;
 
 /**
  * Waits until `group` has consumed `topic`, a topic written only in Kafka transactions (the
- * clean and hourly topics). Each transaction ends with a marker that takes an offset and that no
- * consumer commits past on its own (the services commit offsets inside their transactions, after
- * the last record). A SIGKILLed producer's transaction is aborted by its successor, and that abort
- * marker may be the partition's last entry. So a lag of at most 1 means caught up, and a record
- * not yet consumed always shows as a lag of 2 or more (the record and its transaction's marker).
+ * clean and hourly topics): its committed offset of every partition passes the partition's last
+ * readable record. Not the high watermark: a transaction ends with a marker no consumer commits
+ * past on its own, and a SIGKILLed producer's open transaction is aborted by its successor, so
+ * aborted records and markers may end a partition. Upstream must be caught up first, so that
+ * the records to wait for are all committed (readAll reads up to the last stable offset).
  */
 async function waitForTransactionalTopicConsumed(kafka: Kafka, group: string, topic: string): Promise<void> {
+  const last = new Map<number, bigint>();
+  for (const r of await readAll(kafka, topic, { timeoutMs: CAUGHT_UP_MS }))
+    if (!last.has(r.partition) || BigInt(r.offset) > last.get(r.partition)!) last.set(r.partition, BigInt(r.offset));
   const admin = kafka.admin();
   await admin.connect();
   try {
     await waitFor(
       `${group} on ${topic}`,
       async () => {
-        const ends = await admin.fetchTopicOffsets(topic);
         const [c] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        return ends.every((e) => {
-          const committed = BigInt(c.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
-          return BigInt(e.high) - (committed < 0n ? 0n : committed) <= 1n;
-        });
+        return [...last].every(([p, o]) => BigInt(c.partitions.find((x) => x.partition === p)?.offset ?? '-1') > o);
       },
       CAUGHT_UP_MS,
       500,
