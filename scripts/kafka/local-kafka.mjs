@@ -251,7 +251,12 @@ export function isFormatted(p) {
 
 /** A Kafka Uuid, as `kafka-storage random-uuid`: the nodes of one cluster share it. */
 export function newClusterId() {
-  return randomBytes(16).toString('base64url');
+  // As Kafka's Uuid.randomUuid: never one starting with '-', which the storage tool's argument
+  // parser would take for an option (`-t -xyz…`: "expected one argument", one format in 64).
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** Formats the node's KRaft log dir (static quorum: `controller.quorum.voters`, no --initial-controllers). */
