@@ -8,12 +8,14 @@
 # ClickHouse are for one machine without containers); see README "Configuration".
 
 # Workspace manifests only, so that `npm ci` below is re-run when dependencies change and not
-# on every source edit (the COPY of /manifests hits the cache while they are unchanged).
+# on every source edit (the COPY of /manifests hits the cache while they are unchanged). The
+# patches go with them: `npm ci` applies them to node_modules (patch-package, postinstall).
 FROM node:20-bookworm-slim AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp package.json package-lock.json /manifests/ \
+ && cp -r patches /manifests/ \
  && find packages services cli benchmarks -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /manifests/ \;
 
 FROM node:20-bookworm-slim AS build

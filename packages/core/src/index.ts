@@ -68,7 +68,14 @@ export {
   type InsertOptions,
   type InsertOrigin,
 } from './clickhouse/insert.js';
-export { createKafka, ensureTopics, resolveBrokers, type Kafka, type TopicSpec } from './kafka/client.js';
+export {
+  assertKafkajsPatched,
+  createKafka,
+  ensureTopics,
+  resolveBrokers,
+  type Kafka,
+  type TopicSpec,
+} from './kafka/client.js';
 export { applyTopicRetention, ownedTopicRetention, readTopicRetention } from './kafka/topic-retention.js';
 export { createHttpServer, errorResponses, type HttpServerOptions, type ReadinessCheck } from './http/server.js';
 export {

@@ -26,7 +26,7 @@ import {
   waitFor,
   type ServiceProcess,
 } from '@meterstream/core/testing';
-import { assertHourlyExact, deliveredFleet, generateFleet } from './test-fleet.js';
+import { assertHourlyExact, generateFleet } from './test-fleet.js';
 
 /** The cluster's ports: 19400..19405, clear of the shared broker and the test runner's. */
 const BASE_PORT = 19400;
@@ -283,12 +283,13 @@ async function pipelineLosingABroker(t: TestContext, suffix: string, victimOf: (
       dead.set(reason, (dead.get(reason) ?? 0) + 1);
     }
     t.diagnostic(`DLQ by reason: ${JSON.stringify(Object.fromEntries(dead))}`);
-    // The reference is what reached the raw topic: records the test's producer had sent to a
-    // broker as it was killed can be lost before meterstream could see them (counted, not hidden).
-    const raw = (await readAll(kafka, config.topics.readings)).map((r) => r.value!);
-    const delivered = deliveredFleet(meters, raw, new AvroCodec());
-    t.diagnostic(`readings of the plan that never reached the raw topic: ${delivered.lost}`);
-    const { checked } = await assertHourlyExact(clickhouse, config.clickhouse.database, key, delivered.meters);
+    // Every record the test's producer had acknowledged is on the raw topic: kafkajs 2.2.4 lost
+    // some when a broker died mid-send (its partitions moved to a broker that had answered
+    // already); patches/kafkajs+2.2.4.patch fixes that for this producer and meterstream's.
+    const onTopic = new Set((await readAll(kafka, config.topics.readings)).map((r) => r.value!.toString('base64')));
+    const missing = rounds.flat().filter((m) => !onTopic.has(m.value.toString('base64'))).length;
+    assert.equal(missing, 0, `${missing} acknowledged records are not on the raw topic`);
+    const { checked } = await assertHourlyExact(clickhouse, config.clickhouse.database, key, meters);
     t.diagnostic(`${checked} hourly rows checked`);
     assert.ok(checked > 1000);
   } finally {

@@ -250,35 +250,3 @@ export async function assertHourlyExact(
 
   return { checked, rows };
 }
-
-/**
- * The reference of what reached the raw topic: each meter's truth rebuilt from the records on
- * it (a correction beats the measured value; duplicates are equal), for tests whose faults can
- * lose records before meterstream sees them (a broker killed while the test produces). Returns
- * the meters and how many readings of the planned truth never reached the topic.
- */
-export function deliveredFleet(
-  meters: readonly MeterSpec[],
-  values: readonly Buffer[],
-  codec: AvroCodec,
-): { meters: MeterSpec[]; lost: number } {
-  const delivered = new Map(meters.map((m) => [m.meterId, new Map<number, { value: number; corrected: boolean }>()]));
-  for (const value of values) {
-    const d = codec.decode(value).value as MeterReading | MeterReadingBatch;
-    const list = 'readings' in d ? d.readings : [{ ts: d.ts, value: d.value, quality: d.quality }];
-    const truth = delivered.get(d.meterId);
-    if (truth === undefined) continue;
-    for (const r of list) {
-      const corrected = r.quality === 'CORRECTED';
-      const seen = truth.get(r.ts);
-      if (seen === undefined || (corrected && !seen.corrected)) truth.set(r.ts, { value: r.value, corrected });
-    }
-  }
-  let lost = 0;
-  const out = meters.map((m) => {
-    const got = delivered.get(m.meterId)!;
-    for (const ts of m.truth.keys()) if (!got.has(ts)) lost++;
-    return { ...m, truth: new Map([...got].sort((a, b) => a[0] - b[0]).map(([ts, v]) => [ts, v.value])) };
-  });
-  return { meters: out, lost };
-}

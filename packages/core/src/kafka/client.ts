@@ -2,6 +2,8 @@
  * Kafka plumbing shared by the services: a kafkajs client from resolved config with its logs
  * routed to pino, topic creation, and the local broker for one-machine runs.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type Admin, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
@@ -12,8 +14,28 @@ import type { Logger } from '../telemetry/logger.js';
 
 export type { Kafka };
 
+/** The marker of patches/kafkajs+2.2.4.patch in the producer's send path. */
+const SEND_PATCH_MARKER = 'meterstream patch (patches/kafkajs+2.2.4.patch)';
+
+/**
+ * Refuses to run on an unpatched kafkajs. kafkajs 2.2.4 keeps a produce response per broker
+ * across retries: when a broker is lost mid-send and its partitions move to a broker that had
+ * already answered, those partitions are never sent and send() resolves, inside a transaction
+ * too (records lost, offsets committed). The patch, applied by `npm ci` (patch-package), keeps
+ * progress per partition; an install with --ignore-scripts leaves it out.
+ */
+export function assertKafkajsPatched(): void {
+  const file = createRequire(import.meta.url).resolve('kafkajs/src/producer/sendMessages.js');
+  if (!readFileSync(file, 'utf8').includes(SEND_PATCH_MARKER))
+    throw new MeterError(
+      'METER_ERR_KAFKA',
+      `kafkajs is not patched (${file}): run \`npm ci\` with its install scripts (patch-package applies patches/kafkajs+2.2.4.patch)`,
+    );
+}
+
 /** Creates a kafkajs client; `brokers` must be resolved (see {@link resolveBrokers}). */
 export function createKafka(config: KafkaConfig, brokers: string[], logger: Logger): Kafka {
+  assertKafkajsPatched();
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: config.clientId,
