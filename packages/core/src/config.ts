@@ -16,6 +16,7 @@ import { detectorSettingsOf, tenantOverridesOf } from './config/detectors.js';
 import { resolveVariables, type Env, type Values } from './config/resolve.js';
 import type { WebhookConfig } from './config/notifier-settings.js';
 import { SETTINGS } from './config/settings.js';
+import { zoneInflowsOf, type ZoneInflows } from './config/zone-inflows.js';
 
 /** Kafka connection settings. */
 export interface KafkaConfig {
@@ -187,6 +188,8 @@ export interface AnomalyConfig {
   detectors: DetectorSettings;
   /** Per-tenant overrides of the defaults. */
   tenants: Record<string, Partial<DetectorSettings>>;
+  /** Per tenant and zone, the pseudonyms of the zone's inflow meters (`METERSTREAM_ZONE_INFLOWS`). */
+  zoneInflows: ZoneInflows;
 }
 
 /** Notifier settings: where alert state changes are delivered, and how retries go. */
@@ -350,6 +353,7 @@ export function loadConfig(env: Env = process.env): MeterstreamConfig {
       concurrency: v.METERSTREAM_ANOMALY_CONCURRENCY,
       detectors,
       tenants: tenantOverridesOf(v.METERSTREAM_TENANT_DETECTORS, detectors),
+      zoneInflows: zoneInflowsOf(v.METERSTREAM_ZONE_INFLOWS, v.METERSTREAM_PSEUDONYM_KEY),
     },
     notifier: {
       groupId: v.METERSTREAM_NOTIFIER_GROUP_ID,

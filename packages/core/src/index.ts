@@ -22,6 +22,7 @@ export {
 } from './config.js';
 export { VARIABLES, type Variable } from './config/settings.js';
 export type { WebhookConfig } from './config/notifier-settings.js';
+export type { ZoneInflows } from './config/zone-inflows.js';
 export { parsePseudonymKey } from './config/parse.js';
 export { DETECTOR_DEFAULTS } from './config/detectors.js';
 export { renderConfigurationDoc } from './config/doc.js';

@@ -47,12 +47,13 @@ for (const v of VARIABLES) {
 
 test('every declared variable lands in the resolved config', () => {
   // SASL needs all three variables: with them set, each one alone still changes the result.
-  // CLICKHOUSE_CLUSTER needs a server URL.
+  // CLICKHOUSE_CLUSTER needs a server URL; zone inflow meters are pseudonymised with the key.
   const base = {
     KAFKA_SASL_MECHANISM: 'plain',
     KAFKA_SASL_USERNAME: 'u',
     KAFKA_SASL_PASSWORD: 'p',
     CLICKHOUSE_URL: 'http://clickhouse:8123',
+    METERSTREAM_PSEUDONYM_KEY: '11'.repeat(32),
   };
   const baseValues = resolveVariables(base);
   const baseConfig = loadConfig(base);

@@ -9,6 +9,7 @@ import { NOTIFIER_VARIABLES } from './notifier-settings.js';
 import { bearerToken, credentialList } from './credentials.js';
 import { bool, brokerList, hexKey, httpUrl, int, matching, num, oneOf, text, topic } from './parse.js';
 import { setting, type Setting } from './setting.js';
+import { zoneInflowsJson } from './zone-inflows.js';
 
 const MiB = 1024 * 1024;
 const fetchBytes = int(1024, 1024 * MiB);
@@ -344,6 +345,13 @@ const SERVICE_VARIABLES = {
     parser: int(1, 64),
     default: 2,
     doc: 'Partition batches the anomaly service processes at once per input topic.',
+  }),
+  METERSTREAM_ZONE_INFLOWS: setting({
+    section: 'anomaly',
+    parser: zoneInflowsJson(),
+    default: null,
+    shown: '(unset: no zone has a water balance)',
+    doc: 'The inflow (bulk) meters of each district: `{"<tenant>": {"<zone>": ["<meter ID>", …]}}`. A zone\'s other WATER meters are its customers (`GET /v1/zones/{zone}/balance`, ZONE_LOSS). The IDs are pseudonymised at start-up with `METERSTREAM_PSEUDONYM_KEY`; a meter may feed one zone of its tenant.',
   }),
   METERSTREAM_DEMO_DIR: setting({
     section: 'demo',
