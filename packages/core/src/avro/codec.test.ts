@@ -38,6 +38,7 @@ const reading: MeterReading = {
   quality: 'MEASURED',
   zoneId: 'blokk-B',
   priceArea: null,
+  registerModulus: null,
 };
 
 const batch: MeterReadingBatch = {
@@ -49,6 +50,7 @@ const batch: MeterReadingBatch = {
   intervalSeconds: 900,
   zoneId: null,
   priceArea: 'NO1',
+  registerModulus: null,
   readings: Array.from({ length: 96 }, (_, i) => ({
     ts: 1_717_200_000_000 + i * 900_000,
     value: i / 8,
@@ -94,13 +96,14 @@ describe('golden bytes written by fastavro', () => {
     assert.ok(compared >= 10);
   });
 
-  test('MeterReading v1 bytes read through the v2 reader get null zoneId and priceArea', () => {
+  test('MeterReading v1 bytes read through the v3 reader get null zoneId, priceArea and registerModulus', () => {
     const v1 = golden.cases.filter((c) => c.record === 'MeterReading' && c.writerVersion === 1);
     assert.ok(v1.length > 0);
     for (const c of v1) {
       const { value } = codec.decode(fixture(c.file)) as Extract<Decoded, { schema: 'MeterReading' }>;
       assert.equal(value.zoneId, null);
       assert.equal(value.priceArea, null);
+      assert.equal(value.registerModulus, null);
       assert.equal(typeof value.ts, 'number');
     }
   });
@@ -125,9 +128,12 @@ describe('round trips', () => {
   });
 
   test('an old writer version encoded by us resolves to the reader', () => {
-    const { zoneId: _z, priceArea: _p, ...v1 } = reading;
+    const { zoneId: _z, priceArea: _p, registerModulus: _m, ...v1 } = reading;
     const decoded = codec.decode(codec.encodeSingleObject('MeterReading', v1 as MeterReading, 1));
-    assert.deepEqual(plain(decoded.value), { ...reading, zoneId: null, priceArea: null });
+    assert.deepEqual(plain(decoded.value), { ...reading, zoneId: null, priceArea: null, registerModulus: null });
+    const { registerModulus: _b, ...batchV1 } = batch;
+    const old = codec.decode(codec.encodeSingleObject('MeterReadingBatch', batchV1 as MeterReadingBatch, 1));
+    assert.deepEqual(plain(old.value), { ...batch, registerModulus: null });
   });
 
   test('encoding a value that does not fit the schema is a validation error', () => {

@@ -36,6 +36,12 @@ export interface MeterReading {
   quality: Quality;
   zoneId: string | null;
   priceArea: string | null;
+  /**
+   * REGISTER readings: the value at which the register wraps to 0, in `unit` (e.g. 100000 for a
+   * 5-digit m³ register), when the head-end states it (MeterReading v3 / MeterReadingBatch v2).
+   * Null or absent: unknown (always null when written by an older version).
+   */
+  registerModulus?: number | null;
 }
 
 /** One value of a `MeterReadingBatch`. */
@@ -55,6 +61,12 @@ export interface MeterReadingBatch {
   intervalSeconds: number;
   zoneId: string | null;
   priceArea: string | null;
+  /**
+   * REGISTER readings: the value at which the register wraps to 0, in `unit` (e.g. 100000 for a
+   * 5-digit m³ register), when the head-end states it (MeterReading v3 / MeterReadingBatch v2).
+   * Null or absent: unknown (always null when written by an older version).
+   */
+  registerModulus?: number | null;
   readings: BatchReading[];
 }
 
