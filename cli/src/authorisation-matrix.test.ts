@@ -45,6 +45,7 @@ const config = loadConfig(
   testEnv({
     METERSTREAM_TOKENS: JSON.stringify(tokens),
     METERSTREAM_TENANT_DETECTORS: JSON.stringify({ oslo: { burstLph: 900 } }),
+    METERSTREAM_ZONE_INFLOWS: JSON.stringify({ oslo: { Z1: ['OSLO-BULK-1'] }, bergen: { Z1: ['BERGEN-BULK-1'] } }),
   }),
 );
 const db = config.clickhouse.database;
@@ -181,6 +182,14 @@ const MATRIX: Record<string, Entry> = {
     scope: 'list',
     request: { method: 'GET', url: '/v1/zones' },
     showsOslo: (b) => b.includes('"oslo"'),
+  },
+  'GET /v1/zones/{zone}/balance': {
+    admin: false,
+    scope: 'item',
+    request: {
+      method: 'GET',
+      url: `/v1/zones/Z1/balance?tenant=oslo&from=${new Date(day - 86_400_000).toISOString()}`,
+    },
   },
   'GET /v1/invoice-checks': {
     admin: false,

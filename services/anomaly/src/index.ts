@@ -29,3 +29,4 @@ export {
   type AmountCheckResult,
 } from './detectors/invoice-amount.js';
 export { registerInvoiceCheckRoutes } from './http/invoice-checks.route.js';
+export { registerZoneBalanceRoute } from './http/zone-balance.route.js';
