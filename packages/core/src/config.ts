@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.js';
 import { credentialsOf, type Credential } from './config/credentials.js';
 import { detectorSettingsOf, tenantOverridesOf } from './config/detectors.js';
+import type { ZoneLossSettings } from './config/detector-settings.js';
 import { resolveVariables, type Env, type Values } from './config/resolve.js';
 import type { WebhookConfig } from './config/notifier-settings.js';
 import { SETTINGS } from './config/settings.js';
@@ -136,7 +137,7 @@ export interface AggregatorConfig {
  * Detector thresholds (DOMAIN.md's defaults). Every one can be overridden per tenant with
  * `METERSTREAM_TENANT_DETECTORS`.
  */
-export interface DetectorSettings {
+export interface DetectorSettings extends ZoneLossSettings {
   /** IANA time zone of the tenant's local night and days. */
   timeZone: string;
   /** Local night window [nightStartHour, nightEndHour). */

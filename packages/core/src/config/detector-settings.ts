@@ -158,6 +158,34 @@ export const DETECTOR_VARIABLES = {
     doc: "The retailer's fixed fee per invoice (billing period), in the invoice's currency.",
     detector: 'tariffFixedFee',
   }),
+  METERSTREAM_ZONE_LOSS_LPH: setting({
+    section: 'detectors',
+    parser: num(0, 1e7),
+    default: 1000,
+    doc: "A district's night balance (inflow − customers, mean L/h over the night window) above which a night is lossy, if also above `METERSTREAM_ZONE_LOSS_PERCENT` of the night inflow: about twice the unavoidable real losses of a 300-connection district at 40 m pressure (docs/alerts.md); set it per tenant from the district's own level.",
+    detector: 'zoneLossLph',
+  }),
+  METERSTREAM_ZONE_LOSS_PERCENT: setting({
+    section: 'detectors',
+    parser: num(0, 100),
+    default: 25,
+    doc: "The night balance must also exceed this share (%) of the district's night inflow (legitimate night use and meter under-registration stay below it).",
+    detector: 'zoneLossPct',
+  }),
+  METERSTREAM_ZONE_LOSS_NIGHTS: setting({
+    section: 'detectors',
+    parser: int(1, 30),
+    default: 3,
+    doc: 'Consecutive lossy nights before ZONE_LOSS fires.',
+    detector: 'zoneLossNights',
+  }),
+  METERSTREAM_ZONE_LOSS_MIN_COVERAGE: setting({
+    section: 'detectors',
+    parser: num(0, 1),
+    default: 0.95,
+    doc: "A night is judged only when every night hour has at least this share of the district's customer meters fully covered (and every inflow meter).",
+    detector: 'zoneLossMinCoverage',
+  }),
   METERSTREAM_TENANT_DETECTORS: setting({
     section: 'detectors',
     parser: jsonObject(),
@@ -166,3 +194,15 @@ export const DETECTOR_VARIABLES = {
     doc: 'Per-tenant overrides of the thresholds above, by tenant key (see above).',
   }),
 };
+
+/** The ZONE_LOSS thresholds (district water balance at night), part of `DetectorSettings`. */
+export interface ZoneLossSettings {
+  /** Night balance (mean L/h over the night window) above which a night is lossy. */
+  zoneLossLph: number;
+  /** The night balance must also be above this % of the night inflow. */
+  zoneLossPct: number;
+  /** Consecutive lossy nights before ZONE_LOSS fires. */
+  zoneLossNights: number;
+  /** Least share of customer meters fully covered in every night hour for a night to be judged. */
+  zoneLossMinCoverage: number;
+}

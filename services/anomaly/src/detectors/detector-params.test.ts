@@ -7,6 +7,7 @@ import { INVOICE_DEFAULTS, invoiceCheckParams } from './invoice-check.js';
 import { AMOUNT_DEFAULTS, amountCheckParams } from './invoice-amount.js';
 import { SILENCE_DEFAULTS, silenceParams } from './meter-silent.js';
 import { NIGHT_FLOW_DEFAULTS, nightFlowParams } from './night-flow.js';
+import { ZONE_LOSS_DEFAULTS, zoneLossParams } from './zone-loss.js';
 
 const allParams = (s: DetectorSettings) => ({
   nightFlow: nightFlowParams(s),
@@ -15,6 +16,7 @@ const allParams = (s: DetectorSettings) => ({
   silence: silenceParams(s),
   invoice: invoiceCheckParams(s),
   amount: amountCheckParams(s),
+  zoneLoss: zoneLossParams(s),
 });
 
 test("the detectors' defaults are the configuration's, resolved with nothing set", () => {
@@ -26,6 +28,7 @@ test("the detectors' defaults are the configuration's, resolved with nothing set
       silence: SILENCE_DEFAULTS,
       invoice: INVOICE_DEFAULTS,
       amount: AMOUNT_DEFAULTS,
+      zoneLoss: ZONE_LOSS_DEFAULTS,
     },
     allParams(loadConfig({}).anomaly.detectors),
   );
