@@ -29,3 +29,14 @@ export { DEFAULT_RATES, DEFAULT_TARIFF } from './options.js';
 export { planFleet, ROLE_MIX, ROOM_INTERVAL_MS } from './fleet.js';
 export { deliveries } from './deliveries.js';
 export { prng } from './random.js';
+export {
+  DEFAULT_DISTRICT_OPTIONS,
+  districtHours,
+  planDistricts,
+  type DistrictLabel,
+  type DistrictLeak,
+  type DistrictMeterHour,
+  type DistrictOptions,
+  type DistrictPlan,
+  type SimDistrict,
+} from './districts.js';
