@@ -32,6 +32,9 @@ function header(m: SimMeter) {
     intervalSeconds: m.intervalSeconds,
     zoneId: m.zoneId,
     priceArea: m.priceArea,
+    // The simulated head-ends do not state their registers' capacity (MeterReading v3,
+    // MeterReadingBatch v2): a fall is then a reset, never a guessed wrap.
+    registerModulus: null,
   };
 }
 
@@ -52,6 +55,7 @@ function* send(plan: FleetPlan, m: SimMeter, calendar: Calendar, samples: Iterab
         quality: 'MEASURED',
         zoneId: h.zoneId,
         priceArea: h.priceArea,
+        registerModulus: h.registerModulus,
       };
       yield { at: s.at, topic: 'readings', key: m.meterId, schema: 'MeterReading', value };
     }

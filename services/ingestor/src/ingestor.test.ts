@@ -37,7 +37,8 @@ const key = Buffer.from(TEST_KEY_HEX, 'hex');
 const HOUR = 3_600_000;
 const day0 = utcDaysAgo(10); // inside readings_raw's retention whatever today is
 
-// A tiny Confluent-compatible registry: serves MeterReading v2 as schema id 7.
+// A tiny Confluent-compatible registry: serves the reader version of MeterReading as schema id 7
+// (what `encodeConfluent` writes).
 const codecForSchemas = new AvroCodec();
 // One embedded engine per process: every test here uses its own database in it.
 const clickhouse: ClickHouseClient = await createClickHouse(testConfig().clickhouse);
@@ -45,7 +46,7 @@ after(() => clickhouse.close());
 let registry: Server;
 let registryUrl: string;
 before(async () => {
-  const schema = codecForSchemas.schemas.version('MeterReading', 2).canonical;
+  const schema = codecForSchemas.schemas.reader('MeterReading').canonical;
   registry = createServer((req, res) => {
     if (req.url === '/schemas/ids/7') {
       res.setHeader('content-type', 'application/vnd.schemaregistry.v1+json');

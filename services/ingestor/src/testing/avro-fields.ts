@@ -7,7 +7,7 @@
  */
 import type { BatchReading, MeterReading, MeterReadingBatch } from '@meterstream/core';
 
-/** Symbols in schema order (schemas/avro/MeterReading/v2.avsc). */
+/** Symbols in schema order (schemas/avro/MeterReading/v3.avsc). */
 export const SYMBOLS = {
   kind: ['ELECTRICITY_IMPORT', 'ELECTRICITY_EXPORT', 'WATER', 'HEAT', 'GAS', 'TEMPERATURE'],
   unit: ['WH', 'KWH', 'MWH', 'L', 'M3', 'CELSIUS'],
@@ -57,8 +57,13 @@ function symbol<K extends keyof typeof SYMBOLS>(field: K, value: string): Buffer
   return long((SYMBOLS[field] as readonly string[]).indexOf(value));
 }
 
-/** The fields of a `MeterReading`: v2 (the reader) or v1 (without zoneId and priceArea). */
-export function readingFields(r: MeterReading, version: 1 | 2 = 2): Field[] {
+/** A `["null", "long"]` union. */
+export function nullableLong(n: number | null | undefined): Buffer {
+  return n === null || n === undefined ? long(0) : Buffer.concat([long(1), long(n)]);
+}
+
+/** The fields of a `MeterReading`: v3 (the reader), v2 (without registerModulus) or v1 (without zoneId and priceArea either). */
+export function readingFields(r: MeterReading, version: 1 | 2 | 3 = 3): Field[] {
   const fields: Field[] = [
     { name: 'meterId', bytes: string(r.meterId) },
     { name: 'tenant', bytes: string(r.tenant) },
@@ -70,10 +75,11 @@ export function readingFields(r: MeterReading, version: 1 | 2 = 2): Field[] {
     { name: 'value', bytes: double(r.value) },
     { name: 'quality', bytes: symbol('quality', r.quality) },
   ];
-  if (version === 2) {
+  if (version >= 2) {
     fields.push({ name: 'zoneId', bytes: nullableString(r.zoneId) });
     fields.push({ name: 'priceArea', bytes: nullableString(r.priceArea) });
   }
+  if (version === 3) fields.push({ name: 'registerModulus', bytes: nullableLong(r.registerModulus) });
   return fields;
 }
 
@@ -97,9 +103,9 @@ export function array(items: readonly Buffer[], blockSize = items.length, negati
   return Buffer.concat(parts);
 }
 
-/** The fields of a `MeterReadingBatch`. */
-export function batchFields(b: MeterReadingBatch): Field[] {
-  return [
+/** The fields of a `MeterReadingBatch`: v2 (the reader) or v1 (without registerModulus). */
+export function batchFields(b: MeterReadingBatch, version: 1 | 2 = 2): Field[] {
+  const fields = [
     { name: 'meterId', bytes: string(b.meterId) },
     { name: 'tenant', bytes: string(b.tenant) },
     { name: 'kind', bytes: symbol('kind', b.kind) },
@@ -108,8 +114,10 @@ export function batchFields(b: MeterReadingBatch): Field[] {
     { name: 'intervalSeconds', bytes: long(b.intervalSeconds) },
     { name: 'zoneId', bytes: nullableString(b.zoneId) },
     { name: 'priceArea', bytes: nullableString(b.priceArea) },
-    { name: 'readings', bytes: array(b.readings.map(batchReading)) },
   ];
+  if (version === 2) fields.push({ name: 'registerModulus', bytes: nullableLong(b.registerModulus) });
+  fields.push({ name: 'readings', bytes: array(b.readings.map(batchReading)) });
+  return fields;
 }
 
 /** A record's fields after `header` (the single-object magic and fingerprint, or a Confluent header). */

@@ -31,6 +31,7 @@ export function mutations(t: FuzzTools): Record<string, Mutation> {
   const long = (n: number) => 'x'.repeat(n);
   const interval = (b: Base) => b.header.readingType === 'INTERVAL';
   const temperature = (b: Base) => b.header.kind === 'TEMPERATURE';
+  const register = (b: Base) => b.header.readingType === 'REGISTER';
   return {
     'meterId control character': (b) => t.set(b, 'meterId', at(b.header.meterId, ctl()), 'bad_meter_id'),
     'meterId with U+001F': (b) => t.set(b, 'meterId', at(b.header.meterId, '\u001f'), 'bad_meter_id'),
@@ -206,6 +207,23 @@ export function mutations(t: FuzzTools): Record<string, Mutation> {
       const resolved = { ...v1, header: { ...v1.header, zoneId: null, priceArea: null } };
       return t.message('MeterReading v1', resolved, (x) => t.clean(x), value);
     },
+    'older writer (v2, batch v1)': (b) => {
+      const value = b.single
+        ? avro.frame(t.header('MeterReading', 2), avro.readingFields(t.single(b), 2))
+        : avro.frame(t.header('MeterReadingBatch', 1), avro.batchFields({ ...b.header, readings: b.readings }, 1));
+      return t.message(b.single ? 'MeterReading v2' : 'MeterReadingBatch v1', b, (x) => t.clean(x), value);
+    },
+    'registerModulus stated': (b) => {
+      const above = Math.floor(Math.max(...b.readings.map((x) => x.value))) + 1;
+      const modulus = r.pick([above, 1000, 100_000, 2 ** 40, Number.MAX_SAFE_INTEGER - 1]);
+      return t.set(b, 'registerModulus', modulus, register(b) ? 'clean' : 'bad_register_modulus');
+    },
+    'registerModulus invalid': (b) => {
+      const atOrBelow = Math.floor(Math.max(...b.readings.map((x) => x.value)));
+      return t.set(b, 'registerModulus', r.pick([0, -1, -(2 ** 40), atOrBelow]), 'bad_register_modulus');
+    },
+    'registerModulus beyond 2^53 - 1': (b) =>
+      t.patch(b, 'registerModulus', Buffer.concat([avro.long(1), avro.long(2n ** 53n)]), dlq('avro_decode')),
     'wrong record': (b) => {
       const h = b.header;
       const invoice = {

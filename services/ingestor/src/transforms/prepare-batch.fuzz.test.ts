@@ -71,8 +71,9 @@ function judge(
     return `clean, but an independent decode says ${(err as Error).message}`;
   }
   const [{ group, readings }] = clean;
-  const { meter, readings: _all, registerModulus: _modulus, ...header } = group;
-  const { meterId, ...rest } = want.header;
+  const { meter, readings: _all, ...header } = group;
+  const { meterId, ...sent } = want.header;
+  const rest = { ...sent, registerModulus: sent.registerModulus ?? null };
   if (meter !== pseudonymOf(key, want.header.tenant, meterId)) return 'clean under another pseudonym';
   try {
     assert.deepEqual(header, rest);

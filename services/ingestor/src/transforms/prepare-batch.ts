@@ -74,8 +74,7 @@ export function prepareBatch(messages: readonly SourceMessage[], ctx: PrepareCon
         intervalSeconds: h.intervalSeconds,
         zoneId: h.zoneId,
         priceArea: h.priceArea,
-        // TODO(issue 10, registers): the capacity stated by MeterReading v3 / MeterReadingBatch v2.
-        registerModulus: null,
+        registerModulus: h.registerModulus ?? null,
         readings: [],
       };
       groups.set(id, group);
@@ -178,11 +177,18 @@ function inOffsetOrder(batches: CleanReadingBatch[]): CleanReadingBatch[] {
  * with a separator is not enough: a meter ID holding the separator (U+001F) took another
  * meter's batch, and with it that meter's pseudonym. Validation refuses control characters in
  * IDs; this keeps the grouping correct without relying on that.
+ *
+ * The register capacity is part of the key. A clean batch states one capacity for all its
+ * readings, and `readings_raw` stores it with each of them: a message that states 1000 and one
+ * of the same meter that states nothing (an older writer, or a head-end that does not know)
+ * stay two batches, so no reading is given a capacity its message did not state, and none
+ * loses the one it did. The rare mix costs what any changed header costs (batches cut per
+ * message, see inOffsetOrder).
  */
 export function groupKey(h: ReadingHeader): string {
   return (
     `${str(h.tenant)}${str(h.meterId)}${h.kind}|${h.unit}|${h.readingType}|${h.intervalSeconds}|` +
-    `${str(h.zoneId)}${str(h.priceArea)}`
+    `${str(h.zoneId)}${str(h.priceArea)}${h.registerModulus ?? '-'}`
   );
 }
 

@@ -78,7 +78,15 @@ function idProblem(name: string, id: string): string | null {
 
 type Header = Pick<
   MeterReading,
-  'meterId' | 'tenant' | 'kind' | 'unit' | 'readingType' | 'intervalSeconds' | 'zoneId' | 'priceArea'
+  | 'meterId'
+  | 'tenant'
+  | 'kind'
+  | 'unit'
+  | 'readingType'
+  | 'intervalSeconds'
+  | 'zoneId'
+  | 'priceArea'
+  | 'registerModulus'
 >;
 
 function reject(reason: string, detail: string): Rejection {
@@ -111,7 +119,22 @@ function checkHeader(h: Header): Rejection | null {
   }
   if (h.priceArea !== null && !/^[A-Z]{2}\d{0,2}$/.test(h.priceArea))
     return reject('bad_price_area', 'priceArea must look like NO1 or SE4');
+  const modulus = h.registerModulus ?? null;
+  if (modulus !== null) {
+    // Refused rather than ignored: a capacity on an interval or a level says the producer
+    // misdescribes what it sends, as intervalSeconds on a register does (bad_interval).
+    if (h.readingType !== 'REGISTER')
+      return reject('bad_register_modulus', `registerModulus is only for REGISTER readings, not ${h.readingType}`);
+    if (!Number.isSafeInteger(modulus) || modulus <= 0)
+      return reject('bad_register_modulus', `registerModulus ${modulus} must be a positive integer`);
+  }
   return null;
+}
+
+/** A stated register capacity must lie above the value: a register wraps to 0 on reaching it. */
+function checkModulus(modulus: number | null | undefined, value: number): Rejection | null {
+  if (modulus === null || modulus === undefined || value < modulus) return null;
+  return reject('bad_register_modulus', `value ${value} is not below registerModulus ${modulus}`);
 }
 
 function checkValue(
@@ -143,7 +166,11 @@ function checkValue(
 
 /** Validates one single reading; `null` means valid. */
 export function validateReading(r: MeterReading, now: number, limits: ValidationLimits): Rejection | null {
-  return checkHeader(r) ?? checkValue(r.kind, r.readingType, r.ts, r.value, now, limits);
+  return (
+    checkHeader(r) ??
+    checkValue(r.kind, r.readingType, r.ts, r.value, now, limits) ??
+    checkModulus(r.registerModulus, r.value)
+  );
 }
 
 /** Validates a batch; one bad reading refuses the whole message (it goes to the DLQ whole). */
@@ -155,7 +182,8 @@ export function validateBatch(b: MeterReadingBatch, now: number, limits: Validat
     return reject('oversize_batch', `batch has ${b.readings.length} readings, limit ${limits.maxBatchReadings}`);
   for (let i = 0; i < b.readings.length; i++) {
     const r = b.readings[i];
-    const bad = checkValue(b.kind, b.readingType, r.ts, r.value, now, limits);
+    const bad =
+      checkValue(b.kind, b.readingType, r.ts, r.value, now, limits) ?? checkModulus(b.registerModulus, r.value);
     if (bad) return { reason: bad.reason, detail: `readings[${i}]: ${bad.detail}` };
   }
   return null;
