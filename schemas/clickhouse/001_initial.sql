@@ -2,10 +2,12 @@
 -- TTLs are re-applied on every start when the configuration changed them.
 -- Every `meter` column holds the pseudonym, never a raw meter ID.
 
--- One row per distinct (tenant, meter, kind, ts). ReplacingMergeTree(version) makes a
+-- One row per distinct (tenant, meter, kind, reading_type, ts): a register index and an interval
+-- volume stamped at the same time are two readings. ReplacingMergeTree(version) makes a
 -- redelivered duplicate change nothing and a correction replace the value it corrects:
 -- version = quality rank (ESTIMATED 0 < MEASURED 1 < CORRECTED 2) * 2^48 + source offset, so a
 -- higher-quality value wins and, at equal quality, the later delivery wins. Read with FINAL.
+-- (Databases created before 012 were keyed by (tenant, meter, kind, ts); 012 rebuilds them.)
 CREATE TABLE IF NOT EXISTS {{db}}.readings_raw
 (
     tenant LowCardinality(String),
@@ -26,7 +28,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.readings_raw
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(ts)
-ORDER BY (tenant, meter, kind, ts)
+ORDER BY (tenant, meter, kind, reading_type, ts)
 TTL {{ttl:readings_raw}};
 
 -- The ingestor writes one row per meter and Kafka batch (a clean batch: the header once, the

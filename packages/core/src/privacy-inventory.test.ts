@@ -22,15 +22,14 @@ const named = (kind: 'table' | 'topic') =>
       .flatMap((cell) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1])),
   );
 
+const migrationSql = readdirSync(repoPath('schemas/clickhouse'))
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => readFileSync(repoPath(`schemas/clickhouse/${f}`), 'utf8'));
+const tablesIn = (pattern: RegExp) => migrationSql.flatMap((sql) => [...sql.matchAll(pattern)].map((m) => m[1]));
+// A migration's work tables (a rebuild's copy target), dropped before it ends, hold nothing after it.
+const dropped = new Set(tablesIn(/DROP TABLE IF EXISTS \{\{db\}\}\.([a-z0-9_]+)/g));
 const migrationTables = new Set(
-  readdirSync(repoPath('schemas/clickhouse'))
-    .filter((f) => f.endsWith('.sql'))
-    .flatMap((f) => [
-      ...readFileSync(repoPath(`schemas/clickhouse/${f}`), 'utf8').matchAll(
-        /CREATE TABLE IF NOT EXISTS \{\{db\}\}\.([a-z0-9_]+)/g,
-      ),
-    ])
-    .map((m) => m[1]),
+  tablesIn(/CREATE TABLE IF NOT EXISTS \{\{db\}\}\.([a-z0-9_]+)/g).filter((t) => !dropped.has(t)),
 );
 // Created by the migration runner itself rather than a file.
 migrationTables.add('schema_migrations');

@@ -84,7 +84,9 @@ async function formattedTables(statements: string[]): Promise<Map<string, Format
   return tables;
 }
 
-const singleStatements = single.flatMap((m) => m.statements);
+// A guarded rebuild has no cluster form (it is applied by hand, docs/scaling.md): its work
+// tables are not compared.
+const singleStatements = single.filter((_, i) => cluster[i].manual === null).flatMap((m) => m.statements);
 const clusterAll = cluster.flatMap((m) => m.statements);
 
 test('the cluster DDL covers every migration file, and every statement parses and runs ON CLUSTER', async () => {

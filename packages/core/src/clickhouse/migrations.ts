@@ -1,7 +1,9 @@
 /**
  * Schema migrations from `schemas/clickhouse/NNN_name.sql`, applied in order and recorded in
  * `schema_migrations`; then every table's TTL is brought in line with the configuration, so a
- * changed retention takes effect on the next start.
+ * changed retention takes effect on the next start. A file is recorded after its last statement;
+ * one that can die half-way with effects a second run must not repeat (a table rebuild) guards
+ * its statements (`-- when:`, see {@link MigrationStep}).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,12 +71,35 @@ function loadMigrations(dir: string): Migration[] {
     }));
 }
 
-/** Splits a migration file into statements (`;` at a line end), dropping comment-only chunks. */
-export function splitStatements(sql: string): string[] {
+/**
+ * One statement of a migration file and the guards it runs under: `-- when: <SELECT>` lines in
+ * its leading comments. The statement runs only when every guard's first value is non-zero,
+ * checked in order (a later guard may read a table an earlier one proved there). Guards let a
+ * rebuild that died half-way continue from where it stopped: each step runs only in the state
+ * it belongs to (see 012_readings_raw_by_reading_type.sql).
+ */
+export interface MigrationStep {
+  sql: string;
+  when: string[];
+}
+
+const GUARD = /^\s*--\s*when:\s*(.+?)\s*$/gm;
+const NEEDED = /^\s*--\s*needed when:\s*(.+?)\s*$/m;
+
+/** Splits a migration file into steps (`;` at a line end), dropping comment-only chunks. */
+export function splitSteps(sql: string): MigrationStep[] {
   return sql
     .split(/;\s*(?:\n|$)/)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter((s) => s.length > 0);
+    .map((chunk) => ({
+      sql: chunk.replace(/^\s*--.*$/gm, '').trim(),
+      when: [...chunk.matchAll(GUARD)].map((m) => m[1]),
+    }))
+    .filter((s) => s.sql.length > 0);
+}
+
+/** Splits a migration file into statements (`;` at a line end), dropping comment-only chunks. */
+export function splitStatements(sql: string): string[] {
+  return splitSteps(sql).map((s) => s.sql);
 }
 
 /** Options of {@link migrate}. */
@@ -101,6 +126,20 @@ export interface MigrationStatements {
   version: number;
   name: string;
   statements: string[];
+  /** The guards of each statement (see {@link MigrationStep}); empty: it always runs. */
+  guards: string[][];
+  /**
+   * The file's `-- needed when: <SELECT>` (tables named `<table>{{local}}`, filled with
+   * `_local` on a cluster): when it gives 0 the database already has what the file makes, and
+   * the file is recorded without running (a fresh install, or a cluster migrated by hand).
+   */
+  neededWhen: string | null;
+  /**
+   * Cluster mode only: the file has guarded steps, which `ON CLUSTER` cannot run safely (a
+   * guard sees one node), so it has no statements here and, when needed, stops the start with
+   * this message (the procedure by hand is in docs/scaling.md).
+   */
+  manual: string | null;
 }
 
 /**
@@ -110,23 +149,59 @@ export interface MigrationStatements {
 export function migrationStatements(options: MigrateOptions): MigrationStatements[] {
   const db = options.database;
   const ttl = ttlExpressions(options.retention);
+  const local = options.cluster ? LOCAL_SUFFIX : '';
   const fill = (sql: string): string =>
-    sql.replace(/\{\{db\}\}/g, db).replace(/\{\{ttl:([a-z_]+)\}\}/g, (_, table: string) => {
-      const expr = ttl[table];
-      if (expr === undefined)
-        throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
-      return expr;
-    });
-  const single = loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse')).map((m) => ({
-    version: m.version,
-    name: m.name,
-    statements: splitStatements(fill(m.sql)),
-  }));
+    sql
+      .replace(/\{\{db\}\}/g, db)
+      .replace(/\{\{local\}\}/g, local)
+      .replace(/\{\{ttl:([a-z_]+)\}\}/g, (_, table: string) => {
+        const expr = ttl[table];
+        if (expr === undefined)
+          throw new MeterError('METER_ERR_CLICKHOUSE', `migration names a TTL for unknown table ${table}`);
+        return expr;
+      });
+  const single = loadMigrations(options.dir ?? repoPath('schemas', 'clickhouse')).map((m) => {
+    const steps = splitSteps(fill(m.sql));
+    return {
+      version: m.version,
+      name: m.name,
+      statements: steps.map((s) => s.sql),
+      guards: steps.map((s) => s.when),
+      neededWhen: NEEDED.exec(fill(m.sql))?.[1] ?? null,
+      manual: null,
+    };
+  });
   if (!options.cluster) return single;
   const target: ClusterTarget = { cluster: options.cluster, database: db };
   // Every table of every file: a later ALTER or view names tables of earlier migrations.
   const tables = createdTables(single.flatMap((m) => m.statements));
-  return single.map((m) => ({ ...m, statements: m.statements.flatMap((s) => clusterStatements(s, target, tables)) }));
+  return single.map((m) =>
+    m.guards.some((g) => g.length > 0)
+      ? { ...m, statements: [], guards: [], manual: manualMessage(m, db) }
+      : { ...m, statements: m.statements.flatMap((s) => clusterStatements(s, target, tables)), guards: [] },
+  );
+}
+
+function manualMessage(m: { version: number; name: string }, db: string): string {
+  return (
+    `ClickHouse migration ${m.name} rebuilds a table in guarded steps, which ON CLUSTER cannot run safely ` +
+    `(a guard sees one node): apply it by hand as docs/scaling.md ("Migrations by hand on a cluster") ` +
+    `describes, then record it with INSERT INTO ${db}.schema_migrations (version, name) VALUES (${m.version}, '${m.name}')`
+  );
+}
+
+/** Whether a guard holds: its first row's first value is non-zero (no row: it does not). */
+async function holds(client: ClickHouseClient, guard: string): Promise<boolean> {
+  const rs = await client.query({ query: guard, format: 'JSONCompactEachRow' });
+  const rows = await rs.json<unknown[]>();
+  return rows.length > 0 && Number(rows[0][0]) !== 0;
+}
+
+/** Runs one statement if its guards hold (checked in order, stopping at the first that does not). */
+export async function runStep(client: ClickHouseClient, sql: string, guards: readonly string[]): Promise<boolean> {
+  for (const g of guards) if (!(await holds(client, g))) return false;
+  await client.command({ query: sql });
+  return true;
 }
 
 /** Creates the database and tables, applies pending migrations and the configured TTLs. */
@@ -134,7 +209,8 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   const db = options.database;
   const cluster = options.cluster ?? null;
   const onCluster = cluster === null ? '' : ` ON CLUSTER ${cluster}`;
-  // Built before anything runs: a migration without a cluster form fails here, not half-way.
+  // Built before anything runs: a statement without a cluster form fails here, not half-way. A
+  // guarded file on a cluster (a rebuild) stops the start when its turn comes, if it is needed.
   const migrations = migrationStatements(options);
 
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}` });
@@ -156,7 +232,19 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   const applied: string[] = [];
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    for (const statement of m.statements) await client.command({ query: statement });
+    if (m.neededWhen === null || (await holds(client, m.neededWhen))) {
+      if (m.manual !== null) throw new MeterError('METER_ERR_CLICKHOUSE', m.manual);
+      for (let i = 0; i < m.statements.length; i++) await runStep(client, m.statements[i], m.guards[i]);
+      // Recorded only once the database holds what the file makes. Two processes that start
+      // together can both run a guarded file and undo each other's step (a second EXCHANGE):
+      // then this start fails, nothing is recorded, and the next start continues the file.
+      if (m.neededWhen !== null && (await holds(client, m.neededWhen)))
+        throw new MeterError(
+          'METER_ERR_CLICKHOUSE',
+          `ClickHouse migration ${m.name} did not complete (another process may be running it); start again to continue it`,
+          { retriable: true },
+        );
+    }
     await client.insert({
       table: `${db}.schema_migrations`,
       values: [{ version: m.version, name: m.name }],
