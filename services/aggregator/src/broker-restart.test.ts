@@ -140,7 +140,14 @@ test(`broker stopped (SIGTERM) for 20 s mid-stream, ${RESTARTS} times, under one
     for (let i = 0; i < RESTARTS; i++) {
       await produceThrough(config.topics.readings, parts[i]);
       // Mid-stream: the ingestor has not yet committed the part just produced.
-      if (await behind(config.ingestor.groupId, config.topics.readings)) midStream++;
+      // Asked until the broker answers: just after a restart the group's coordinator is loading.
+      const lag = await waitFor(
+        'the ingestor group offsets',
+        async () => ({ behind: await behind(config.ingestor.groupId, config.topics.readings) }),
+        DEADLINE_MS,
+        500,
+      );
+      if (lag.behind) midStream++;
       await local.stopLocalKafka({ dir: DIR });
       const up = Date.now() + DOWN_MS;
       let sawNotReady = false;
