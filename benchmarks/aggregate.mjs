@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { AvroCodec, createClickHouse, createKafka, createRegistry, loadConfig, migrate } from '@meterstream/core';
-import { createTopic } from '@meterstream/core/testing';
+import { createTopic, utcDaysAgo } from '@meterstream/core/testing';
 import { Ingestor } from '@meterstream/ingestor';
 import { Aggregator } from '@meterstream/aggregator';
 import { benchLogger, caughtUp, rssSampler } from './lib.mjs';
@@ -62,7 +62,8 @@ export async function run() {
   await createTopic(plain, topic, spec.partitions);
   const producer = plain.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const day0 = Date.UTC(2026, 10, 16);
+  // Placed relative to now, inside the raw retention (90 days), whatever day the bench runs.
+  const day0 = utcDaysAgo(spec.days + 7);
   let readings = 0;
   for (let d = 0; d < spec.days; d++) {
     const messages = [];

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClickHouse, loadConfig, migrate } from '@meterstream/core';
+import { utcDaysAgo } from '@meterstream/core/testing';
 import { rssSampler } from './lib.mjs';
 
 const readings = Number(process.env.BENCH_READINGS);
@@ -25,7 +26,8 @@ const rss = rssSampler();
 const clickhouse = await createClickHouse(config.clickhouse);
 await migrate(clickhouse, { database: config.clickhouse.database, retention: config.retention });
 const db = config.clickhouse.database;
-const t0 = Date.UTC(2026, 10, 20);
+// The same start as the preload's (ingest.mjs), inside the raw retention whatever day it runs.
+const t0 = utcDaysAgo(30);
 // The preload's layout: single readings hourly per meter; batches of `perBatch` quarter-hours,
 // one message per meter and day.
 const msg = batch ? `intDiv(number, ${perBatch})` : 'number';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { AvroCodec } from '@meterstream/core';
-import { createTopic } from '@meterstream/core/testing';
+import { createTopic, utcDaysAgo } from '@meterstream/core/testing';
 import { runJson } from './lib.mjs';
 import { consumerPerformance } from './java.mjs';
 
@@ -39,7 +39,8 @@ async function preload(kafka, codec, topic, partitions, scenario, meters) {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const t0 = Date.UTC(2026, 10, 20);
+  // Relative to now, inside the raw retention (90 days); ingest-floor.mjs uses the same start.
+  const t0 = utcDaysAgo(30);
   const id = SCHEMA_IDS[scenario.record];
   let buffer = [];
   let messages = 0;

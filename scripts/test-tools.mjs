@@ -1,5 +1,5 @@
 // The command line tools some tests run: Debian's promtool, prometheus and docker-compose (v1)
-// for the operations tests (cli/src/ops.test.ts, cli/src/prometheus-scrape.test.ts), Chromium
+// for the operations tests (cli/src/ops-prometheus.test.ts, ops-compose.test.ts, prometheus-scrape.test.ts), Chromium
 // for the console's browser tests, and Debian's Alertmanager for the notifier's end-to-end test.
 // `npm test` provisions them as it provisions the Kafka broker, only for the tests it runs: when
 // one is missing and the package manager can be used (root, or passwordless sudo), apt-get
@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
 /** What each group of tests needs: its compiled test files, the tools, the Debian packages, who runs them. */
 export const NEEDS = Object.freeze([
   {
-    tests: ['ops.test.js', 'prometheus-scrape.test.js'],
+    tests: ['ops-prometheus.test.js', 'ops-compose.test.js', 'prometheus-scrape.test.js'],
     tools: ['promtool', 'prometheus', 'docker-compose'],
     // `prometheus` ships promtool.
     packages: ['prometheus', 'docker-compose'],

@@ -1,10 +1,13 @@
 // The runner's provisioning of the tools some tests run (scripts/test-tools.mjs), with the
-// PATH and the installer injected: apt-get is never run here.
+// PATH and the installer injected: apt-get is never run here. The last test runs the runner
+// itself (scripts/test.mjs) with a PATH that holds none of the tools and no apt-get.
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FIX_COMMAND, TOOLS, needsOf, onPath, provisionTestTools } from './test-tools.mjs';
 
 function emptyBin(t) {
@@ -106,7 +109,7 @@ test('nothing missing: nothing to say, nothing installed', (t) => {
 test('needsOf: the tools of the selected tests only', () => {
   assert.equal(needsOf(['hourly.route.test.js']), null);
   assert.deepEqual(needsOf(['console-browser.test.js']).packages, ['chromium']);
-  const both = needsOf(['ops.test.js', 'console-browser.test.js', 'demo.test.js']);
+  const both = needsOf(['ops-compose.test.js', 'console-browser.test.js', 'demo.test.js']);
   assert.deepEqual(both.tools, [...TOOLS, 'chromium']);
   assert.match(both.for, /operations tests and the console's browser tests/);
 });
@@ -133,4 +136,21 @@ test('chromium missing for the browser tests: installed with apt-get, or the fix
   assert.equal(installed.ok, true, installed.message);
   assert.deepEqual(calls, [['chromium']]);
   assert.match(installed.message, /^test tools: installed chromium with apt-get for chromium/);
+});
+
+test('the runner itself, tools missing and no package manager: it stops before the suite with the fix', (t) => {
+  const bin = emptyBin(t);
+  const runner = fileURLToPath(new URL('./test.mjs', import.meta.url));
+  // Only the operations tests are selected: they need promtool, prometheus and docker-compose.
+  const r = spawnSync(process.execPath, [runner, join('cli', 'dist', 'ops-compose.test.js')], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { PATH: bin, HOME: process.env.HOME ?? bin },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 1, `exit ${r.status}; stderr: ${r.stderr}`);
+  assert.match(r.stderr, /^npm test: missing promtool, prometheus, docker-compose \(run by the operations tests\)/);
+  assert.ok(r.stderr.includes(`Fix: ${FIX_COMMAND}`), r.stderr);
+  // Before the suite: no broker was started and no test ran.
+  assert.doesNotMatch(r.stdout, /test broker:|^# tests /m, r.stdout);
 });

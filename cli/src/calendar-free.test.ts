@@ -6,7 +6,8 @@
  * (`utcDaysAgo` in @meterstream/core/testing).
  *
  * The rule this file enforces, over every test and test-support file in packages/, services/
- * and cli/ (`*.test.ts`, `testing.ts`, `test-*.ts`, anything in a `testing/` folder):
+ * and cli/ (`*.test.ts`, `testing.ts`, `test-*.ts`, anything in a `testing/` folder), the
+ * benchmarks (benchmarks/*.mjs) and the runner's tests (scripts/*.test.mjs):
  * - a file REACHES CLICKHOUSE when its text names the ClickHouse plumbing or a table
  *   (`createClickHouse`, `ClickHouseClient`, `migrate(`, `insertTsv`, `readings_raw`,
  *   `readings_hourly`, `invoice_checks`, `anomaly_state`, `erasure_audit`) or starts a service
@@ -146,6 +147,19 @@ test('no test or test-support file that reaches ClickHouse hard-codes a date tha
   const scanned = files.flatMap((d) => testFiles(d)).filter((f) => f !== self);
   assert.equal(scanned.length, files.flatMap((d) => testFiles(d)).length - 1, 'this file was left out, and only it');
   assert.ok(scanned.length > 30, `found the test files (${scanned.length})`);
+  // The benchmarks store what they generate too, and the runner's own tests may.
+  const scripts = (dir: string, wanted: (name: string) => boolean) =>
+    readdirSync(repoPath(dir))
+      .filter(wanted)
+      .map((name) => repoPath(dir, name));
+  scanned.push(
+    ...scripts('benchmarks', (n) => n.endsWith('.mjs')),
+    ...scripts('scripts', (n) => n.endsWith('.test.mjs')),
+  );
+  assert.ok(
+    scanned.some((f) => f.endsWith('aggregate.mjs')),
+    'the benchmarks are scanned',
+  );
   const offending = scanned.flatMap((file) =>
     expiringDates(readFileSync(file, 'utf8'), oldest).map(
       (d) => `${relative(repoPath(), file)}:${d.line}: ${d.match} (place it relative to now: utcDaysAgo)`,

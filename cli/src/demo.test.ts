@@ -198,6 +198,7 @@ test('npm start: alerts of several kinds within minutes, live alert lines and no
     );
     assert.ok(out.includes(readFileSync(join(dir, 'demo-keys', 'admin.token'), 'utf8').trim()), 'the admin token');
     assert.match(out, /pseudonym key in \.\/demo-keys\/pseudonym\.key/);
+    assert.ok(out.includes(`${base}/console/#token=${encodeURIComponent(token)}`), 'the console link, signed in');
     assert.match(out, /Service logs \(JSON\) go to \.\/data\/logs\/meterstream\.log/);
     const hourly = new RegExp(`(${base.replaceAll('.', '\\.')}/v1/meters/[0-9a-f]{32}/hourly\\?\\S+)`).exec(out)?.[1];
     assert.ok(hourly, 'an hourly URL of a simulated meter, by pseudonym');
@@ -237,6 +238,19 @@ test('npm start: alerts of several kinds within minutes, live alert lines and no
     );
     t.diagnostic(`${rows} hourly rows at the printed URL`);
 
+    // The simulator's progress, a line every 15 s (counts and times only).
+    const progress = await waitFor(
+      "the simulator's progress line",
+      async () =>
+        demo
+          .output()
+          .split('\n')
+          .find((line) => line.startsWith('meterstream demo: simulator: ')),
+      60_000,
+      1000,
+    );
+    t.diagnostic(progress);
+
     assert.equal(await interrupt(demo), 0, demo.output());
     // The terminal held the guide, the simulator's progress and alert lines; the logs went to the file.
     assert.deepEqual(jsonLogLines(demo.output()), [], 'no JSON log lines on the terminal');
@@ -249,8 +263,10 @@ test('npm start: alerts of several kinds within minutes, live alert lines and no
       logged.some((l) => l.msg === 'HTTP listening'),
       'the services log to the file',
     );
-    // Joining groups is routine: no warning of it, in the file either.
-    const groupWarnings = logged.filter((l) => l.level >= 40 && /rebalanc|rejoin|re-join/i.test(`${l.msg} ${l.error}`));
+    // Joining groups and coordinator moves are routine: no warning of them, in the file either.
+    const groupWarnings = logged.filter(
+      (l) => l.level >= 40 && /rebalanc|rejoin|re-join|coordinator/i.test(`${l.msg} ${l.error}`),
+    );
     assert.deepEqual(groupWarnings, [], 'group rebalances are not warnings');
     const sentFirst = await messagesIn(env.METERSTREAM_TOPIC_READINGS);
 

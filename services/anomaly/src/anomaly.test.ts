@@ -24,7 +24,7 @@ import {
 } from '@meterstream/core';
 import { produce, readAll, testConfig, waitFor } from '@meterstream/core/testing';
 import { registerAlertRoutes } from './http/alerts.route.js';
-import { startPipeline, TEST_KEY as key } from './test-pipeline.js';
+import { hourlyWaterBatches, quiet, startPipeline, TEST_KEY as key } from './test-pipeline.js';
 
 const H = 3_600_000;
 const clickhouse: ClickHouseClient = await createClickHouse(testConfig().clickhouse);
@@ -33,36 +33,8 @@ after(() => clickhouse.close());
 const END = Math.floor(Date.now() / H) * H - 2 * H;
 const DAY0 = END - 6 * 24 * H;
 
-/** Hourly water litres per hour index → a daily MeterReadingBatch per meter. */
-function waterBatches(
-  meterId: string,
-  litres: (hourIndex: number) => number,
-  days = 6,
-  zoneId = 'zone-7',
-  quality: 'MEASURED' | 'CORRECTED' = 'MEASURED',
-): MeterReadingBatch[] {
-  const out: MeterReadingBatch[] = [];
-  for (let d = 0; d < days; d++) {
-    const readings = [];
-    for (let h = 0; h < 24; h++) {
-      const i = d * 24 + h;
-      readings.push({ ts: DAY0 + i * H, value: litres(i), quality });
-    }
-    out.push({
-      meterId,
-      tenant: 'default',
-      kind: 'WATER',
-      unit: 'L',
-      readingType: 'INTERVAL',
-      intervalSeconds: 3600,
-      zoneId,
-      priceArea: null,
-      readings,
-    });
-  }
-  return out;
-}
-const quiet = (i: number) => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) ? 40 : 0);
+const waterBatches = (m: string, litres: (i: number) => number, days?: number, zone?: string, q?: 'CORRECTED') =>
+  hourlyWaterBatches(DAY0, m, litres, days, zone, q);
 
 test('alerts: fire once with evidence, resolve, survive restart and redelivery, follow corrections; raw IDs stay out', async (t) => {
   // Readings up to 4 days ahead are accepted, so the erasure check below can move data time on.

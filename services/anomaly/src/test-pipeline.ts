@@ -11,6 +11,7 @@ import {
   type Alert,
   type ClickHouseClient,
   type Kafka,
+  type MeterReadingBatch,
   type MeterstreamConfig,
   type ReadinessCheck,
 } from '@meterstream/core';
@@ -117,4 +118,39 @@ export async function startPipeline(
   };
   await p.anomaly.start();
   return p;
+}
+
+/** A household's hourly litres by hour index: 40 L in the morning and evening hours, else 0. */
+export const quiet = (i: number): number => ([7, 8, 18, 19, 20].includes(((i % 24) + 24) % 24) ? 40 : 0);
+
+/** Hourly water litres per hour index from `day0` → one MeterReadingBatch per day and meter. */
+export function hourlyWaterBatches(
+  day0: number,
+  meterId: string,
+  litres: (hourIndex: number) => number,
+  days = 6,
+  zoneId = 'zone-7',
+  quality: 'MEASURED' | 'CORRECTED' = 'MEASURED',
+): MeterReadingBatch[] {
+  const H = 3_600_000;
+  const out: MeterReadingBatch[] = [];
+  for (let d = 0; d < days; d++) {
+    const readings = [];
+    for (let h = 0; h < 24; h++) {
+      const i = d * 24 + h;
+      readings.push({ ts: day0 + i * H, value: litres(i), quality });
+    }
+    out.push({
+      meterId,
+      tenant: 'default',
+      kind: 'WATER',
+      unit: 'L',
+      readingType: 'INTERVAL',
+      intervalSeconds: 3600,
+      zoneId,
+      priceArea: null,
+      readings,
+    });
+  }
+  return out;
 }
