@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AvroCodec, loadConfig, type Alert } from '@meterstream/core';
+import { AvroCodec, loadConfig, pseudonymOf, type Alert } from '@meterstream/core';
 import {
   capturingLogger,
   createTopic,
@@ -20,6 +20,7 @@ import {
   testKafka,
   testSeed,
   waitFor,
+  TEST_KEY_HEX,
 } from '@meterstream/core/testing';
 import { deliveries, planFleet } from '@meterstream/simulator';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -49,25 +50,23 @@ let browser: Browser;
 /** An alert as the API answers it: times in ISO 8601. */
 type ApiAlert = Omit<Alert, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string | null };
 let leak: ApiAlert;
+/** The water district with an inflow meter, and that meter (a raw ID, as the configuration names it). */
+let district: string;
+/** A district's line of `GET /v1/balances`. */
+interface BalanceSummary {
+  zoneId: string;
+  inflowL: number;
+  balanceL: number;
+  completeHours: number;
+}
+const INFLOW = 'BULK-INFLOW-0001';
 let logs: string[] = [];
+/** The readings topic and a producer's client, for the live test's own readings. */
+let readingsTopic: string;
+let kafka: ReturnType<typeof testKafka>;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test installs Debian's chromium (apt-get)`);
-  const env = testEnv({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    METERSTREAM_API_TOKEN: API_TOKEN,
-    METERSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
-  });
-  const config = loadConfig(env);
-  const kafka = testKafka();
-  await createTopic(kafka, config.topics.readings, 1);
-  await createTopic(kafka, config.topics.invoices, 1);
-  const { logger, lines } = capturingLogger();
-  logs = lines;
-  services = await startServices(ALL_SERVICES, config, { logger });
-  base = `http://127.0.0.1:${services.port}`;
-
   const seed = testSeed((m) => process.stdout.write(`# ${m}\n`));
   const meters = 30;
   const end = Math.floor(Date.now() / H) * H - H;
@@ -76,6 +75,25 @@ before(async () => {
     plan.labels.some((l) => l.type === 'NIGHT_FLOW'),
     'the fleet has a leak',
   );
+  // One water district gets an inflow (bulk) meter: 5 m³/h in, every hour of the fleet's span.
+  district = plan.meters.find((m) => m.kind === 'WATER' && m.zoneId !== null)!.zoneId!;
+  const env = testEnv({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    METERSTREAM_API_TOKEN: API_TOKEN,
+    METERSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
+    METERSTREAM_ZONE_INFLOWS: JSON.stringify({ default: { [district]: [INFLOW] } }),
+  });
+  const config = loadConfig(env);
+  kafka = testKafka();
+  readingsTopic = config.topics.readings;
+  await createTopic(kafka, config.topics.readings, 1);
+  await createTopic(kafka, config.topics.invoices, 1);
+  const { logger, lines } = capturingLogger();
+  logs = lines;
+  services = await startServices(ALL_SERVICES, config, { logger });
+  base = `http://127.0.0.1:${services.port}`;
+
   const codec = new AvroCodec();
   const readings: { key: string; value: Buffer }[] = [];
   const invoices: { key: string; value: Buffer }[] = [];
@@ -84,6 +102,24 @@ before(async () => {
       key: d.key,
       value: codec.encodeSingleObject(d.schema, d.value as never),
     });
+  for (let day = plan.start; day < end; day += 24 * H) {
+    const hours = Array.from({ length: Math.min(24, (end - day) / H) }, (_, i) => day + i * H);
+    readings.push({
+      key: INFLOW,
+      value: codec.encodeSingleObject('MeterReadingBatch', {
+        meterId: INFLOW,
+        tenant: 'default',
+        kind: 'WATER',
+        unit: 'L',
+        readingType: 'INTERVAL',
+        intervalSeconds: 3600,
+        zoneId: null,
+        priceArea: null,
+        registerModulus: null,
+        readings: hours.map((ts) => ({ ts, value: 5000, quality: 'MEASURED' as const })),
+      }),
+    });
+  }
   await produce(kafka, config.topics.readings, readings);
   await produce(kafka, config.topics.invoices, invoices);
 
@@ -216,6 +252,37 @@ test('signed in by the demo link: alerts filtered to NIGHT_FLOW, a leak opened, 
     const zones = await page.$$eval('table#zones tbody th', (ths) => ths.map((th) => th.textContent));
     assert.ok(zones.includes(leak.zoneId), `${leak.zoneId} listed`);
   }
+  // The water balance of the district with an inflow meter: the API's sums, in m³, and its page.
+  // (Waited for: the inflow meter's hours are rolled up alongside the fleet's.)
+  const summary = await waitFor('the district balance over 6 days', async () => {
+    const res = await fetch(`${base}/v1/balances`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const [z] = ((await res.json()) as { zones: BalanceSummary[] }).zones;
+    return z !== undefined && z.completeHours >= 6 * 24 && z;
+  });
+  assert.equal(summary.zoneId, district);
+  assert.equal(summary.inflowL, summary.completeHours * 5000, JSON.stringify(summary));
+  await page.goto(`${base}/console/districts`);
+  await shown(page, `table#balances tbody tr[data-zone="${district}"]`, problems);
+  const cells = await page.$$eval(`table#balances tbody tr[data-zone="${district}"] td`, (tds) =>
+    tds.map((td) => td.textContent),
+  );
+  const m3 = (litres: number) => (litres / 1000).toLocaleString('en-US', { maximumFractionDigits: 1 });
+  assert.deepEqual(
+    [cells[0], cells[2]],
+    [m3(summary.inflowL), m3(summary.balanceL)],
+    'inflow and loss as the API sums them',
+  );
+  await page.click(`table#balances a[href^="/console/districts/${district}"]`);
+  await shown(page, 'figure.evidence[data-points] .chart canvas', problems);
+  const plotted = Number(await page.getAttribute('figure.evidence', 'data-points'));
+  assert.ok(plotted >= 6 * 24, `${plotted} hours of the district's balance drawn`);
+  await page.screenshot({ path: join(out, 'district-balance.png'), fullPage: true });
+  // The bulk meter flows day and night by design: never a household alert.
+  const inflow = pseudonymOf(Buffer.from(TEST_KEY_HEX, 'hex'), 'default', INFLOW);
+  const all = await fetch(`${base}/v1/alerts?meter=${inflow}&limit=1000`, {
+    headers: { authorization: `Bearer ${API_TOKEN}` },
+  });
+  assert.deepEqual(((await all.json()) as { alerts: unknown[] }).alerts, [], 'no alert for the inflow meter');
 
   // The meter's hours, as a chart and a table, and the admin's CSV export.
   const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
@@ -254,5 +321,57 @@ test('a wrong token sees nothing: no alert rendered, an error shown, the sign-in
   assert.ok(!(await page.content()).includes(leak.summary), 'no alert summary anywhere');
   assert.ok(await page.isVisible('form.sign-in #token'), 'asked to sign in again');
   assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the refused token is forgotten');
+  await page.context().close();
+});
+
+test('the alerts page updates live: a frost alert published while it is open appears without a reload', async (t) => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/console/?type=FROST_RISK#token=${API_TOKEN}`);
+  await page.waitForSelector('p.status');
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  // A pump room of its own: 12 °C, then cooling by 1.3 °C an hour to 1.5 °C, readings every 10 minutes.
+  const ROOM = 'TS-LIVE-ROOM-0001';
+  const room = pseudonymOf(Buffer.from(TEST_KEY_HEX, 'hex'), 'default', ROOM);
+  const to = Math.floor(Date.now() / 600_000) * 600_000 - 600_000;
+  const readings = [];
+  for (let ts = to - 16 * H; ts <= to; ts += 600_000) {
+    const hrs = (ts - (to - 16 * H)) / H;
+    const celsius = hrs < 4 ? 12 : Math.max(1.5, 12 - (hrs - 4) * 1.3);
+    readings.push({ ts, value: Math.round(celsius * 10) / 10, quality: 'MEASURED' as const });
+  }
+  const codec = new AvroCodec();
+  await produce(kafka, readingsTopic, [
+    {
+      key: ROOM,
+      value: codec.encodeSingleObject('MeterReadingBatch', {
+        meterId: ROOM,
+        tenant: 'default',
+        kind: 'TEMPERATURE',
+        unit: 'CELSIUS',
+        readingType: 'INSTANT',
+        intervalSeconds: 0,
+        zoneId: 'building-live',
+        priceArea: null,
+        registerModulus: null,
+        readings,
+      }),
+    },
+  ]);
+  const produced = Date.now();
+  await waitFor('the frost alert in /v1/alerts', async () => {
+    const res = await fetch(`${base}/v1/alerts?type=FROST_RISK&meter=${room}`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    return ((await res.json()) as { alerts: unknown[] }).alerts.length > 0;
+  });
+  const inApi = Date.now();
+  // The page polls: the row comes without a reload (the page's own state survives).
+  await page.waitForSelector(`table#alerts a[href="/console/meters/${room}"]`, { timeout: 60_000 });
+  const onPage = Date.now();
+  assert.equal(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed), true, 'not reloaded');
+  t.diagnostic(
+    `frost alert: in the API ${inApi - produced} ms after producing, on the open page ${onPage - inApi} ms later`,
+  );
+  assert.deepEqual(problems, []);
   await page.context().close();
 });

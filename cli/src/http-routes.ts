@@ -16,7 +16,12 @@ import {
   type OutsideCopy,
 } from '@meterstream/core';
 import { registerHourlyRoute } from '@meterstream/aggregator';
-import { registerAlertRoutes, registerInvoiceCheckRoutes, registerZoneBalanceRoute } from '@meterstream/anomaly';
+import {
+  registerAlertRoutes,
+  registerInvoiceCheckRoutes,
+  registerZoneBalanceRoute,
+  registerZoneBalancesRoute,
+} from '@meterstream/anomaly';
 import { AcksStore, registerAckRoute, registerSilenceRoutes, type NotifierService } from '@meterstream/notifier';
 import { registerConsole } from '@meterstream/console';
 import type { FastifyInstance } from 'fastify';
@@ -57,6 +62,7 @@ export function registerHttpRoutes(http: FastifyInstance, names: readonly Servic
     registerAlertRoutes(http, { clickhouse, database });
     registerInvoiceCheckRoutes(http, { clickhouse, database });
     registerZoneBalanceRoute(http, { clickhouse, database, zoneInflows: config.anomaly.zoneInflows });
+    registerZoneBalancesRoute(http, { clickhouse, database, zoneInflows: config.anomaly.zoneInflows });
   }
   if (deps.notifier !== null) {
     const n = deps.notifier;

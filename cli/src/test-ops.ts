@@ -165,4 +165,4 @@ export function documentedVariables(): Set<string> {
   return new Set([...reference.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]));
 }
 
-export const SERVICES = ['ingestor', 'aggregator', 'anomaly'] as const;
+export const SERVICES = ['ingestor', 'aggregator', 'anomaly', 'notifier'] as const;

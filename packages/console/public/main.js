@@ -6,6 +6,7 @@ import { readToken, renderSession, signInForm, signOut, takeTokenFromFragment } 
 import { renderAlerts } from './alerts-view.js';
 import { renderAlert } from './alert-view.js';
 import { renderDistricts } from './districts-view.js';
+import { renderDistrict } from './district-view.js';
 import { renderMeter } from './meter-view.js';
 
 takeTokenFromFragment();
@@ -21,6 +22,11 @@ function route(path) {
   if ((m = /^\/console\/meters(?:\/([0-9a-f]{32}))?$/.exec(path)))
     return { title: "A meter's hours", render: (el) => renderMeter(el, { meter: m[1] ?? null }) };
   if (path === '/console/districts') return { title: 'Districts', render: renderDistricts };
+  if ((m = /^\/console\/districts\/([^/]+)$/.exec(path))) {
+    const zone = decodeURIComponent(m[1]);
+    const tenant = new URLSearchParams(location.search).get('tenant');
+    return { title: 'District', render: (el) => renderDistrict(el, { zone, tenant }) };
+  }
   return { title: 'Alerts', render: renderAlerts };
 }
 

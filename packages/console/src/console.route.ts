@@ -96,6 +96,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     });
     scope.get('/console/', { schema: hide }, page('Alerts'));
     scope.get('/console/districts', { schema: hide }, page('Districts'));
+    scope.get('/console/districts/:zone', { schema: params({ zone: '^[^/]{1,200}$' }) }, page('District'));
     scope.get('/console/meters', { schema: hide }, page("A meter's hours"));
     scope.get('/console/meters/:pseudonym', { schema: params({ pseudonym: PSEUDONYM }) }, page("A meter's hours"));
     scope.get(

@@ -1,12 +1,15 @@
 /**
  * docs/privacy.md lists every place a raw meter ID or a pseudonym can exist. This test holds
  * that list to the code: every table the migrations create and every topic of the
- * configuration has its row, and every table or topic the list names exists.
+ * configuration has its row, and every table or topic the list names exists; the retention
+ * the list gives each topic meterstream owns is the one the code sets on the broker.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from './config.js';
+import { SETTINGS } from './config/settings.js';
+import { ownedTopicRetention } from './kafka/topic-retention.js';
 import { repoPath } from './paths.js';
 
 const doc = readFileSync(repoPath('docs/privacy.md'), 'utf8');
@@ -43,4 +46,21 @@ test('the privacy inventory has a row for every table the migrations create, and
 test('the privacy inventory has a row for every topic of the configuration, and names no other', () => {
   assert.ok(topics.size >= 6, 'the topics were read');
   assert.deepEqual([...named('topic')].sort(), [...topics].sort());
+});
+
+test("the privacy inventory's retention of every topic meterstream owns is the one set on the broker", () => {
+  const rows = section.split('\n').filter((line) => line.startsWith('| topic'));
+  const owned = ownedTopicRetention(loadConfig({}));
+  assert.ok(owned.size >= 5, 'the owned topics were read');
+  for (const [topic, ms] of owned) {
+    const row = rows.find((r) => r.split('|')[1].includes(`\`${topic}\``));
+    assert.ok(row, `no row for ${topic}`);
+    const kept = row.split('|')[3];
+    const m = /`(METERSTREAM_[A-Z_]+_RETENTION_DAYS)` \((\d+)\)/.exec(kept);
+    assert.ok(m, `${topic}: the kept column names no retention setting: ${kept.trim()}`);
+    const setting = SETTINGS[m[1] as keyof typeof SETTINGS];
+    assert.ok(setting, `${m[1]} is not a setting`);
+    assert.equal(Number(m[2]), setting.default, `${topic}: the default of ${m[1]}`);
+    assert.equal(Number(m[2]) * 86_400_000, ms, `${topic}: the broker gets ${ms} ms`);
+  }
 });

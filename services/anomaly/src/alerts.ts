@@ -5,7 +5,7 @@
  * `alertId` — a replayed batch reproduces them exactly.
  */
 import { createHash } from 'node:crypto';
-import { tsvEscape, tsvMillis, tsvNullable, type Alert } from '@meterstream/core';
+import { tsvEscape, tsvMillis, tsvNullable, type Alert, type InsertOrigin } from '@meterstream/core';
 import type { AlertTransition } from './detectors/detector.js';
 
 /** Where an alert belongs. */
@@ -28,6 +28,21 @@ export interface AlertOrigin {
   partition: number;
   /** Last offset of the batch. */
   offset: bigint;
+}
+
+/**
+ * The input batch of an insert made for it, for the insert's deduplication token: a retry of
+ * the same rows after a lost answer is a no-op on the server. `part` tells the batch's inserts
+ * into different tables apart.
+ */
+export function insertOriginOf(origin: AlertOrigin, part?: string): InsertOrigin {
+  return {
+    topic: origin.source,
+    partition: origin.partition,
+    firstOffset: origin.offset,
+    lastOffset: origin.offset,
+    part,
+  };
 }
 
 function digest(parts: (string | number)[]): string {

@@ -35,7 +35,7 @@ import { HourlyConsumer } from './hourly.consumer.js';
 import { InvoiceSweep } from './invoice-sweep.js';
 import { InvoicesConsumer } from './invoices.consumer.js';
 import { PricesConsumer } from './prices.consumer.js';
-import { tenantDetectors } from './params.js';
+import { inflowMeters, tenantDetectors } from './params.js';
 import { AlertsSink } from './sinks/alerts.sink.js';
 import { INVOICE_CHECK_COLUMNS, InvoiceChecksSink } from './sinks/invoice-checks.sink.js';
 import { SPOT_PRICE_COLUMNS, SpotPricesSink } from './sinks/spot-prices.sink.js';
@@ -96,7 +96,19 @@ export class AnomalyService implements Stage {
     const decider = new InvoiceDecider(checker, metrics);
     const stateInsert = sink('anomaly_state', STATE_COLUMNS);
     const dlq = config.topics.dlq;
-    const common = { clickhouse, database: db, codec, logger: log, metrics, detectors, stateInsert, dlq, pipeline };
+    const isInflow = inflowMeters(config.anomaly.zoneInflows);
+    const common = {
+      clickhouse,
+      database: db,
+      codec,
+      logger: log,
+      metrics,
+      detectors,
+      isInflow,
+      stateInsert,
+      dlq,
+      pipeline,
+    };
     const hourly = new HourlyConsumer({
       ...common,
       topic: config.topics.hourly,

@@ -72,6 +72,8 @@ export interface HourlyConsumerDeps extends DeadLetterTarget {
   logger: Logger;
   metrics: AnomalyMetrics;
   detectors: (tenant: string) => TenantDetectors;
+  /** A district inflow meter: never judged by NIGHT_FLOW or BURST (`params.ts`). */
+  isInflow: (tenant: string, meter: string) => boolean;
   /** Sink options of the `anomaly_state` insert. */
   stateInsert: InsertOptions;
   readings: ReadingsHourlySource;
@@ -174,7 +176,7 @@ export class HourlyConsumer {
       const det = detectors(b.tenant);
       const st = ps.get(key) as SeriesState;
       if (b.zoneId !== null && b.zoneId !== st.zoneId) ps.set(key, b.tenant, b.meter, { ...st, zoneId: b.zoneId });
-      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined) {
+      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined && !this.#d.isInflow(b.tenant, b.meter)) {
         water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
         const coarse = b.rows.filter((r) => r.samples > 0 && !r.revision && !hourlyOrFiner(r)).length;
         if (coarse > 0) metrics.insufficientResolution.inc({ detector: 'NIGHT_FLOW' }, coarse);
@@ -262,7 +264,7 @@ export class HourlyConsumer {
       dead.into(
         this.#d.alerts.forBatch(emitted, origin, [
           this.#state.flush(batch.partition, ps, last),
-          this.#d.checks.write(checks),
+          this.#d.checks.write(checks, origin),
         ]),
         this.#d,
       ),

@@ -30,3 +30,4 @@ export {
 } from './detectors/invoice-amount.js';
 export { registerInvoiceCheckRoutes } from './http/invoice-checks.route.js';
 export { registerZoneBalanceRoute } from './http/zone-balance.route.js';
+export { registerZoneBalancesRoute } from './http/zone-balances.route.js';

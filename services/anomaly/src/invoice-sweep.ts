@@ -44,7 +44,7 @@ export class InvoiceSweep {
       const origin: AlertOrigin = { source: 'sweep', partition: 0, offset: -1n };
       const emitted = await checker.transitions(checks, origin, 0n, now);
       await alerts.publish(emitted, origin);
-      await sink.write(checks);
+      await sink.write(checks, origin);
       for (const c of checks) metrics.invoicesChecked.inc({ outcome: c.outcome });
     });
   }

@@ -88,7 +88,7 @@ export class InvoicesConsumer {
     end();
     return decider.released(
       checks,
-      dead.into(this.#d.alerts.forBatch(emitted, origin, [this.#d.checks.write(checks)]), this.#d),
+      dead.into(this.#d.alerts.forBatch(emitted, origin, [this.#d.checks.write(checks, origin)]), this.#d),
     );
   }
 }

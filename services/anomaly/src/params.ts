@@ -50,3 +50,15 @@ export function tenantDetectors(config: AnomalyConfig): (tenant: string) => Tena
     return d;
   };
 }
+
+/**
+ * Whether a meter is one of its tenant's district inflow (bulk) meters
+ * (`METERSTREAM_ZONE_INFLOWS`): water flows through them day and night by design, so the
+ * household detectors (NIGHT_FLOW, BURST) never judge them; the district balance does.
+ */
+export function inflowMeters(zoneInflows: AnomalyConfig['zoneInflows']): (tenant: string, meter: string) => boolean {
+  const keys = new Set<string>();
+  for (const [tenant, zones] of Object.entries(zoneInflows))
+    for (const meters of Object.values(zones)) for (const m of meters) keys.add(`${tenant}\u001f${m}`);
+  return (tenant, meter) => keys.has(`${tenant}\u001f${meter}`);
+}

@@ -71,7 +71,7 @@ export class PricesConsumer {
       }
       prices.push({ ...p, version: priceVersion(Number(m.timestamp), BigInt(m.offset)) });
     }
-    await this.#d.prices.write(prices);
+    await this.#d.prices.write(prices, origin);
 
     let checks: Awaited<ReturnType<InvoiceDecider['decide']>> = { checks: [], emitted: [] };
     if (prices.length > 0) {
@@ -88,7 +88,10 @@ export class PricesConsumer {
     end();
     return decider.released(
       checks.checks,
-      dead.into(this.#d.alerts.forBatch(checks.emitted, origin, [this.#d.checks.write(checks.checks)]), this.#d),
+      dead.into(
+        this.#d.alerts.forBatch(checks.emitted, origin, [this.#d.checks.write(checks.checks, origin)]),
+        this.#d,
+      ),
     );
   }
 }

@@ -39,6 +39,8 @@ export interface TemperatureConsumerDeps extends DeadLetterTarget {
   logger: Logger;
   metrics: AnomalyMetrics;
   detectors: (tenant: string) => TenantDetectors;
+  /** A district inflow meter: never judged by BURST (`params.ts`). */
+  isInflow: (tenant: string, meter: string) => boolean;
   /** Sink options of the `anomaly_state` insert. */
   stateInsert: InsertOptions;
   alerts: AlertsSink;
@@ -99,7 +101,7 @@ export class TemperatureConsumer {
         dead.undecodable(m, err);
         continue;
       }
-      if (isWaterIntervals(b)) water.push(b);
+      if (isWaterIntervals(b) && !this.#d.isInflow(b.tenant, b.meter)) water.push(b);
       if (b.kind !== 'TEMPERATURE') continue;
       ps ??= await this.#state.begin(batch.partition, first);
       const key = seriesKey(b);

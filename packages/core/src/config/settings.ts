@@ -277,7 +277,7 @@ const SERVICE_VARIABLES = {
     section: 'retention',
     parser: int(1, 3650),
     default: 30,
-    doc: 'Kafka retention of the alerts topic, days (pseudonyms only; how long a notification pipeline may be down).',
+    doc: "Kafka retention of the alerts topic and of the notifier's dead-letter topic, days (pseudonyms only; how long a notification pipeline may be down).",
   }),
   METERSTREAM_INGESTOR_GROUP_ID: setting({
     section: 'ingestor',

@@ -18,12 +18,18 @@ test('owned topics get the configured retention; their other settings stay; a ch
     METERSTREAM_TOPIC_HOURLY: `ret-hourly-${s}`,
     METERSTREAM_TOPIC_ALERTS: `ret-alerts-${s}`,
     METERSTREAM_TOPIC_DLQ: `ret-dlq-${s}`,
+    METERSTREAM_TOPIC_ALERTS_DLQ: `ret-alerts-dlq-${s}`,
   };
   const config = loadConfig(env);
   assert.equal(
     ownedTopicRetention(config).get(env.METERSTREAM_TOPIC_DLQ),
     7 * 86_400_000,
     'the DLQ is short by default',
+  );
+  assert.equal(
+    ownedTopicRetention(config).get(env.METERSTREAM_TOPIC_ALERTS_DLQ),
+    30 * 86_400_000,
+    "the notifier's dead letters are kept as long as the alerts",
   );
   const kafka = testKafka();
   const admin = kafka.admin();

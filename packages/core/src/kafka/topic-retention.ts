@@ -1,7 +1,8 @@
 /**
  * Retention of the topics meterstream writes, owned by the project rather than left to the
  * broker default: the dead-letter topic holds records as received (raw meter IDs in keys,
- * values and headers), so it is kept short; the derived topics hold pseudonyms only. Applied on
+ * values and headers), so it is kept short; the derived topics (and the notifier's dead
+ * letters) hold pseudonyms only. Applied on
  * every start to topics that exist (a changed value takes effect then), like the table TTLs.
  * The head-end's own topics (`meter.readings.v1`, `meter.invoices.v1`) are not ours to change.
  */
@@ -24,6 +25,9 @@ export function ownedTopicRetention(config: MeterstreamConfig): Map<string, numb
     [topics.hourly, days.hourlyDays * DAY_MS],
     [topics.alerts, days.alertsDays * DAY_MS],
     [topics.dlq, days.dlqDays * DAY_MS],
+    // The notifier's dead letters: alerts (pseudonyms) whose delivery failed, kept as long as
+    // the alerts themselves so that an operator can still replay them.
+    [topics.alertsDlq, days.alertsDays * DAY_MS],
   ]);
 }
 

@@ -14,6 +14,7 @@ import { TEST_KEY_HEX, testConfig, utcDaysAgo } from '@meterstream/core/testing'
 import { ZoneBalanceSource } from '../sources/zone-balance.source.js';
 import { aggregateZoneHours, type ZoneMeterHour } from '../transforms/zone-balance.js';
 import { registerZoneBalanceRoute } from './zone-balance.route.js';
+import { registerZoneBalancesRoute } from './zone-balances.route.js';
 
 const config = testConfig({
   METERSTREAM_ZONE_INFLOWS: JSON.stringify({ oslo: { Z1: ['BULK-1', 'BULK-2'] }, bergen: { Z1: ['BULK-1'] } }),
@@ -36,6 +37,7 @@ const app = createHttpServer({
   ]),
 });
 registerZoneBalanceRoute(app, { clickhouse, database: db, zoneInflows: config.anomaly.zoneInflows });
+registerZoneBalancesRoute(app, { clickhouse, database: db, zoneInflows: config.anomaly.zoneInflows });
 after(async () => {
   await app.close();
   await clickhouse.close();
@@ -151,4 +153,38 @@ test('the range is bounded and ordered', async () => {
   const long = await get(`/v1/zones/Z1/balance?from=${at(start - 94 * 86_400_000)}&to=${at(start)}`);
   assert.equal(long.json().code, 'BAD_RANGE');
   assert.equal((await get(`/v1/zones/Z1/balance?from=yesterday`)).statusCode, 400);
+});
+
+test('every district of the tenants the token reads, summed over the hours with every inflow meter in full', async () => {
+  const r = await get(`/v1/balances?${range}`);
+  assert.equal(r.statusCode, 200, r.body);
+  // Hours 1-3 are complete (both inflow meters in full), the fourth has no data at all.
+  assert.deepEqual(r.json().zones, [
+    {
+      tenant: 'oslo',
+      zoneId: 'Z1',
+      inflowMeters: 2,
+      customerMeters: 4,
+      completeHours: 3,
+      incompleteHours: 1,
+      inflowL: 3000,
+      customersL: 550,
+      balanceL: 2450,
+      lossPercent: (100 * 2450) / 3000,
+      customerCoverage: (1 + 0.75 + 0.75) / 3,
+    },
+  ]);
+  assert.ok(!r.body.includes('BULK'), 'no raw meter ID');
+  const bergen = (await get(`/v1/balances?${range}`, BERGEN_TOKEN)).json().zones;
+  assert.deepEqual(
+    bergen.map((z: { tenant: string; customersL: number }) => [z.tenant, z.customersL]),
+    [['bergen', 0]],
+    "bergen's own Z1 only: its inflow meter sent nothing, so no hour is complete",
+  );
+  const ops = (await get(`/v1/balances?${range}`, OPS_TOKEN)).json().zones;
+  assert.deepEqual(
+    ops.map((z: { tenant: string }) => z.tenant),
+    ['bergen', 'oslo'],
+  );
+  assert.equal((await get('/v1/balances?from=yesterday')).statusCode, 400);
 });

@@ -21,6 +21,22 @@ interface BalanceQuery {
   to?: string;
 }
 
+/** The range of a balance request: `to` (exclusive) default now, `from` default 7 days before; bounded. */
+export function balanceRange(q: { from?: string; to?: string }): { from: number; to: number } {
+  const to = q.to ? Date.parse(q.to) : Date.now();
+  const from = q.from ? Date.parse(q.from) : to - 7 * DAY_MS;
+  if (!(from < to)) throw new HttpError(400, 'BAD_RANGE', '`from` must be before `to`');
+  if (to - from > MAX_SPAN_DAYS * DAY_MS)
+    throw new HttpError(400, 'BAD_RANGE', `at most ${MAX_SPAN_DAYS} days per request`);
+  return { from, to };
+}
+
+/** The range parameters of a balance request's query string. */
+export const RANGE_PROPERTIES = {
+  from: { type: 'string', format: 'date-time', description: 'Default: 7 days before `to`' },
+  to: { type: 'string', format: 'date-time', description: 'Exclusive; default now' },
+} as const;
+
 const HOUR_SCHEMA = {
   type: 'object',
   properties: {
@@ -58,8 +74,7 @@ export function registerZoneBalanceRoute(
               maxLength: 200,
               description: "The zone's tenant; may be left out by a token of one tenant",
             },
-            from: { type: 'string', format: 'date-time', description: 'Default: 7 days before `to`' },
-            to: { type: 'string', format: 'date-time', description: 'Exclusive; default now' },
+            ...RANGE_PROPERTIES,
           },
         },
         response: {
@@ -89,11 +104,7 @@ export function registerZoneBalanceRoute(
         throw new HttpError(400, 'TENANT_REQUIRED', 'this token sees several tenants: name the zone’s `tenant`');
       const inflows = canRead(principal, tenant) ? deps.zoneInflows[tenant]?.[req.params.zone] : undefined;
       if (inflows === undefined) throw notFound('zone');
-      const to = req.query.to ? Date.parse(req.query.to) : Date.now();
-      const from = req.query.from ? Date.parse(req.query.from) : to - 7 * DAY_MS;
-      if (!(from < to)) throw new HttpError(400, 'BAD_RANGE', '`from` must be before `to`');
-      if (to - from > MAX_SPAN_DAYS * DAY_MS)
-        throw new HttpError(400, 'BAD_RANGE', `at most ${MAX_SPAN_DAYS} days per request`);
+      const { from, to } = balanceRange(req.query);
       const { aggregates, customers } = await source.hours({ tenant, zone: req.params.zone, inflows, from, to });
       return {
         tenant,

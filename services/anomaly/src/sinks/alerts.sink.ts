@@ -8,21 +8,9 @@
  * least once, with stable alert ids that consumers deduplicate on.
  */
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import {
-  insertTsv,
-  type Alert,
-  type AvroCodec,
-  type InsertOptions,
-  type InsertOrigin,
-  type Logger,
-} from '@meterstream/core';
-import { alertOf, alertTsv, type AlertOrigin, type Emitted } from '../alerts.js';
+import { insertTsv, type Alert, type AvroCodec, type InsertOptions, type Logger } from '@meterstream/core';
+import { alertOf, alertTsv, insertOriginOf, type AlertOrigin, type Emitted } from '../alerts.js';
 import type { AnomalyMetrics } from '../anomaly-metrics.js';
-
-/** The input batch of an alerts insert, for its deduplication token. */
-function insertOrigin(origin: AlertOrigin): InsertOrigin {
-  return { topic: origin.source, partition: origin.partition, firstOffset: origin.offset, lastOffset: origin.offset };
-}
 
 /** Records for a batch's transaction, and the ClickHouse writes it commits after. */
 export interface AlertBatchOutput {
@@ -88,7 +76,7 @@ export class AlertsSink {
     for (const r of extra) if (r.messages.length > 0) records.push(r);
     return {
       records,
-      confirm: Promise.all([insertTsv(this.#insert, body, emitted.length, insertOrigin(origin)), ...writes]).then(
+      confirm: Promise.all([insertTsv(this.#insert, body, emitted.length, insertOriginOf(origin)), ...writes]).then(
         () => {
           this.#counted(alerts);
           if (alerts.length > 0)
@@ -109,7 +97,7 @@ export class AlertsSink {
   async publish(emitted: Emitted[], origin: AlertOrigin): Promise<void> {
     const { messages, body, alerts } = this.#encode(emitted, origin);
     if (messages.length > 0) await this.#producer.send({ topic: this.#topic, messages, acks: -1 });
-    await insertTsv(this.#insert, body, emitted.length, insertOrigin(origin));
+    await insertTsv(this.#insert, body, emitted.length, insertOriginOf(origin));
     this.#counted(alerts);
   }
 

@@ -4,6 +4,7 @@
  * check of an invoice is what FINAL shows.
  */
 import { insertTsv, tsvEscape, tsvMillis, tsvNullable, type InsertOptions } from '@meterstream/core';
+import { insertOriginOf, type AlertOrigin } from '../alerts.js';
 import type { InvoiceCheck } from '../transforms/check-invoices.js';
 
 /** Columns of the `invoice_checks` insert, in the order of {@link InvoiceChecksSink.write}. */
@@ -32,8 +33,8 @@ export class InvoiceChecksSink {
   #seq = 0;
   constructor(private readonly insert: InsertOptions) {}
 
-  /** Writes the checks' results to `invoice_checks`. */
-  async write(checks: readonly InvoiceCheck[]): Promise<void> {
+  /** Writes the checks' results to `invoice_checks`, for the input batch `origin` (its deduplication token). */
+  async write(checks: readonly InvoiceCheck[], origin?: AlertOrigin): Promise<void> {
     const base = Date.now() * 1000;
     const body = checks
       .map(
@@ -41,6 +42,6 @@ export class InvoiceChecksSink {
           `${tsvEscape(c.invoiceId)}\t${tsvEscape(c.tenant)}\t${c.meter}\t${c.kind}\t${tsvMillis(c.periodStart)}\t${tsvMillis(c.periodEnd)}\t${c.billedQuantity}\t${c.meteredQuantity ?? '\\N'}\t${c.unit}\t${c.coverage}\t${c.outcome}\t${base + (this.#seq++ % 1000)}\t${c.amount ?? '\\N'}\t${tsvNullable(c.currency)}\t${tsvNullable(c.priceArea)}\t${c.expectedAmount ?? '\\N'}\t${c.priceCoverage}\t${c.reason}\n`,
       )
       .join('');
-    await insertTsv(this.insert, body, checks.length);
+    await insertTsv(this.insert, body, checks.length, origin && insertOriginOf(origin, 'invoice_checks'));
   }
 }

@@ -1,5 +1,5 @@
 /** Small helpers of the notifier's ClickHouse rows. */
-import type { ClickHouseClient } from '@meterstream/core';
+import { insertDeduplicationToken, type ClickHouseClient } from '@meterstream/core';
 
 /** Epoch ms as a DateTime64 text ClickHouse reads with `best_effort`. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -7,7 +7,10 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 /** JSON output with numbers as numbers (UInt64/Int64 too: values here stay far below 2^53). */
 export const READ_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
 
-/** Inserts JSON rows into `db.table`. */
+/**
+ * Inserts JSON rows into `db.table`, with a deduplication token of the rows: the same rows sent
+ * again (a retry after a lost answer) are stored once.
+ */
 export async function insertRows(
   clickhouse: ClickHouseClient,
   db: string,
@@ -19,7 +22,11 @@ export async function insertRows(
     table: `${db}.${table}`,
     values: values as object[],
     format: 'JSONEachRow',
-    clickhouse_settings: { date_time_input_format: 'best_effort' },
+    clickhouse_settings: {
+      date_time_input_format: 'best_effort',
+      insert_deduplicate: 1,
+      insert_deduplication_token: insertDeduplicationToken(JSON.stringify(values)),
+    },
   });
 }
 
