@@ -191,6 +191,12 @@ const MATRIX: Record<string, Entry> = {
       url: `/v1/zones/Z1/balance?tenant=oslo&from=${new Date(day - 86_400_000).toISOString()}`,
     },
   },
+  'GET /v1/balances': {
+    admin: false,
+    scope: 'list',
+    request: { method: 'GET', url: '/v1/balances' },
+    showsOslo: (b) => b.includes('"oslo"'),
+  },
   'GET /v1/invoice-checks': {
     admin: false,
     scope: 'list',
