@@ -2,7 +2,8 @@
  * The transactional consumer heals in-process, on the real broker: a handler error kafkajs
  * gives up on rebuilds the consumer (readiness says so meanwhile) and the batch is processed
  * again from the committed offset; a producer fenced by another with its transactional id is
- * replaced and the output is neither lost nor doubled.
+ * replaced and the output is neither lost nor doubled; a partition that ends in records with
+ * nothing to process (an aborted transaction and its marker) is committed to its end.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import {
   testKafka,
   randomSuffix,
   waitFor,
+  waitForGroupCaughtUp,
 } from '../testing.js';
 import { TransactionalConsumer, type BatchHandler } from './transactional-consumer.js';
 
@@ -29,9 +31,10 @@ async function setup(handler: (out: string) => BatchHandler) {
   const registry = createRegistry('test');
   const metrics = pipelineMetrics(registry);
   const { logger } = capturingLogger();
+  const groupId = `tc-group-${randomSuffix()}`;
   const consumer = new TransactionalConsumer({
     kafka,
-    groupId: `tc-group-${randomSuffix()}`,
+    groupId,
     topic: input,
     instanceId: `i-${randomSuffix()}`,
     handler: handler(output),
@@ -41,7 +44,7 @@ async function setup(handler: (out: string) => BatchHandler) {
     outputs: [output],
     restartBackoffMs: [200, 1_000],
   });
-  return { kafka, input, output, registry, consumer };
+  return { kafka, input, output, registry, consumer, groupId };
 }
 
 /** Copies every input value to the output topic. */
@@ -125,6 +128,38 @@ test('a producer fenced by another with its transactional id is replaced; nothin
     const values = (await readAll(kafka, output)).map((r) => String(r.value));
     assert.deepEqual(values, ['x1', 'x2', 'x3', 'x4'], 'each record once, in order');
     assert.ok(fenced);
+  } finally {
+    await consumer.close();
+  }
+});
+
+test('records with nothing to process at the end of a partition (an aborted transaction) are committed past', async () => {
+  const { kafka, input, output, registry, consumer, groupId } = await setup(copy);
+  await produce(kafka, input, [{ value: 'kept' }]);
+  await consumer.start();
+  try {
+    await waitFor('kept copied', async () => (await readAll(kafka, output)).length === 1);
+    await waitForGroupCaughtUp(kafka, groupId, input, 30_000);
+    // After the consumer went past 'kept': a fetch that holds only the aborted records and the
+    // abort marker, which kafkajs never hands to eachBatch.
+    const producer = kafka.producer({
+      transactionalId: `tc-aborting-${randomSuffix()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.send({ topic: input, messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
+    await tx.abort();
+    await producer.disconnect();
+    await waitForGroupCaughtUp(kafka, groupId, input, 60_000);
+    assert.deepEqual(
+      (await readAll(kafka, output)).map((r) => String(r.value)),
+      ['kept'],
+      'the aborted records are not processed',
+    );
+    const lag = await registry.getSingleMetricAsString('meterstream_kafka_consumer_lag_messages');
+    assert.match(lag, /partition="0"[^}]*\} 0$/m, `the lag gauge reads 0:\n${lag}`);
   } finally {
     await consumer.close();
   }
