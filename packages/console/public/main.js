@@ -23,7 +23,12 @@ function route(path) {
     return { title: "A meter's hours", render: (el) => renderMeter(el, { meter: m[1] ?? null }) };
   if (path === '/console/districts') return { title: 'Districts', render: renderDistricts };
   if ((m = /^\/console\/districts\/([^/]+)$/.exec(path))) {
-    const zone = decodeURIComponent(m[1]);
+    let zone;
+    try {
+      zone = decodeURIComponent(m[1]);
+    } catch {
+      return { title: 'District', render: (el) => showError(el, 'This district link is malformed.') };
+    }
     const tenant = new URLSearchParams(location.search).get('tenant');
     return { title: 'District', render: (el) => renderDistrict(el, { zone, tenant }) };
   }

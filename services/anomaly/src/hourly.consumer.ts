@@ -72,7 +72,7 @@ export interface HourlyConsumerDeps extends DeadLetterTarget {
   logger: Logger;
   metrics: AnomalyMetrics;
   detectors: (tenant: string) => TenantDetectors;
-  /** A district inflow meter: never judged by NIGHT_FLOW or BURST (`params.ts`). */
+  /** A district inflow meter: never judged by NIGHT_FLOW or BURST (`params.ts`); what it had published is resolved. */
   isInflow: (tenant: string, meter: string) => boolean;
   /** Sink options of the `anomaly_state` insert. */
   stateInsert: InsertOptions;
@@ -176,7 +176,7 @@ export class HourlyConsumer {
       const det = detectors(b.tenant);
       const st = ps.get(key) as SeriesState;
       if (b.zoneId !== null && b.zoneId !== st.zoneId) ps.set(key, b.tenant, b.meter, { ...st, zoneId: b.zoneId });
-      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined && !this.#d.isInflow(b.tenant, b.meter)) {
+      if (b.kind === 'WATER' && LITRES[b.unit] !== undefined) {
         water.push({ key, b, from: b.rows[0].hour - det.lookbackMs });
         const coarse = b.rows.filter((r) => r.samples > 0 && !r.revision && !hourlyOrFiner(r)).length;
         if (coarse > 0) metrics.insufficientResolution.inc({ detector: 'NIGHT_FLOW' }, coarse);
@@ -192,7 +192,9 @@ export class HourlyConsumer {
       for (const { key, b, from } of water) {
         const det = detectors(b.tenant);
         const factor = LITRES[b.unit];
-        const rows = (stored.get(key) ?? []).filter((r) => r.hour >= from);
+        // A district inflow meter is never judged: an empty replay resolves what it had published
+        // before it was configured as one.
+        const rows = this.#d.isInflow(b.tenant, b.meter) ? [] : (stored.get(key) ?? []).filter((r) => r.hour >= from);
         let night = det.nightFlow.initial();
         let burst = det.burst.initial();
         const replayed: AlertTransition[] = [];

@@ -39,7 +39,7 @@ export interface TemperatureConsumerDeps extends DeadLetterTarget {
   logger: Logger;
   metrics: AnomalyMetrics;
   detectors: (tenant: string) => TenantDetectors;
-  /** A district inflow meter: never judged by BURST (`params.ts`). */
+  /** A district inflow meter: never judged by BURST (`params.ts`); bursts it had published are resolved. */
   isInflow: (tenant: string, meter: string) => boolean;
   /** Sink options of the `anomaly_state` insert. */
   stateInsert: InsertOptions;
@@ -101,7 +101,7 @@ export class TemperatureConsumer {
         dead.undecodable(m, err);
         continue;
       }
-      if (isWaterIntervals(b) && !this.#d.isInflow(b.tenant, b.meter)) water.push(b);
+      if (isWaterIntervals(b)) water.push(b);
       if (b.kind !== 'TEMPERATURE') continue;
       ps ??= await this.#state.begin(batch.partition, first);
       const key = seriesKey(b);
@@ -127,14 +127,20 @@ export class TemperatureConsumer {
       const endBursts = metrics.detectorSeconds.startTimer({ detector: 'BURST' });
       const state = (ps ??= await this.#state.begin(batch.partition, first));
       emitted.push(
-        ...(await judgeIntervalBursts(water, this.#water, detectors, {
-          get: (key) => {
-            const s = state.get(key);
-            return { ledger: { open: s.open ?? {}, known: s.known ?? emptyLedger().known }, zoneId: s.zoneId };
+        ...(await judgeIntervalBursts(
+          water,
+          this.#water,
+          detectors,
+          {
+            get: (key) => {
+              const s = state.get(key);
+              return { ledger: { open: s.open ?? {}, known: s.known ?? emptyLedger().known }, zoneId: s.zoneId };
+            },
+            set: (key, tenant, meter, ledger, zoneId) =>
+              state.set(key, tenant, meter, { ...state.get(key), ...ledger, zoneId }),
           },
-          set: (key, tenant, meter, ledger, zoneId) =>
-            state.set(key, tenant, meter, { ...state.get(key), ...ledger, zoneId }),
-        })),
+          this.#d.isInflow,
+        )),
       );
       endBursts();
     }

@@ -351,7 +351,7 @@ const SERVICE_VARIABLES = {
     parser: zoneInflowsJson(),
     default: null,
     shown: '(unset: no zone has a water balance)',
-    doc: 'The inflow (bulk) meters of each district: `{"<tenant>": {"<zone>": ["<meter ID>", …]}}`. A zone\'s other WATER meters are its customers (`GET /v1/zones/{zone}/balance`; the ZONE_LOSS detector is not run by the service yet). The IDs are pseudonymised at start-up with `METERSTREAM_PSEUDONYM_KEY`; a meter may feed one zone of its tenant.',
+    doc: 'The inflow (bulk) meters of each district: `{"<tenant>": {"<zone>": ["<meter ID>", …]}}`. A zone\'s other WATER meters are its customers (`GET /v1/zones/{zone}/balance`, `GET /v1/balances`; the ZONE_LOSS detector is not run by the service yet). Listed meters are never judged by NIGHT_FLOW or BURST (water flows through them day and night); what they had fired before is resolved. The IDs are pseudonymised at start-up with `METERSTREAM_PSEUDONYM_KEY`; a meter may feed one zone of its tenant.',
   }),
   METERSTREAM_DEMO_DIR: setting({
     section: 'demo',

@@ -174,7 +174,7 @@ test('every district of the tenants the token reads, summed over the hours with 
       customerCoverage: (1 + 0.75 + 0.75) / 3,
     },
   ]);
-  assert.ok(!r.body.includes('BULK'), 'no raw meter ID');
+  assert.ok(!r.body.includes('BULK') && !r.body.includes(bulk1), 'no meter, raw or pseudonymised');
   const bergen = (await get(`/v1/balances?${range}`, BERGEN_TOKEN)).json().zones;
   assert.deepEqual(
     bergen.map((z: { tenant: string; customersL: number }) => [z.tenant, z.customersL]),

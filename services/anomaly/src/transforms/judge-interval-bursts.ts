@@ -34,6 +34,8 @@ export async function judgeIntervalBursts(
   source: WaterIntervalsSource,
   detectors: (tenant: string) => TenantDetectors,
   ledgers: LedgerAccess,
+  /** Meters never judged (district inflow meters): their published bursts are resolved. */
+  unjudged: (tenant: string, meter: string) => boolean = () => false,
 ): Promise<Emitted[]> {
   const changed = new Map<string, { tenant: string; meter: string; zoneId: string | null; from: number; to: number }>();
   for (const b of batches) {
@@ -57,7 +59,7 @@ export async function judgeIntervalBursts(
     if (spans.length === 0) continue; // erased meanwhile, or nothing stored: nothing to judge
     const st = ledgers.get(key);
     const zoneId = c.zoneId ?? st.zoneId;
-    const episodes = replayBursts(detectors(c.tenant).burst, spans);
+    const episodes = unjudged(c.tenant, c.meter) ? [] : replayBursts(detectors(c.tenant).burst, spans);
     const end = spans.reduce((m, s) => Math.max(m, s.end), -Infinity);
     const r = reconcileBursts(st.ledger, episodes, c, end);
     if (r.transitions.length > 0 || zoneId !== st.zoneId) ledgers.set(key, c.tenant, c.meter, r.ledger, zoneId);

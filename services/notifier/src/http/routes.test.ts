@@ -139,3 +139,34 @@ test('bad silences are refused with a JSON error, naming what is wrong', async (
   });
   assert.equal(missing.statusCode, 404);
 });
+
+test('the silence list is bounded: silences ended before `since` (default 30 days) are left out, `limit` pages', async () => {
+  const store = new SilencesStore(clickhouse, db);
+  const now = Date.now();
+  const day = 86_400_000;
+  const make = (endsAgoDays: number, comment: string) =>
+    store.create(
+      {
+        matchers: [{ name: 'tenant', value: 'bounded', isRegex: false, isEqual: true }],
+        startsAt: now - (endsAgoDays + 1) * day,
+        endsAt: now - endsAgoDays * day,
+        createdBy: 'test',
+        comment,
+      },
+      now,
+    );
+  await make(40, 'long over');
+  await make(2, 'recent');
+  const list = async (q: string) => {
+    const r = await app.inject({ url: `/v1/silences${q}`, headers: auth });
+    assert.equal(r.statusCode, 200, r.body);
+    return (r.json() as { silences: { comment: string }[] }).silences.map((s) => s.comment);
+  };
+  const recent = await list('?status=expired');
+  assert.ok(recent.includes('recent') && !recent.includes('long over'), recent.join(', '));
+  const older = await list(`?status=expired&since=${new Date(now - 60 * day).toISOString()}`);
+  assert.ok(older.includes('long over'), older.join(', '));
+  assert.equal((await list('?limit=1')).length, 1);
+  const tooMany = await app.inject({ url: '/v1/silences?limit=5000', headers: auth });
+  assert.equal(tooMany.statusCode, 400);
+});

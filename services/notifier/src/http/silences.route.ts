@@ -95,6 +95,9 @@ const view = (s: Silence, now: number) => ({
 });
 
 const badRequest = (error: string) => ({ error, code: 'BAD_REQUEST' });
+/** The list's default window (silences that ended longer ago are left out) and its largest page. */
+const LIST_DAYS = 30;
+const MAX_LIST = 1000;
 
 /** A route schema with OpenAPI's `tags` and `summary` (@fastify/swagger, installed by core's server). */
 const documented = (schema: FastifySchema & { tags: string[]; summary: string }): FastifySchema => schema;
@@ -159,7 +162,7 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
     },
   );
 
-  app.get<{ Querystring: { status?: 'pending' | 'active' | 'expired' } }>(
+  app.get<{ Querystring: { status?: 'pending' | 'active' | 'expired'; since?: string; limit?: number } }>(
     '/v1/silences',
     {
       onRequest: auth,
@@ -169,7 +172,15 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['pending', 'active', 'expired'] } },
+          properties: {
+            status: { type: 'string', enum: ['pending', 'active', 'expired'] },
+            since: {
+              type: 'string',
+              format: 'date-time',
+              description: `Silences that end after this time; default ${LIST_DAYS} days ago`,
+            },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_LIST, default: 100 },
+          },
         },
         response: {
           200: { description: 'Silences', type: 'object', properties: { silences: { type: 'array', items: SILENCE } } },
@@ -180,8 +191,12 @@ export function registerSilenceRoutes(app: FastifyInstance, deps: SilenceRouteDe
     async (req) => {
       const now = Date.now();
       const principal = principalOf(req);
-      const all = (await deps.silences.list()).filter((s) => mayManage(principal, s.matchers)).map((s) => view(s, now));
-      return { silences: req.query.status ? all.filter((s) => s.status === req.query.status) : all };
+      const since = req.query.since ? Date.parse(req.query.since) : now - LIST_DAYS * DAY;
+      const all = (await deps.silences.list(since))
+        .filter((s) => mayManage(principal, s.matchers))
+        .map((s) => view(s, now));
+      const wanted = req.query.status ? all.filter((s) => s.status === req.query.status) : all;
+      return { silences: wanted.slice(0, req.query.limit ?? 100) };
     },
   );
 

@@ -42,7 +42,7 @@ export class SilencesStore {
               toUnixTimestamp64Milli(ends_at) AS ends_at, created_by, comment,
               toUnixTimestamp64Milli(created_at) AS created_at
        FROM {db:Identifier}.alert_silences FINAL
-       WHERE ends_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+       WHERE ends_at > {since:Int64} -- the alias above: milliseconds
        ORDER BY created_at DESC, silence_id`,
       { db: this.db, since },
     );
