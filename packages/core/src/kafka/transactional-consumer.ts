@@ -19,7 +19,9 @@
  * Bounded transactions: a transaction waits at most `transactionBudgetMs` for the handler's
  * external write; then it is aborted, the write is awaited outside any transaction (the
  * pipeline pauses), and the records go in a fresh one. Long batches heartbeat; a batch that
- * learns of a rebalance aborts instead of committing offsets it may no longer own.
+ * learns of a rebalance aborts instead of committing offsets it may no longer own. Fetches of
+ * only transaction markers or aborted records, which kafkajs never hands to eachBatch, are
+ * committed past (`filtered-positions.ts`), so a partition that ends in them is not left behind.
  *
  * Fencing: the transactional ids are stable per instance (`<group>-<instanceId>-<slot>`): a
  * restarted instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does
@@ -40,6 +42,7 @@ import { sharedPromise, sleep } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { runBatchTransaction, type ProducerSlot } from './batch-transaction.js';
+import { FilteredPositions } from './filtered-positions.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes, recordBudget } from './record-limits.js';
 
 /** What a handler wants produced for one batch. */
@@ -130,15 +133,14 @@ export class TransactionalConsumer {
    */
   #crashedWhileRecovering = false;
   #healTimer: NodeJS.Timeout | undefined;
-  /** Next offset committed per partition, by a transaction or by {@link #commitPosition}. */
-  readonly #committed = new Map<number, bigint>();
-  #positionCommits: Promise<void> = Promise.resolve();
+  readonly #positions: FilteredPositions;
   readonly close: () => Promise<void>;
 
   constructor(options: TransactionalConsumerOptions) {
     this.#o = options;
     this.#slots = Math.max(1, options.concurrency ?? 1);
     this.#backoff = (options.restartBackoffMs ?? [1_000, 30_000])[0];
+    this.#positions = new FilteredPositions(options.topic, options.metrics, options.logger);
     this.#consumer = this.#newConsumer();
     this.close = sharedPromise(async () => {
       this.#closing.abort();
@@ -243,18 +245,7 @@ export class TransactionalConsumer {
     const contact = () => {
       if (consumer === this.#consumer) this.#contact = Date.now();
     };
-    // kafkajs hands eachBatch no batch whose records were all filtered out (a transaction's
-    // marker, an aborted transaction's records): it moves its fetch position past them but,
-    // with autoCommit off, commits nothing. A partition that ends in such records would stay
-    // behind for good (lag never 0, the records read again after every restart), so that
-    // position is committed here, as Kafka Streams commits its position (KAFKA-6607). The
-    // group generation goes with the commit: a member that lost the partition is refused.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-      const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload;
-      // firstOffset null: nothing at or after the fetched offset (compacted away), not ours to skip.
-      if (consumer !== this.#consumer || topic !== o.topic || batchSize !== 0 || firstOffset === null) return;
-      this.#commitPosition(consumer, partition, BigInt(lastOffset) + 1n, BigInt(highWatermark));
-    });
+    this.#positions.watch(consumer, () => consumer === this.#consumer);
     consumer.on(consumer.events.FETCH, contact);
     consumer.on(consumer.events.HEARTBEAT, contact);
     consumer.on(consumer.events.CRASH, (e) => {
@@ -268,23 +259,6 @@ export class TransactionalConsumer {
     });
     for (const [event, listener] of this.#listeners) consumer.on(event as never, listener as never);
     return consumer;
-  }
-
-  /** Commits `next` for `partition` unless a transaction already committed as far (see above). */
-  #commitPosition(consumer: Consumer, partition: number, next: bigint, highWatermark: bigint): void {
-    const { topic, metrics, logger } = this.#o;
-    this.#positionCommits = this.#positionCommits.then(async () => {
-      if ((this.#committed.get(partition) ?? -1n) >= next) return;
-      try {
-        await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
-        this.#committed.set(partition, next);
-        metrics.consumerLag.set({ topic, partition: String(partition) }, Number(highWatermark - next));
-        logger.debug({ partition, next }, 'committed past records with nothing to process');
-      } catch (err) {
-        // A rebalance took the partition, or the consumer is closing: the next owner reads them again.
-        logger.debug({ partition, err: (err as Error).message }, 'position not committed');
-      }
-    });
   }
 
   #newProducer(slot: number): Producer {
@@ -407,7 +381,7 @@ export class TransactionalConsumer {
       slot,
     );
     end();
-    this.#committed.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
+    this.#positions.committed(batch.partition, BigInt(batch.lastOffset()) + 1n);
     this.#healed();
     metrics.messagesConsumed.inc({ topic }, batch.messages.length);
     metrics.batchMessages.observe({ topic }, batch.messages.length);
