@@ -1,7 +1,9 @@
 /**
  * Poison records on the downstream topics (issue 9): tombstones, garbage bytes, a record of a
- * schema this version cannot read (a newer one during a rolling upgrade) and valid records of the
- * wrong type, produced onto the clean, hourly and invoices topics while the ingestor, aggregator
+ * schema this version cannot read (a newer one during a rolling upgrade), valid records of the
+ * wrong type, and an invoice and a price of a time no table can store (year 2603: ClickHouse
+ * refuses such a DateTime64, which would fail the batch forever), produced onto the clean,
+ * hourly, invoices and prices topics while the ingestor, aggregator
  * and anomaly service run in this process on the real broker and the embedded engine. Each lands
  * in the DLQ with its reason and source topic, once per consumer group that reads its topic, and
  * is counted by `meterstream_dlq_messages_total{reason,source}`; the good records before and after
@@ -18,6 +20,7 @@ import {
   type Invoice,
   type MeterReading,
   type MeterReadingBatch,
+  type SpotPrice,
 } from '@meterstream/core';
 import {
   capturingLogger,
@@ -56,7 +59,7 @@ function scenarioMeter(
   };
 }
 
-test('poison records on the clean, hourly and invoices topics: each in the DLQ with its reason, counted, the good records around them processed, consumers ready', async (t) => {
+test('poison records on the clean, hourly, invoices and prices topics: each in the DLQ with its reason, counted, the good records around them processed, consumers ready', async (t) => {
   const seed = testSeed((m) => t.diagnostic(m));
   const p = await startPipeline(clickhouse, {}, 2);
   const { config, kafka, codec } = p;
@@ -109,6 +112,9 @@ test('poison records on the clean, hourly and invoices topics: each in the DLQ w
       currency: null,
       priceArea: null,
     };
+    // Year 2603: eleven digits of seconds, which ClickHouse refuses as a DateTime64.
+    const year2603 = 2e13;
+    const price: SpotPrice = { priceArea: 'SE3', hour: year2603, price: 0.1, currency: 'EUR' };
     const garbage = Buffer.from('not avro at all');
     // Single-object encoding of a writer schema nobody here knows: a newer version, mid-upgrade.
     const newerSchema = Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.alloc(8, 0x5a), Buffer.from([2, 4, 6])]);
@@ -128,6 +134,16 @@ test('poison records on the clean, hourly and invoices topics: each in the DLQ w
         { key: 'poison-i1', value: null },
         { key: 'poison-i2', value: garbage },
         { key: 'poison-i3', value: codec.encodeSingleObject('MeterReading', reading) },
+        {
+          key: 'poison-i4',
+          value: codec.encodeSingleObject('Invoice', { ...invoice, periodStart: year2603, periodEnd: year2603 + H }),
+        },
+      ],
+      [config.topics.prices]: [
+        { key: 'poison-p1', value: null },
+        { key: 'poison-p2', value: garbage },
+        { key: 'poison-p3', value: codec.encodeSingleObject('Invoice', invoice) },
+        { key: 'poison-p4', value: codec.encodeSingleObject('SpotPrice', price) },
       ],
     };
     for (const [topic, records] of Object.entries(poison)) await produce(kafka, topic, records);
@@ -148,12 +164,15 @@ test('poison records on the clean, hourly and invoices topics: each in the DLQ w
       [config.topics.clean, 2],
       [config.topics.hourly, 1],
       [config.topics.invoices, 1],
+      [config.topics.prices, 1],
     ] as const) {
       add(source, 'tombstone', n);
       add(source, 'avro_magic', n);
       add(source, 'unexpected_record', n);
     }
     add(config.topics.hourly, 'avro_unknown_schema', 1);
+    add(config.topics.invoices, 'invalid_invoice', 1);
+    add(config.topics.prices, 'invalid_price', 1);
     const dead = new Map<string, number>();
     const keys = new Map<string, number>();
     for (const r of await readAll(kafka, config.topics.dlq)) {
@@ -204,7 +223,7 @@ test('poison records on the clean, hourly and invoices topics: each in the DLQ w
       const r = await http.inject({ method: 'GET', url: '/readyz' });
       return r.statusCode === 200 && (r.json() as { checks: Record<string, string> }).checks;
     });
-    for (const name of ['anomaly.hourly', 'anomaly.temperature', 'anomaly.invoices'])
+    for (const name of ['anomaly.hourly', 'anomaly.temperature', 'anomaly.invoices', 'anomaly.prices'])
       assert.equal(ready[name], 'ok', `${name} ready`);
     assert.ok(
       Object.keys(ready).some((k) => k.startsWith('aggregator')),

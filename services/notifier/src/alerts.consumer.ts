@@ -2,8 +2,9 @@
  * The notifier's input: `meter.alerts.v1`, read_committed, through a TransactionalConsumer. A
  * batch is decoded, handed to the dispatcher (which holds or delivers every change, retrying
  * within the budget), and its offset commits in one transaction with the dead letters: records
- * it cannot decode, and deliveries that failed for good, each with the sink and the reason.
- * So the offset moves only after every sink delivered or dead-lettered the batch.
+ * it cannot decode or handle (`invalid_alert`: a time no table stores), and deliveries that
+ * failed for good, each with the sink and the reason. So the offset moves only after every sink
+ * delivered or dead-lettered the batch.
  */
 import type { Batch, IHeaders, KafkaMessage } from 'kafkajs';
 import {
@@ -17,6 +18,7 @@ import {
   type PipelineMetrics,
 } from '@meterstream/core';
 import type { Dispatcher, FailedDelivery, Incoming } from './dispatcher.js';
+import { alertProblem } from './transforms/validate-alert.js';
 
 /** Headers a failed delivery adds to the dead-letter record, beside the DLQ contract's. */
 export const DELIVERY_DLQ_HEADERS = {
@@ -69,7 +71,12 @@ export class AlertsConsumer {
       }
       try {
         const decoded = codec.decode(m.value);
-        if (decoded.schema !== 'Alert') reject(m, 'unexpected_record', `expected Alert, got ${decoded.schema}`);
+        if (decoded.schema !== 'Alert') {
+          reject(m, 'unexpected_record', `expected Alert, got ${decoded.schema}`);
+          continue;
+        }
+        const problem = alertProblem(decoded.value);
+        if (problem !== null) reject(m, 'invalid_alert', problem);
         else items.push({ alert: decoded.value, partition: batch.partition, offset: Number(m.offset) });
       } catch (err) {
         if (isMeterError(err) && err.retriable) throw err;

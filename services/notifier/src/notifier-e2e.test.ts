@@ -5,7 +5,9 @@
  * once after deduplication on `X-Meterstream-Delivery`, with a valid signature; a webhook that
  * always fails puts the delivery in the dead-letter topic with its reason; a restart with the
  * same records produced again sends nothing twice; a silence holds notifications and releases
- * what is still relevant when it ends.
+ * what is still relevant when it ends; poison records on the alerts topic (a tombstone, garbage,
+ * a record of another type, alerts of times no table stores) go to the DLQ with their reason
+ * and the alert behind them is delivered.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -284,4 +286,40 @@ test('a silence holds notifications while active and releases what is still rele
     { actor: 'admin-token (on-call)', action: 'create' },
     { actor: 'admin-token (on-call)', action: 'expire' },
   ]);
+});
+
+test('poison records on the alerts topic: each in the DLQ with its reason, the alert behind them delivered', async () => {
+  const good = alert({ tenant: 'tromso', summary: 'behind the poison' });
+  // Year 2603: eleven digits of seconds, which ClickHouse refuses as a DateTime64.
+  const year2603 = 2e13;
+  const poison = [
+    { key: 'poison-a1', value: null },
+    { key: 'poison-a2', value: Buffer.from('not avro at all') },
+    {
+      key: 'poison-a3',
+      value: codec.encodeSingleObject('SpotPrice', { priceArea: 'SE3', hour: now, price: 0.1, currency: 'EUR' }),
+    },
+    // A time the tables cannot store: its insert (and toISOString past year 275760) would fail the batch forever.
+    { key: 'poison-a4', value: codec.encodeSingleObject('Alert', alert({ startsAt: year2603 })) },
+    { key: 'poison-a5', value: codec.encodeSingleObject('Alert', alert({ startsAt: 8.64e15 + 1 })) },
+  ];
+  await produce(admin, config.topics.alerts, [
+    ...poison,
+    { key: good.meter, value: codec.encodeSingleObject('Alert', good) },
+  ]);
+  await waitFor('the alert behind the poison delivered', async () => flaky().has(deliveryId(good)), 60_000);
+  await waitForGroupCaughtUp(admin, config.notifier.groupId, config.topics.alerts);
+  const reasons = new Map(
+    (await readAll(admin, config.topics.alertsDlq))
+      .filter((r) => String(r.key).startsWith('poison-'))
+      .map((r) => [String(r.key), String(r.headers[DLQ_HEADERS.reason])]),
+  );
+  assert.deepEqual(Object.fromEntries(reasons), {
+    'poison-a1': 'tombstone',
+    'poison-a2': 'avro_magic',
+    'poison-a3': 'unexpected_record',
+    'poison-a4': 'invalid_alert',
+    'poison-a5': 'invalid_alert',
+  });
+  assert.equal(await notifier.readiness().notifier(), true, 'the consumer runs');
 });

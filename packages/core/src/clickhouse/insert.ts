@@ -85,6 +85,19 @@ export function tsvNullable(s: string | null): string {
   return s === null ? '\\N' : tsvEscape(s);
 }
 
+/**
+ * The times the tables store, as epoch ms [from, until): meter data starts in 2000 (earlier is a
+ * device's reset clock), and the TTLs' `toDateTime` ends in 2106. ClickHouse refuses a
+ * DateTime64 of eleven digits, so a time outside this range is refused before it reaches an
+ * insert (the record goes to the DLQ) instead of failing its batch forever.
+ */
+export const STORABLE_TIME = { from: Date.UTC(2000, 0, 1), until: Date.UTC(2100, 0, 1) } as const;
+
+/** Whether `ms` is a whole number of milliseconds within {@link STORABLE_TIME}. */
+export function isStorableTime(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= STORABLE_TIME.from && ms < STORABLE_TIME.until;
+}
+
 /** Epoch milliseconds as DateTime64(3) text: seconds with three decimals. */
 export function tsvMillis(ms: number): string {
   const s = Math.floor(ms / 1000);

@@ -1,5 +1,5 @@
 /** Whether an invoice can be checked at all; one that cannot goes to the DLQ with the reason. */
-import type { Invoice } from '@meterstream/core';
+import { isStorableTime, type Invoice } from '@meterstream/core';
 
 /** Longest billing period checked (days). */
 const MAX_PERIOD_DAYS = 400;
@@ -7,6 +7,8 @@ const MAX_PERIOD_DAYS = 400;
 /** Why an invoice cannot be checked, or null. */
 export function invoiceProblem(inv: Invoice): string | null {
   if (!(inv.periodEnd > inv.periodStart)) return 'periodEnd must be after periodStart';
+  if (!isStorableTime(inv.periodStart) || !isStorableTime(inv.periodEnd))
+    return 'periodStart and periodEnd must be whole milliseconds from 2000 to 2099';
   if (inv.periodEnd - inv.periodStart > MAX_PERIOD_DAYS * 86_400_000) return 'period longer than 400 days';
   if (!Number.isFinite(inv.billedQuantity) || inv.billedQuantity < 0)
     return 'billedQuantity must be a finite, non-negative number';

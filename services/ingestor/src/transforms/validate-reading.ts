@@ -3,7 +3,14 @@
  * Reasons are short stable codes (metric label, DLQ header) plus a detail for people; neither
  * ever contains the meter ID.
  */
-import type { MeterKind, MeterReading, MeterReadingBatch, ReadingType, Unit } from '@meterstream/core';
+import {
+  STORABLE_TIME,
+  type MeterKind,
+  type MeterReading,
+  type MeterReadingBatch,
+  type ReadingType,
+  type Unit,
+} from '@meterstream/core';
 
 /** Why a message was refused: a bounded code and a human detail without personal data. */
 export interface Rejection {
@@ -41,8 +48,8 @@ export function correctionWindowMs(rawTtlDays: number): number {
   return ttl - Math.min(DAY_MS, ttl / 2);
 }
 
-/** Earliest acceptable reading time: 2000-01-01T00:00:00Z. */
-export const MIN_TS = Date.UTC(2000, 0, 1);
+/** Earliest acceptable reading time: 2000-01-01T00:00:00Z, the first time the tables store. */
+export const MIN_TS = STORABLE_TIME.from;
 
 /** Units each kind may be measured in. */
 const UNITS: Readonly<Record<MeterKind, readonly Unit[]>> = {
