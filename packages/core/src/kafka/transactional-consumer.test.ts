@@ -2,8 +2,11 @@
  * The transactional consumer heals in-process, on the real broker: a handler error kafkajs
  * gives up on rebuilds the consumer (readiness says so meanwhile) and the batch is processed
  * again from the committed offset; a producer fenced by another with its transactional id is
- * replaced and the output is neither lost nor doubled; a partition that ends in records with
- * nothing to process (an aborted transaction and its marker) is committed to its end.
+ * replaced and the output is neither lost nor doubled; recovery that keeps failing past
+ * `unhealthyAfterMs` turns `/healthz` 503 until a batch goes through again; a batch longer
+ * than the session timeout heartbeats (no rebalance) and readiness says it waits for the sink;
+ * a partition that ends in records with nothing to process (an aborted transaction and its
+ * marker) is committed to its end.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,9 +23,10 @@ import {
   waitFor,
   waitForGroupCaughtUp,
 } from '../testing.js';
+import { createHttpServer } from '../http/server.js';
 import { TransactionalConsumer, type BatchHandler } from './transactional-consumer.js';
 
-async function setup(handler: (out: string) => BatchHandler) {
+async function setup(handler: (out: string) => BatchHandler, unhealthyAfterMs?: number) {
   const kafka = testKafka();
   const input = `tc-in-${randomSuffix()}`;
   const output = `tc-out-${randomSuffix()}`;
@@ -43,6 +47,7 @@ async function setup(handler: (out: string) => BatchHandler) {
     fetch: testConfig().kafka.fetch,
     outputs: [output],
     restartBackoffMs: [200, 1_000],
+    unhealthyAfterMs,
   });
   return { kafka, input, output, registry, consumer, groupId };
 }
@@ -159,7 +164,75 @@ test('records with nothing to process at the end of a partition (an aborted tran
       'the aborted records are not processed',
     );
     const lag = await registry.getSingleMetricAsString('meterstream_kafka_consumer_lag_messages');
-    assert.match(lag, /partition="0"[^}]*\} 0$/m, `the lag gauge reads 0:\n${lag}`);
+    assert.match(lag, new RegExp(`group="${groupId}",partition="0"[^}]*\\} 0$`, 'm'), `the lag gauge reads 0:\n${lag}`);
+  } finally {
+    await consumer.close();
+  }
+});
+
+test('recovery that keeps failing past the unhealthy window turns /healthz 503; the next batch that goes through heals it', async () => {
+  let refusing = true;
+  const { kafka, input, output, consumer } = await setup(
+    (out) => async (batch, heartbeat) => {
+      if (refusing) throw Object.assign(new Error('sink refuses everything'), { retriable: false });
+      return copy(out)(batch, heartbeat);
+    },
+    3_000,
+  );
+  const { logger } = capturingLogger();
+  const http = createHttpServer({
+    registry: createRegistry('test'),
+    logger,
+    readiness: { consumer: async () => consumer.readiness() },
+    liveness: { consumer: () => consumer.alive },
+  });
+  const status = async (url: string) => (await http.inject({ method: 'GET', url })).statusCode;
+  await produce(kafka, input, [{ value: 'held' }]);
+  await consumer.start();
+  try {
+    await waitFor('the consumer restarting', async () => consumer.readiness() === 'consumer restarting', 60_000, 20);
+    assert.equal(await status('/healthz'), 200, 'healing, not dead, within the window');
+    assert.equal(await status('/readyz'), 503);
+    await waitFor(
+      '/healthz 503 once recovery kept failing for 3 s',
+      async () => (await status('/healthz')) === 503,
+      60_000,
+    );
+    refusing = false;
+    await waitFor('the held record copied', async () => (await readAll(kafka, output)).length === 1, 60_000);
+    await waitFor('/healthz 200 again', async () => (await status('/healthz')) === 200, 60_000);
+    await waitFor('/readyz 200 again', async () => (await status('/readyz')) === 200, 60_000);
+  } finally {
+    await consumer.close();
+    await http.close();
+  }
+});
+
+test('a batch longer than the session timeout heartbeats: no rebalance, its output once, readiness says it waits', async () => {
+  const { kafka, input, output, consumer } = await setup((out) => async (batch, heartbeat) => ({
+    ...(await copy(out)(batch, heartbeat)),
+    // A sink that takes 40 s: past the 30 s session timeout and the 20 s transaction budget.
+    confirm: new Promise((resolve) => setTimeout(() => resolve(null), 40_000)),
+  }));
+  let joins = 0;
+  consumer.consumer.on(consumer.consumer.events.GROUP_JOIN, () => joins++);
+  await produce(kafka, input, [{ value: 'slow' }]);
+  await consumer.start();
+  try {
+    await waitFor(
+      'readiness naming the sink',
+      async () => consumer.readiness() === 'waiting for the sink (ClickHouse) beyond the transaction budget',
+      60_000,
+      50,
+    );
+    await waitFor('the slow record copied', async () => (await readAll(kafka, output)).length === 1, 90_000);
+    await waitFor('ready again', async () => consumer.readiness() === true);
+    assert.deepEqual(
+      (await readAll(kafka, output)).map((r) => String(r.value)),
+      ['slow'],
+      'once, after the aborted first transaction',
+    );
+    assert.equal(joins, 1, 'the group never rebalanced');
   } finally {
     await consumer.close();
   }

@@ -21,7 +21,7 @@
  * pipeline pauses), and the records go in a fresh one. Long batches heartbeat; a batch that
  * learns of a rebalance aborts instead of committing offsets it may no longer own. Fetches of
  * only transaction markers or aborted records, which kafkajs never hands to eachBatch, are
- * committed past (`filtered-positions.ts`), so a partition that ends in them is not left behind.
+ * committed past (`partition-progress.ts`), so a partition that ends in them is not left behind.
  *
  * Fencing: the transactional ids are stable per instance (`<group>-<instanceId>-<slot>`): a
  * restarted instance aborts whatever its previous incarnation left open. kafkajs 2.2.4 does
@@ -42,7 +42,7 @@ import { sharedPromise, sleep } from '../lifecycle.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { runBatchTransaction, type ProducerSlot } from './batch-transaction.js';
-import { FilteredPositions } from './filtered-positions.js';
+import { PartitionProgress } from './partition-progress.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readMaxMessageBytes, recordBudget } from './record-limits.js';
 
 /** What a handler wants produced for one batch. */
@@ -133,14 +133,14 @@ export class TransactionalConsumer {
    */
   #crashedWhileRecovering = false;
   #healTimer: NodeJS.Timeout | undefined;
-  readonly #positions: FilteredPositions;
+  readonly #progress: PartitionProgress;
   readonly close: () => Promise<void>;
 
   constructor(options: TransactionalConsumerOptions) {
     this.#o = options;
     this.#slots = Math.max(1, options.concurrency ?? 1);
     this.#backoff = (options.restartBackoffMs ?? [1_000, 30_000])[0];
-    this.#positions = new FilteredPositions(options.topic, options.metrics, options.logger);
+    this.#progress = new PartitionProgress(options.topic, options.groupId, options.metrics, options.logger);
     this.#consumer = this.#newConsumer();
     this.close = sharedPromise(async () => {
       this.#closing.abort();
@@ -235,6 +235,7 @@ export class TransactionalConsumer {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment[o.topic] ?? [];
       this.#assigned = assignment.length;
+      if (consumer === this.#consumer) this.#progress.assigned(assignment);
       o.logger.info({ topic: o.topic, partitions: assignment }, 'partitions assigned');
       clearTimeout(this.#healTimer);
       this.#healTimer = setTimeout(() => {
@@ -245,7 +246,7 @@ export class TransactionalConsumer {
     const contact = () => {
       if (consumer === this.#consumer) this.#contact = Date.now();
     };
-    this.#positions.watch(consumer, () => consumer === this.#consumer);
+    this.#progress.watch(consumer, () => consumer === this.#consumer);
     consumer.on(consumer.events.FETCH, contact);
     consumer.on(consumer.events.HEARTBEAT, contact);
     consumer.on(consumer.events.CRASH, (e) => {
@@ -381,12 +382,10 @@ export class TransactionalConsumer {
       slot,
     );
     end();
-    this.#positions.committed(batch.partition, BigInt(batch.lastOffset()) + 1n);
+    this.#progress.committed(batch.partition, BigInt(batch.lastOffset()) + 1n, BigInt(batch.highWatermark));
     this.#healed();
     metrics.messagesConsumed.inc({ topic }, batch.messages.length);
     metrics.batchMessages.observe({ topic }, batch.messages.length);
-    const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
-    metrics.consumerLag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
   }
 }
 

@@ -17,7 +17,7 @@ export function createRegistry(service: string): Registry {
 /** Metrics of Kafka consumption and ClickHouse writes, common to every consuming service. */
 export interface PipelineMetrics {
   messagesConsumed: Counter<'topic'>;
-  consumerLag: Gauge<'topic' | 'partition'>;
+  consumerLag: Gauge<'topic' | 'group' | 'partition'>;
   eventTimeLag: Gauge<'topic'>;
   batchMessages: Histogram<'topic'>;
   batchDuration: Histogram<'topic'>;
@@ -46,8 +46,8 @@ export function pipelineMetrics(registry: Registry): PipelineMetrics {
     }),
     consumerLag: new Gauge({
       name: 'meterstream_kafka_consumer_lag_messages',
-      help: 'Messages behind the partition high watermark after the last batch.',
-      labelNames: ['topic', 'partition'],
+      help: 'Messages behind the partition high watermark after the last batch, per partition this member owns.',
+      labelNames: ['topic', 'group', 'partition'],
       registers: [registry],
     }),
     eventTimeLag: new Gauge({
