@@ -56,11 +56,24 @@ export class ReadingsRawSource {
     const out = new Map<string, { prev: number | null; next: number | null }>(
       series.map(({ s }) => [seriesKey(s), { prev: null, next: null }]),
     );
+    // Most series have no registers at all (a hub's interval volumes): one look-up by the
+    // primary key's prefix finds those that do, and only they take the per-series bounds below,
+    // whose OR of conditions ClickHouse checks condition by condition.
     if (series.length === 0) return out;
-    const prevCond = series
+    const registers = new Set(
+      (
+        await this.#tsv(
+          `SELECT DISTINCT tenant, meter, kind FROM ${this.database}.readings_raw
+           WHERE (tenant, meter, kind) IN (${seriesTuples(series.map((x) => x.s))}) AND reading_type = 'REGISTER'`,
+        )
+      ).map(([tenant, meter, kind]) => seriesKey({ tenant, meter, kind })),
+    );
+    const withRegisters = series.filter(({ s }) => registers.has(seriesKey(s)));
+    if (withRegisters.length === 0) return out;
+    const prevCond = withRegisters
       .map(({ s, before }) => `(${keyCond(s)} AND reading_type = 'REGISTER' AND ts < ${ms(before)})`)
       .join(' OR ');
-    const nextCond = series
+    const nextCond = withRegisters
       .map(({ s, after }) => `(${keyCond(s)} AND reading_type = 'REGISTER' AND ts > ${ms(after)})`)
       .join(' OR ');
     const [prev, next] = await Promise.all([
@@ -152,8 +165,9 @@ export interface StoredHour {
   coverage: number;
 }
 
-const keyTuples = (windows: RecomputeWindow[]) =>
-  [...new Set(windows.map((w) => `(${q(w.series.tenant)}, ${q(w.series.meter)}, ${q(w.series.kind)})`))].join(', ');
+const seriesTuples = (series: { tenant: string; meter: string; kind: string }[]) =>
+  [...new Set(series.map((s) => `(${q(s.tenant)}, ${q(s.meter)}, ${q(s.kind)})`))].join(', ');
+const keyTuples = (windows: RecomputeWindow[]) => seriesTuples(windows.map((w) => w.series));
 
 /** Windows whose ranges lie within this of each other share a query. */
 const CLUSTER_GAP_MS = 2 * 86_400_000;
