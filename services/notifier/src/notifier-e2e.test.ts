@@ -292,34 +292,26 @@ test('poison records on the alerts topic: each in the DLQ with its reason, the a
   const good = alert({ tenant: 'tromso', summary: 'behind the poison' });
   // Year 2603: eleven digits of seconds, which ClickHouse refuses as a DateTime64.
   const year2603 = 2e13;
+  // One key for all, the good alert's: one partition, so the alert is behind the poison.
+  const key = good.meter;
   const poison = [
-    { key: 'poison-a1', value: null },
-    { key: 'poison-a2', value: Buffer.from('not avro at all') },
+    { key, value: null },
+    { key, value: Buffer.from('not avro at all') },
     {
-      key: 'poison-a3',
+      key,
       value: codec.encodeSingleObject('SpotPrice', { priceArea: 'SE3', hour: now, price: 0.1, currency: 'EUR' }),
     },
     // A time the tables cannot store: its insert (and toISOString past year 275760) would fail the batch forever.
-    { key: 'poison-a4', value: codec.encodeSingleObject('Alert', alert({ startsAt: year2603 })) },
-    { key: 'poison-a5', value: codec.encodeSingleObject('Alert', alert({ startsAt: 8.64e15 + 1 })) },
+    { key, value: codec.encodeSingleObject('Alert', alert({ startsAt: year2603 })) },
+    { key, value: codec.encodeSingleObject('Alert', alert({ startsAt: 8.64e15 + 1 })) },
   ];
-  await produce(admin, config.topics.alerts, [
-    ...poison,
-    { key: good.meter, value: codec.encodeSingleObject('Alert', good) },
-  ]);
+  await produce(admin, config.topics.alerts, [...poison, { key, value: codec.encodeSingleObject('Alert', good) }]);
   await waitFor('the alert behind the poison delivered', async () => flaky().has(deliveryId(good)), 60_000);
   await waitForGroupCaughtUp(admin, config.notifier.groupId, config.topics.alerts);
-  const reasons = new Map(
-    (await readAll(admin, config.topics.alertsDlq))
-      .filter((r) => String(r.key).startsWith('poison-'))
-      .map((r) => [String(r.key), String(r.headers[DLQ_HEADERS.reason])]),
-  );
-  assert.deepEqual(Object.fromEntries(reasons), {
-    'poison-a1': 'tombstone',
-    'poison-a2': 'avro_magic',
-    'poison-a3': 'unexpected_record',
-    'poison-a4': 'invalid_alert',
-    'poison-a5': 'invalid_alert',
-  });
+  const reasons = (await readAll(admin, config.topics.alertsDlq))
+    .filter((r) => String(r.key) === key)
+    .map((r) => String(r.headers[DLQ_HEADERS.reason]))
+    .sort();
+  assert.deepEqual(reasons, ['avro_magic', 'invalid_alert', 'invalid_alert', 'tombstone', 'unexpected_record']);
   assert.equal(await notifier.readiness().notifier(), true, 'the consumer runs');
 });

@@ -21,4 +21,7 @@ test('the lag gauge names the group and shows only the partitions this member ow
   // A rebalance takes partition 0 away: its last value is not this member's to report any more.
   progress.assigned([1, 2]);
   assert.deepEqual(await lag(), { 'aggregator clean/1': 0 });
+  // A late word on a partition it no longer owns does not bring the series back.
+  progress.committed(0, 12n, 15n);
+  assert.deepEqual(await lag(), { 'aggregator clean/1': 0 });
 });

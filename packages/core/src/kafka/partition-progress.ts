@@ -9,17 +9,20 @@
  * moves its fetch position past them but, with autoCommit off, commits nothing, so a partition
  * that ends in such records would stay behind for good (lag never 0, the records read again
  * after every restart). {@link PartitionProgress.watch} commits that position, as Kafka Streams
- * commits its position (KAFKA-6607). The group generation goes with the commit: a member that
- * lost the partition is refused.
+ * commits its position (KAFKA-6607). Such a commit is not made once a rebalance came between
+ * the fetch and the commit, and a batch's transaction waits for it ({@link
+ * PartitionProgress.settled}), so it never lands after a later transaction's offsets.
  */
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 
 export class PartitionProgress {
-  /** Next offset committed per partition, by a batch's transaction or here. */
+  /** Next offset committed per partition since the last join, by a batch's transaction or here. */
   readonly #committed = new Map<number, bigint>();
   #owned = new Set<number>();
+  /** Counts the joins: a commit decided before a rebalance is not made after it. */
+  #joins = 0;
   #commits: Promise<void> = Promise.resolve();
 
   constructor(
@@ -34,13 +37,27 @@ export class PartitionProgress {
     const now = new Set(partitions);
     for (const p of this.#owned) if (!now.has(p)) this.metrics.consumerLag.remove(this.#labels(p));
     this.#owned = now;
+    this.#joins++;
+    // After a join the group's committed offsets are the broker's word, not this member's memory
+    // (a commit kafkajs skipped while its runner was down must not count as made).
+    this.#committed.clear();
   }
 
   /** A batch's transaction committed `next` for `partition`, of a partition ending at `highWatermark`. */
   committed(partition: number, next: bigint, highWatermark: bigint): void {
-    this.#committed.set(partition, next);
+    if (next > (this.#committed.get(partition) ?? -1n)) this.#committed.set(partition, next);
+    if (!this.#owned.has(partition)) return;
     const lag = highWatermark - next;
     this.metrics.consumerLag.set(this.#labels(partition), lag > 0n ? Number(lag) : 0);
+  }
+
+  /**
+   * Resolves once no commit of this class is in flight. A batch's transaction waits for it, so
+   * a commit past a filtered fetch (retried by kafkajs for seconds) never lands after the
+   * transaction of a later batch and moves the offset back.
+   */
+  settled(): Promise<void> {
+    return this.#commits;
   }
 
   /** Commits the positions past filtered batches of `consumer` while `current()` says it is in use. */
@@ -49,7 +66,7 @@ export class PartitionProgress {
       const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload;
       // firstOffset null: nothing at or after the fetched offset (compacted away), not ours to skip.
       if (!current() || topic !== this.topic || batchSize !== 0 || firstOffset === null) return;
-      this.#commitPast(consumer, partition, BigInt(lastOffset) + 1n, BigInt(highWatermark));
+      this.#commitPast(consumer, partition, BigInt(lastOffset) + 1n, BigInt(highWatermark), this.#joins);
     });
   }
 
@@ -57,8 +74,9 @@ export class PartitionProgress {
     return { topic: this.topic, group: this.group, partition: String(partition) };
   }
 
-  #commitPast(consumer: Consumer, partition: number, next: bigint, highWatermark: bigint): void {
+  #commitPast(consumer: Consumer, partition: number, next: bigint, highWatermark: bigint, joins: number): void {
     this.#commits = this.#commits.then(async () => {
+      if (joins !== this.#joins || !this.#owned.has(partition)) return; // a rebalance came between
       if ((this.#committed.get(partition) ?? -1n) >= next) return;
       try {
         await consumer.commitOffsets([{ topic: this.topic, partition, offset: next.toString() }]);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config.js';
-import { capturingLogger, randomSuffix, testKafka } from '../testing.js';
+import { capturingLogger, randomSuffix, testKafka, waitFor } from '../testing.js';
 import { applyTopicRetention, ownedTopicRetention } from './topic-retention.js';
 
 /** kafkajs `ConfigResourceTypes.TOPIC` (kafkajs is CommonJS: no named import of it from ESM). */
@@ -42,6 +42,16 @@ test('owned topics get the configured retention; their other settings stay; a ch
     });
     return Object.fromEntries(resources[0].configEntries.map((e) => [e.configName, e.configValue]));
   };
+  // The broker applies an alteration from its metadata log, a moment after it answered.
+  const settledRetention = (topic: string, ms: number) =>
+    waitFor(
+      `retention.ms=${ms} on ${topic}`,
+      async () => {
+        const c = await retentionOf(topic);
+        return c['retention.ms'] === String(ms) && c;
+      },
+      15_000,
+    );
   try {
     await admin.createTopics({
       waitForLeaders: true,
@@ -57,17 +67,17 @@ test('owned topics get the configured retention; their other settings stay; a ch
     // Hourly and alerts do not exist: nothing to set there, and nothing is created.
     const changed = await applyTopicRetention(admin, ownedTopicRetention(config), logger);
     assert.deepEqual(changed.sort(), [env.METERSTREAM_TOPIC_CLEAN, env.METERSTREAM_TOPIC_DLQ].sort());
-    assert.deepEqual(await retentionOf(env.METERSTREAM_TOPIC_DLQ), {
+    assert.deepEqual(await settledRetention(env.METERSTREAM_TOPIC_DLQ, 7 * 86_400_000), {
       'retention.ms': String(7 * 86_400_000),
       'max.message.bytes': '2000000',
     });
-    assert.equal((await retentionOf(env.METERSTREAM_TOPIC_CLEAN))['retention.ms'], String(7 * 86_400_000));
+    await settledRetention(env.METERSTREAM_TOPIC_CLEAN, 7 * 86_400_000);
     assert.deepEqual(await applyTopicRetention(admin, ownedTopicRetention(config), logger), [], 'idempotent');
     const longer = loadConfig({ ...env, METERSTREAM_DLQ_RETENTION_DAYS: '2' });
     assert.deepEqual(await applyTopicRetention(admin, ownedTopicRetention(longer), logger), [
       env.METERSTREAM_TOPIC_DLQ,
     ]);
-    assert.deepEqual(await retentionOf(env.METERSTREAM_TOPIC_DLQ), {
+    assert.deepEqual(await settledRetention(env.METERSTREAM_TOPIC_DLQ, 2 * 86_400_000), {
       'retention.ms': String(2 * 86_400_000),
       'max.message.bytes': '2000000',
     });

@@ -139,7 +139,7 @@ test('a producer fenced by another with its transactional id is replaced; nothin
 });
 
 test('records with nothing to process at the end of a partition (an aborted transaction) are committed past', async () => {
-  const { kafka, input, output, registry, consumer, groupId } = await setup(copy);
+  const { kafka, input, output, consumer, groupId } = await setup(copy);
   await produce(kafka, input, [{ value: 'kept' }]);
   await consumer.start();
   try {
@@ -163,8 +163,6 @@ test('records with nothing to process at the end of a partition (an aborted tran
       ['kept'],
       'the aborted records are not processed',
     );
-    const lag = await registry.getSingleMetricAsString('meterstream_kafka_consumer_lag_messages');
-    assert.match(lag, new RegExp(`group="${groupId}",partition="0"[^}]*\\} 0$`, 'm'), `the lag gauge reads 0:\n${lag}`);
   } finally {
     await consumer.close();
   }

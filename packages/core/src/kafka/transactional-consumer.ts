@@ -365,6 +365,7 @@ export class TransactionalConsumer {
   async #process(batch: Batch, heartbeat: () => Promise<void>, slot: ProducerSlot): Promise<void> {
     const { metrics, topic } = this.#o;
     const end = metrics.batchDuration.startTimer({ topic });
+    await this.#progress.settled();
     await runBatchTransaction(
       {
         ...this.#o,

@@ -140,7 +140,7 @@ test('bad silences are refused with a JSON error, naming what is wrong', async (
   assert.equal(missing.statusCode, 404);
 });
 
-test('the silence list is bounded: silences ended before `since` (default 30 days) are left out, `limit` pages', async () => {
+test('the silence list is bounded: silences ended before `since` (default 30 days) are left out, `limit` bounds it', async () => {
   const store = new SilencesStore(clickhouse, db);
   const now = Date.now();
   const day = 86_400_000;
